@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read -> plan -> apply for any set of desired objects.
+
+Every module, from `netns` to a whole-lab `topology`, reconciles through
+:func:`reconcile`; none of them talks to the kernel another way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, World
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan, plan as make_plan
+
+
+def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:
+    """The namespaces whose links the planner needs, each once, in a stable order."""
+    wanted: List[Optional[str]] = []
+    for obj in desired:
+        if obj.kind == "netns":
+            spaces = [obj.name]
+        else:
+            # The host is read too: a pair made the seeds' way (both ends in the
+            # host, then one moved) is adopted rather than duplicated.
+            spaces = [getattr(obj, "netns", HOST), getattr(obj, "peer_netns", HOST), HOST]
+        for netns in spaces:
+            if netns not in wanted:
+                wanted.append(netns)
+    return wanted
+
+
+@dataclass
+class Outcome:
+    """What one reconcile run did (or, in check mode, would do)."""
+
+    plan: Plan
+    # What the kernel holds after the run: read again after changes, or, in
+    # check mode, the planner's projection.
+    world: World
+    applied: list = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.plan.changed
+
+    def actions(self) -> List[str]:
+        return [action.describe() for action in self.plan.actions]
+
+    def diffs(self) -> List[dict]:
+        return [{"before": obj.before, "after": obj.after} for obj in self.plan.objects]
+
+
+def reconcile(kernel, desired: Sequence, check_mode: bool) -> Outcome:
+    """Bring the kernel to ``desired``; in check mode, only say what would change."""
+    spaces = namespaces_to_read(desired)
+    world = kernel.read(spaces)
+    plan = make_plan(desired, world)
+    outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
+    if plan.changed and not check_mode:
+        kernel.apply(plan.actions, outcome.applied)
+        # Report what the kernel holds now, not what we expect it to hold.
+        outcome.world = kernel.read(spaces)
+    return outcome

@@ -1,0 +1,130 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netns
+short_description: Manage named Linux network namespaces
+version_added: 0.1.0
+description:
+  - Create or delete a named network namespace, the way C(ip netns add) and C(ip netns delete) do
+    (a bind mount under C(/run/netns)).
+  - The name is matched exactly; C(mario) is not taken as present because C(mario2) exists.
+  - Brings the namespace's loopback device up, as every lab needs.
+  - Returns the namespace's interfaces.
+author:
+  - netvirt.linux developers
+options:
+  name:
+    description:
+      - Name of the namespace.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the namespace if needed; V(absent) deletes it.
+      - Deleting a namespace destroys the virtual devices in it (a veth end in it takes its peer with it)
+        unless a process still holds the namespace open.
+      - V(absent) on a namespace that does not exist reports no change.
+    type: str
+    choices: [present, absent]
+    default: present
+  loopback:
+    description:
+      - Bring the loopback device C(lo) of the namespace up.
+      - With V(false) the module leaves C(lo) as it is.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - netvirt.linux._attributes
+requirements:
+  - pyroute2 >= 0.9.7 on the managed host
+notes:
+  - Needs root (C(CAP_NET_ADMIN) and C(CAP_SYS_ADMIN)); run the task with privilege escalation (C(become)) or as root.
+seealso:
+  - module: netvirt.linux.veth
+"""
+
+EXAMPLES = r"""
+- name: Create the namespace of seed lab 000, loopback up
+  netvirt.linux.netns:
+    name: iris_network
+
+- name: Delete it
+  netvirt.linux.netns:
+    name: iris_network
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made, or that would be made in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create namespace iris_network", "set lo up in iris_network"]
+netns:
+  description: The namespace after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the namespace.
+      type: str
+      sample: iris_network
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    loopback_up:
+      description: Whether C(lo) is up.
+      type: bool
+      sample: true
+interfaces:
+  description:
+    - The interfaces in the namespace after the task; empty when it is absent.
+    - Predicted in check mode.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: lo, index: 1, kind: null, mtu: 65536, up: true, addresses: ["127.0.0.1/8", "::1/128"]}
+"""
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import Netns
+from ansible_collections.netvirt.linux.plugins.module_utils._module import (
+    base_result,
+    netvirt_module,
+    run,
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    loopback=dict(type="bool", default=True),
+)
+
+
+def main():
+    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
+    params = module.params
+    try:
+        desired = Netns(name=params["name"], state=params["state"], loopback=params["loopback"])
+        outcome = run(module, [desired])
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    result = base_result(module, outcome)
+    after = outcome.plan.objects[0].after
+    result["netns"] = after
+    space = outcome.world.spaces.get(desired.name) if after["state"] == "present" else None
+    result["interfaces"] = [link.as_dict() for link in space.links.values()] if space else []
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

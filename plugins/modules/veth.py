@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: veth
+short_description: Manage veth pairs, each end in its own network namespace
+version_added: 0.1.0
+description:
+  - Create, update or delete a veth pair whose ends live in the host or in named network namespaces.
+  - Each end is created straight in its namespace. A pair that already exists with the right names
+    but sits in other namespaces (for example made the way the C(ip) tutorials do it, both ends in the
+    host and then one moved) is moved where it belongs, not duplicated.
+  - Addresses, MTU and up/down state are corrected in place.
+  - A name already held by a device of another kind, or by a veth paired with another peer, is an error;
+    the module then changes nothing.
+author:
+  - netvirt.linux developers
+options:
+  name:
+    description:
+      - Name of the first end, in O(netns). At most 15 characters.
+    type: str
+    required: true
+  peer:
+    description:
+      - Name of the other end, in O(peer_netns). At most 15 characters.
+      - Required with O(state=present). With O(state=absent), when given, the module refuses to delete
+        a veth paired with another name.
+    type: str
+  peer_netns:
+    description:
+      - Namespace of the O(peer) end; omit it for the host's own namespace.
+      - The namespace must exist.
+    type: str
+  addresses:
+    description:
+      - The exact set of addresses, in CIDR form (C(10.1.1.2/24), C(fd00::1/64)), on the O(name) end.
+      - Addresses not listed are removed, except the IPv6 link-local ones the kernel assigns itself.
+      - Omit it to leave the addresses alone; V([]) removes them all.
+    type: list
+    elements: str
+  peer_addresses:
+    description:
+      - The exact set of addresses on the O(peer) end, as for O(addresses).
+    type: list
+    elements: str
+  mtu:
+    description:
+      - MTU of both ends. Omit it to leave the MTU alone (the kernel default is 1500).
+    type: int
+  up:
+    description:
+      - Whether both ends are administratively up. V(false) keeps (or sets) them down.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) makes the pair exist as described; V(absent) deletes it (deleting one end deletes both).
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - netvirt.linux._netns
+  - netvirt.linux._attributes
+notes:
+  - A veth end moved between namespaces loses its addresses and goes down; the module moves first and
+    sets addresses and state afterwards.
+  - A freshly upped veth shows C(NO-CARRIER) for a moment until the kernel sees its peer up.
+seealso:
+  - module: netvirt.linux.netns
+"""
+
+EXAMPLES = r"""
+- name: Seed lab 000 - the host joined to namespace iris_network
+  netvirt.linux.veth:
+    name: veth0
+    addresses: [10.1.1.2/24]
+    peer: iris_veth
+    peer_netns: iris_network
+    peer_addresses: [10.1.1.1/24]
+
+- name: Two namespaces joined directly, MTU 9000
+  netvirt.linux.veth:
+    name: tap1
+    netns: ns1
+    peer: tap2
+    peer_netns: ns2
+    mtu: 9000
+
+- name: Create a pair but keep it down
+  netvirt.linux.veth:
+    name: veth-a
+    peer: veth-b
+    up: false
+
+- name: Remove the pair
+  netvirt.linux.veth:
+    name: veth0
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made, or that would be made in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create veth veth0 in host with peer iris_veth in iris_network", "add address 10.1.1.2/24 to veth0 in host"]
+veth:
+  description: The pair after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the first end.
+      type: str
+      sample: veth0
+    netns:
+      description: Namespace of the first end; null for the host's own.
+      type: str
+      sample: null
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    peer:
+      description: Name of the other end.
+      type: str
+      sample: iris_veth
+    peer_netns:
+      description: Namespace of the other end; null for the host's own.
+      type: str
+      sample: iris_network
+    mtu:
+      description: MTU of the first end.
+      type: int
+      sample: 1500
+    peer_mtu:
+      description: MTU of the other end.
+      type: int
+      sample: 1500
+    up:
+      description: Whether both ends are administratively up.
+      type: bool
+      sample: true
+    addresses:
+      description: Addresses of the first end, without kernel IPv6 link-local ones unless they were asked for.
+      type: list
+      elements: str
+      sample: ["10.1.1.2/24"]
+    peer_addresses:
+      description: Addresses of the other end, likewise.
+      type: list
+      elements: str
+      sample: ["10.1.1.1/24"]
+"""
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import Veth
+from ansible_collections.netvirt.linux.plugins.module_utils._module import (
+    base_result,
+    netvirt_module,
+    run,
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    peer=dict(type="str"),
+    peer_netns=dict(type="str"),
+    addresses=dict(type="list", elements="str"),
+    peer_addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    up=dict(type="bool", default=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def main():
+    module = netvirt_module(
+        ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("peer",))],
+    )
+    params = module.params
+    try:
+        desired = Veth(
+            name=params["name"],
+            peer=params["peer"],
+            netns=params["netns"],
+            peer_netns=params["peer_netns"],
+            addresses=params["addresses"],
+            peer_addresses=params["peer_addresses"],
+            mtu=params["mtu"],
+            up=params["up"],
+            state=params["state"],
+        )
+        outcome = run(module, [desired])
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    result = base_result(module, outcome)
+    result["veth"] = outcome.plan.objects[0].after
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""A private network sandbox for integration tests.
+
+Each Sandbox is a process held in its own network and mount namespaces
+(`unshare --net --mount`) with a tmpfs on /run/netns, so namespaces, links
+and firewall rules made by a test never touch the machine's own network.
+Commands run inside it through nsenter; ansible-playbook too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+COLLECTIONS = REPO / "build" / "collections"
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def ensure_collection_path() -> Path:
+    """ansible needs the collection under ansible_collections/netvirt/linux."""
+    link = COLLECTIONS / "ansible_collections" / "netvirt" / "linux"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
+    return COLLECTIONS
+
+
+class Sandbox:
+    def __init__(self, workdir: Path, hostname: Optional[str] = None):
+        self.workdir = Path(workdir)
+        Path("/run/netns").mkdir(parents=True, exist_ok=True)
+        unshare = ["unshare", "--net", "--mount", "--propagation", "private"]
+        if hostname:
+            unshare.append("--uts")
+        script = "mount -t tmpfs netvirt-sandbox /run/netns && ip link set lo up && "
+        if hostname:
+            script += "hostname %s && " % hostname
+        script += "echo ready && exec sleep infinity"
+        self._holder = subprocess.Popen(unshare + ["sh", "-c", script], stdout=subprocess.PIPE, text=True)
+        line = self._holder.stdout.readline().strip()
+        if line != "ready":
+            self._holder.kill()
+            raise RuntimeError("could not start the network sandbox (needs root and unshare)")
+        self.pid = self._holder.pid
+        inside = os.readlink("/proc/%d/ns/net" % self.pid)
+        if inside == os.readlink("/proc/self/ns/net"):
+            self.close()
+            raise RuntimeError("sandbox shares the host's network namespace; refusing to run")
+        self._runs = 0
+
+    def close(self) -> None:
+        if self._holder.poll() is None:
+            self._holder.kill()
+            self._holder.wait()
+
+    # -- commands -------------------------------------------------------------
+
+    def prefix(self) -> List[str]:
+        return ["nsenter", "-t", str(self.pid), "--net", "--mount", "--"]
+
+    def run(self, argv: List[str], check: bool = True, env: Optional[dict] = None,
+            timeout: int = 300) -> subprocess.CompletedProcess:
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.run(self.prefix() + list(argv), capture_output=True, text=True, env=full_env,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError("command %s failed (%d):\n%s\n%s" % (argv, proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def sh(self, script: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run(["sh", "-ec", script], check=check)
+
+    def ip_json(self, *args: str, netns: Optional[str] = None) -> list:
+        argv = ["ip", "-j"] + (["-n", netns] if netns else []) + list(args)
+        out = self.run(argv).stdout
+        return json.loads(out) if out.strip() else []
+
+    def namespaces(self) -> set:
+        return set(self.run(["ls", "/run/netns"]).stdout.split())
+
+    def links(self, netns: Optional[str] = None) -> Dict[str, dict]:
+        """name -> `ip -j -d addr show` entry."""
+        return {entry["ifname"]: entry for entry in self.ip_json("-d", "addr", "show", netns=netns)}
+
+    def snapshot(self) -> dict:
+        return json.loads(self.run([PYTHON, str(HERE / "snapshot.py")]).stdout)
+
+    def ping(self, netns: Optional[str], address: str, count: int = 1, tries: int = 5) -> bool:
+        """True once a ping gets through; retries cover a veth's first NO-CARRIER moment."""
+        argv = (["ip", "netns", "exec", netns] if netns else []) + ["ping", "-n", "-c", str(count), "-W", "1", address]
+        for _ in range(tries):
+            if self.run(argv, check=False).returncode == 0:
+                return True
+            time.sleep(0.2)
+        return False
+
+    # -- ansible --------------------------------------------------------------
+
+    def ansible_env(self, record: Path) -> dict:
+        return {
+            "ANSIBLE_COLLECTIONS_PATH": str(ensure_collection_path()),
+            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "plugins" / "callback"),
+            "ANSIBLE_CALLBACKS_ENABLED": "netvirt_record",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "NETVIRT_RECORD": str(record),
+            "PATH": "%s:%s" % (BIN, os.environ.get("PATH", "")),
+        }
+
+    def playbook(self, plays, extra_args: Optional[List[str]] = None, check: bool = True):
+        """Run a playbook (a list of plays, or YAML text, or a path); return (proc, records)."""
+        self._runs += 1
+        tmp = Path(tempfile.mkdtemp(dir=self.workdir, prefix="run%02d-" % self._runs))
+        if isinstance(plays, (str, Path)) and Path(str(plays)).exists():
+            path = Path(plays)
+        else:
+            path = tmp / "playbook.yml"
+            path.write_text(plays if isinstance(plays, str) else yaml.safe_dump(plays, sort_keys=False))
+        record = tmp / "record.json"
+        argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)] + list(extra_args or [])
+        proc = self.run(argv, check=False, env=self.ansible_env(record))
+        records = json.loads(record.read_text()) if record.exists() else []
+        if check and proc.returncode != 0:
+            raise AssertionError("ansible-playbook failed (%d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
+        return proc, records
+
+    def tasks(self, tasks: list, check: bool = True, **play):
+        """Run tasks in one play against localhost; return the records of every task."""
+        plays = [dict(hosts="localhost", gather_facts=False, tasks=tasks, **play)]
+        return self.playbook(plays, check=check)[1]
+
+    def module(self, name: str, args: dict, check_mode: bool = False, diff: bool = False,
+               expect_failure: bool = False) -> dict:
+        """Run one module task; return its result."""
+        task = {"name": "call", name: args, "check_mode": check_mode, "diff": diff}
+        if expect_failure:
+            task["ignore_errors"] = True
+        records = self.tasks([task])
+        result = records[-1]
+        if expect_failure:
+            assert result["status"] == "failed", "expected %s to fail, got %s" % (name, result)
+        else:
+            assert result["status"] == "ok", "%s failed: %s" % (name, result["result"].get("msg", result))
+        return result["result"]
+
+    def four_steps(self, name: str, args: dict) -> dict:
+        """check+diff -> apply -> check -> apply, in one playbook run, with kernel snapshots between.
+
+        Asserts the contract every state-changing option must keep and returns
+        the results and snapshots for the caller's own assertions on state.
+        """
+        snapshot = {"name": "snapshot", "ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]},
+                    "changed_when": False}
+        call = {name: args, "diff": True}
+        tasks = [
+            dict(snapshot, name="snapshot before"),
+            dict(call, name="check", check_mode=True),
+            dict(snapshot, name="snapshot after check"),
+            dict(call, name="apply"),
+            dict(snapshot, name="snapshot after apply"),
+            dict(call, name="check again", check_mode=True),
+            dict(call, name="apply again"),
+            dict(snapshot, name="snapshot after apply again"),
+        ]
+        records = self.tasks(tasks)
+        by_name = {r["task"]: r["result"] for r in records}
+        snaps = {k: json.loads(v["stdout"]) for k, v in by_name.items() if k.startswith("snapshot")}
+        check, apply, check2, apply2 = (by_name[k] for k in ("check", "apply", "check again", "apply again"))
+
+        assert check["changed"] is True, "check mode should report a change: %s" % check
+        assert "diff" in check and check["diff"]["before"] != check["diff"]["after"], check
+        assert snaps["snapshot after check"] == snaps["snapshot before"], "check mode changed the kernel"
+        assert apply["changed"] is True, apply
+        assert apply["actions"] == check["actions"], (check["actions"], apply["actions"])
+        assert apply["diff"] == check["diff"], "check mode predicted another diff than the real run made"
+        assert snaps["snapshot after apply"] != snaps["snapshot before"], "apply changed nothing in the kernel"
+        assert check2["changed"] is False and check2["actions"] == [], check2
+        assert apply2["changed"] is False and apply2["actions"] == [], apply2
+        assert snaps["snapshot after apply again"] == snaps["snapshot after apply"]
+        return {"check": check, "apply": apply, "check_again": check2, "apply_again": apply2,
+                "before": snaps["snapshot before"], "after": snaps["snapshot after apply"]}
