@@ -235,9 +235,13 @@ class Planner:
 
     def plan(self, desired: Sequence) -> Plan:
         plan = Plan()
-        for obj in desired:
-            handler = getattr(self, "_plan_%s" % obj.kind)
-            plan.objects.append(handler(obj))
+        results: List[Optional[ObjectResult]] = [None] * len(desired)
+        # Namespaces first, so that links can go into namespaces made in the
+        # same run whatever the order they were listed in.
+        for i in sorted(range(len(desired)), key=lambda i: desired[i].kind != "netns"):
+            handler = getattr(self, "_plan_%s" % desired[i].kind)
+            results[i] = handler(desired[i])
+        plan.objects = results
         plan.projected = World(namespaces=frozenset(self.namespaces), spaces=self.spaces)
         return plan
 

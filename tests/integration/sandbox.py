@@ -24,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 COLLECTIONS = REPO / "build" / "collections"
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# Runs a command as root stripped of the capabilities the modules need, as an
+# unprivileged user would be.
+WITHOUT_NET_ADMIN = ["setpriv", "--inh-caps=-net_admin,-sys_admin", "--bounding-set=-net_admin,-sys_admin"]
 
 
 def ensure_collection_path() -> Path:
@@ -120,7 +123,8 @@ class Sandbox:
             "PATH": "%s:%s" % (BIN, os.environ.get("PATH", "")),
         }
 
-    def playbook(self, plays, extra_args: Optional[List[str]] = None, check: bool = True):
+    def playbook(self, plays, extra_args: Optional[List[str]] = None, check: bool = True,
+                 wrap: Optional[List[str]] = None):
         """Run a playbook (a list of plays, or YAML text, or a path); return (proc, records)."""
         self._runs += 1
         tmp = Path(tempfile.mkdtemp(dir=self.workdir, prefix="run%02d-" % self._runs))
@@ -130,7 +134,7 @@ class Sandbox:
             path = tmp / "playbook.yml"
             path.write_text(plays if isinstance(plays, str) else yaml.safe_dump(plays, sort_keys=False))
         record = tmp / "record.json"
-        argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+        argv = list(wrap or []) + [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                 "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)] + list(extra_args or [])
         proc = self.run(argv, check=False, env=self.ansible_env(record))
         records = json.loads(record.read_text()) if record.exists() else []
@@ -138,18 +142,18 @@ class Sandbox:
             raise AssertionError("ansible-playbook failed (%d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
         return proc, records
 
-    def tasks(self, tasks: list, check: bool = True, **play):
+    def tasks(self, tasks: list, check: bool = True, wrap: Optional[List[str]] = None, **play):
         """Run tasks in one play against localhost; return the records of every task."""
         plays = [dict(hosts="localhost", gather_facts=False, tasks=tasks, **play)]
-        return self.playbook(plays, check=check)[1]
+        return self.playbook(plays, check=check, wrap=wrap)[1]
 
     def module(self, name: str, args: dict, check_mode: bool = False, diff: bool = False,
-               expect_failure: bool = False) -> dict:
-        """Run one module task; return its result."""
+               expect_failure: bool = False, wrap: Optional[List[str]] = None) -> dict:
+        """Run one module task; return its result. ``wrap`` prefixes ansible-playbook (e.g. setpriv)."""
         task = {"name": "call", name: args, "check_mode": check_mode, "diff": diff}
         if expect_failure:
             task["ignore_errors"] = True
-        records = self.tasks([task])
+        records = self.tasks([task], wrap=wrap)
         result = records[-1]
         if expect_failure:
             assert result["status"] == "failed", "expected %s to fail, got %s" % (name, result)
@@ -193,3 +197,12 @@ class Sandbox:
         assert snaps["snapshot after apply again"] == snaps["snapshot after apply"]
         return {"check": check, "apply": apply, "check_again": check2, "apply_again": apply2,
                 "before": snaps["snapshot before"], "after": snaps["snapshot after apply"]}
+
+    def refused(self, name: str, args: dict, words: str, check_mode: bool = False,
+                wrap: Optional[List[str]] = None) -> dict:
+        """The module must fail with a message containing ``words`` and change nothing."""
+        before = self.snapshot()
+        result = self.module(name, args, check_mode=check_mode, expect_failure=True, wrap=wrap)
+        assert words in result.get("msg", ""), "message %r does not say %r" % (result.get("msg"), words)
+        assert self.snapshot() == before, "a refused task changed the kernel"
+        return result
