@@ -187,3 +187,16 @@ def test_without_privileges(sandbox):
 
 def test_peer_required_when_present(sandbox):
     sandbox.refused(VETH, {"name": "va"}, "state is present but all of the following are missing: peer")
+
+
+def test_missing_pyroute2_names_the_library(sandbox):
+    """Debian's own python3 has no pyroute2: the module says so and how to fix it."""
+    task = {"name": "call", VETH: {"name": "va", "peer": "vb"}, "ignore_errors": True}
+    plays = [dict(hosts="localhost", gather_facts=False, tasks=[task])]
+    before = sandbox.snapshot()
+    _, records = sandbox.playbook(plays, extra_args=["-e", "ansible_python_interpreter=/usr/bin/python3"])
+    msg = records[-1]["result"]["msg"]
+    assert records[-1]["status"] == "failed"
+    assert "Failed to import the required Python library (pyroute2)" in msg
+    assert "requirements.txt" in msg
+    assert sandbox.snapshot() == before
