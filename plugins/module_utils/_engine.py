@@ -22,6 +22,8 @@ def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:
     for obj in desired:
         if obj.kind == "netns":
             spaces = [obj.name]
+        elif obj.kind == "route":
+            spaces = [obj.netns]
         else:
             # The host is read too: a pair made the seeds' way (both ends in the
             # host, then one moved) is adopted rather than duplicated.
@@ -56,11 +58,16 @@ class Outcome:
 def reconcile(kernel, desired: Sequence, check_mode: bool) -> Outcome:
     """Bring the kernel to ``desired``; in check mode, only say what would change."""
     spaces = namespaces_to_read(desired)
-    world = kernel.read(spaces)
+    routes_in = {obj.netns for obj in desired if obj.kind == "route"}
+    sysctls: dict = {}
+    for obj in desired:
+        if obj.kind == "netns" and obj.sysctls:
+            sysctls.setdefault(obj.name, set()).update(key for key, _value in obj.sysctls)
+    world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls)
     plan = make_plan(desired, world)
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
     if plan.changed and not check_mode:
         kernel.apply(plan.actions, outcome.applied)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces)
+        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls)
     return outcome

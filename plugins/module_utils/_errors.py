@@ -27,6 +27,10 @@ class NamespaceMissingError(NetvirtError):
     """A network namespace named by the task does not exist."""
 
 
+class DeviceMissingError(NetvirtError):
+    """An interface the task refers to (a bridge port, a master) does not exist where it must."""
+
+
 class KernelError(NetvirtError):
     """The kernel refused a change."""
 

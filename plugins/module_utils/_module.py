@@ -10,7 +10,8 @@ module: modules call exit_json/fail_json from main() only.
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from typing import Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -18,8 +19,6 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     MissingLibraryError,
     PrivilegeError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
-from ansible_collections.netvirt.linux.plugins.module_utils._engine import Outcome, reconcile
 
 PREPARE_HINT = (
     " On a lab host, install the libraries from the collection's requirements.txt "
@@ -38,24 +37,50 @@ def netvirt_module(argument_spec: dict, netns_option: bool = True, **kwargs) -> 
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
+def capability_problem() -> Optional[str]:
+    """Why this process cannot change network state, or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    caps = int(line.split()[1], 16)
+                    break
+            else:
+                return None
+    except OSError:
+        return None
+    missing = [name for bit, name in ((12, "CAP_NET_ADMIN"), (21, "CAP_SYS_ADMIN")) if not caps >> bit & 1]
+    if not missing:
+        return None
+    return ("this module changes kernel network state and needs %s, which this process (uid %d) lacks; "
+            "run the task as root (become: true)" % (" and ".join(missing), os.geteuid()))
+
+
 def preflight() -> None:
     """Fail early, before reading anything, when the module cannot work here."""
+    # Imported here so that modules without netlink work (iptables_chain,
+    # reachability) never load pyroute2.
+    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
+
     if not _netlink.HAS_PYROUTE2:
         raise MissingLibraryError(
             missing_required_lib("pyroute2") + PREPARE_HINT, exception=_netlink.PYROUTE2_IMPORT_ERROR)
-    problem = _netlink.capability_problem()
+    problem = capability_problem()
     if problem:
         raise PrivilegeError(problem)
 
 
-def run(module: AnsibleModule, desired: Sequence) -> Outcome:
-    """Reconcile ``desired`` honouring the module's check mode."""
+def run(module: AnsibleModule, desired: Sequence):
+    """Reconcile ``desired`` honouring the module's check mode; returns the engine's Outcome."""
+    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
+    from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
+
     preflight()
     with _netlink.Kernel() as kernel:
         return reconcile(kernel, desired, check_mode=module.check_mode)
 
 
-def base_result(module: AnsibleModule, outcome: Outcome) -> dict:
+def base_result(module: AnsibleModule, outcome) -> dict:
     """changed, actions and (in diff mode) diff, the same in check mode and for real."""
     result = dict(changed=outcome.changed, actions=outcome.actions())
     if module._diff:

@@ -10,8 +10,12 @@ out as domain errors with words a user can act on.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import ipaddress
+import fcntl
 import os
+import struct
 import traceback
 from typing import Dict, Iterable, Optional
 
@@ -22,10 +26,17 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    BridgeInfo,
     Link,
     NamespaceState,
+    PortInfo,
+    TunInfo,
+    VxlanInfo,
+    RouteEntry,
     World,
     address_sort_key,
+    normalize_sysctl_value,
+    sysctl_path,
     netns_label,
     normalize_cidr,
 )
@@ -34,6 +45,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
 try:
     from pyroute2 import IPRoute, NetlinkError
     from pyroute2 import netns as pyroute2_netns
+    from pyroute2.netlink.rtnl.ifinfmsg.tuntap import TUNSETGROUP, TUNSETIFF, TUNSETOWNER, TUNSETPERSIST
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR: Optional[str] = traceback.format_exc()
@@ -42,6 +54,10 @@ else:
     PYROUTE2_IMPORT_ERROR = None
 
 NETNS_RUN_DIR = "/run/netns"
+AF_INET6 = 10
+RTN_UNICAST = 1
+RT_SCOPE_LINK = 253
+RT_SCOPE_NOWHERE = 255
 IFF_UP = 0x1
 
 
@@ -58,6 +74,9 @@ def list_namespaces() -> frozenset:
 def _netlink_hint(code: int, action: Optional[P.Action]) -> str:
     if code == errno.EPERM or code == errno.EACCES:
         return "permission denied; run the task as root (become: true), it needs CAP_NET_ADMIN"
+    if code == errno.EEXIST and isinstance(action, P.CreateVxlan):
+        return ("a device with that name, or another vxlan device in that namespace with the same vni, "
+                "dstport and local address, already exists")
     if code == errno.EEXIST:
         return "a device with that name already exists"
     if code == errno.ENODEV:
@@ -67,6 +86,20 @@ def _netlink_hint(code: int, action: Optional[P.Action]) -> str:
                 "and cannot change namespace: delete it and create it in the target namespace instead")
     if code == errno.EINVAL and isinstance(action, (P.SetMtu, P.CreateVeth)):
         return "the kernel refused the MTU for this device"
+    if code == errno.ERANGE and isinstance(action, (P.CreateBridge, P.SetBridgeOptions)):
+        return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
+                "is on, hello_time 1 to 10, max_age 6 to 40)")
+    if code == errno.EBUSY and isinstance(action, P.SetTunParams):
+        return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
+                "be changed while nothing is attached: stop the program and run the task again")
+    if code == errno.EINVAL and isinstance(action, (P.CreateTap, P.SetTunParams)):
+        return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
+                "device's mode or multi_queue differ")
+    if code == errno.ELOOP and isinstance(action, P.AttachPort):
+        return "that would put a bridge inside itself"
+    if code == errno.ENETUNREACH and isinstance(action, P.SetRoute):
+        return ("the gateway is not on a network connected to that namespace; give one of its interfaces "
+                "an address in the gateway's subnet first")
     if code == errno.EOPNOTSUPP:
         return "operation not supported by this kernel"
     return os.strerror(code)
@@ -79,6 +112,7 @@ class Kernel:
         self._sockets: Dict[Optional[str], "IPRoute"] = {}
         self._fds: Dict[Optional[str], int] = {}
         self._index: Dict[tuple, int] = {}
+        self._home_fd: Optional[int] = None
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -89,6 +123,9 @@ class Kernel:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+        if self._home_fd is not None:
+            os.close(self._home_fd)
+            self._home_fd = None
 
     def __enter__(self) -> "Kernel":
         return self
@@ -99,18 +136,20 @@ class Kernel:
     def _socket(self, netns: Optional[str]) -> "IPRoute":
         sock = self._sockets.get(netns)
         if sock is None:
-            try:
-                # flags=0: never create a namespace by accident.
-                sock = IPRoute() if netns is HOST else IPRoute(netns=netns, flags=0)
-            except FileNotFoundError:
-                raise NamespaceMissingError(
-                    "network namespace '%s' does not exist" % netns, netns=netns) from None
-            except PermissionError:
-                raise PrivilegeError(
-                    "cannot enter network namespace '%s': permission denied; run the task as root "
-                    "(become: true)" % netns, netns=netns) from None
+            # A netlink socket belongs to the namespace it is opened in: open it
+            # from inside, in this process. pyroute2's IPRoute(netns=...) would
+            # fork a child per socket, ten times slower, and create a missing
+            # namespace unless told not to.
+            with self.inside(netns):
+                sock = IPRoute()
             self._sockets[netns] = sock
         return sock
+
+    def _home(self) -> int:
+        """The namespace the module started in, to come back to."""
+        if self._home_fd is None:
+            self._home_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+        return self._home_fd
 
     def _netns_fd(self, netns: Optional[str]) -> int:
         fd = self._fds.get(netns)
@@ -126,15 +165,74 @@ class Kernel:
 
     # -- reading ------------------------------------------------------------
 
-    def read(self, namespaces: Iterable[Optional[str]]) -> World:
-        """One link dump and one address dump for each namespace that exists."""
+    def read(self, namespaces: Iterable[Optional[str]], routes_in: Iterable[Optional[str]] = (),
+             sysctls: Optional[Dict[Optional[str], Iterable[str]]] = None) -> World:
+        """One link dump and one address dump for each namespace that exists;
+        a route dump and sysctl reads only where a desired object needs them."""
         existing = list_namespaces()
         world = World(namespaces=existing)
+        routes_in = set(routes_in)
         for netns in namespaces:
             if netns in world.spaces or not (netns is HOST or netns in existing):
                 continue
-            world.spaces[netns] = self.read_namespace(netns)
+            space = self.read_namespace(netns)
+            if netns in routes_in:
+                space.routes = self.read_routes(netns)
+            keys = (sysctls or {}).get(netns)
+            if keys:
+                space.sysctls = self.read_sysctls(netns, keys)
+            world.spaces[netns] = space
         return world
+
+    def read_routes(self, netns: Optional[str]) -> tuple:
+        """Unicast routes of every table, one dump."""
+        entries = []
+        for msg in self._socket(netns).get_routes():
+            if msg["type"] != RTN_UNICAST:
+                continue
+            family = 6 if msg["family"] == AF_INET6 else 4
+            dst = msg.get_attr("RTA_DST") or ("::" if family == 6 else "0.0.0.0")
+            entries.append(RouteEntry(
+                dst=ipaddress.ip_network("%s/%d" % (dst, msg["dst_len"]), strict=False).with_prefixlen,
+                table=msg.get_attr("RTA_TABLE") or msg["table"],
+                metric=msg.get_attr("RTA_PRIORITY") or 0,
+                gateway=msg.get_attr("RTA_GATEWAY"),
+                oif=msg.get_attr("RTA_OIF"),
+                proto=msg["proto"],
+            ))
+        return tuple(entries)
+
+    @contextlib.contextmanager
+    def inside(self, netns: Optional[str]):
+        """Run the body with this thread in ``netns``; /proc/sys/net and /dev/net/tun follow it."""
+        if netns is HOST:
+            yield
+            return
+        target = self._netns_fd(netns)
+        home = self._home()
+        try:
+            pyroute2_netns.setns(target, flags=0)
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES):
+                raise PrivilegeError(
+                    "cannot enter network namespace '%s': permission denied; run the task as root "
+                    "(become: true)" % netns, netns=netns) from None
+            raise
+        try:
+            yield
+        finally:
+            pyroute2_netns.setns(home, flags=0)
+
+    def read_sysctls(self, netns: Optional[str], keys: Iterable[str]) -> Dict[str, Optional[str]]:
+        values: Dict[str, Optional[str]] = {}
+        with self.inside(netns):
+            for key in keys:
+                try:
+                    with open(sysctl_path(key)) as handle:
+                        values[key] = normalize_sysctl_value(handle.read())
+                except FileNotFoundError:
+                    values[key] = None
+        return values
 
     def read_namespace(self, netns: Optional[str]) -> NamespaceState:
         sock = self._socket(netns)
@@ -159,6 +257,10 @@ class Kernel:
                 link_index=msg.get_attr("IFLA_LINK") if kind == "veth" else None,
                 link_netnsid=msg.get_attr("IFLA_LINK_NETNSID") if kind == "veth" else None,
                 master=msg.get_attr("IFLA_MASTER"),
+                bridge=_bridge_info(msg, kind),
+                port=_port_info(msg),
+                tun=_tun_info(msg, kind),
+                vxlan=_vxlan_info(msg, kind),
             )
             space.links[name] = link
             self._index[(netns, name)] = link.index
@@ -202,7 +304,19 @@ class Kernel:
         self._index.pop((netns, name), None)
 
     def _apply_CreateNetns(self, action: P.CreateNetns) -> None:
-        pyroute2_netns.create(action.name)
+        create_here = getattr(pyroute2_netns, "_create", None)
+        if create_here is None:  # pragma: no cover - other pyroute2 releases
+            pyroute2_netns.create(action.name)
+            return
+        # As `ip netns add` does, in this process: unshare this thread's
+        # network namespace and bind-mount it under /run/netns. The new
+        # namespace is current, so open its socket before going home.
+        home = self._home()
+        try:
+            create_here(action.name)
+            self._sockets[action.name] = IPRoute()
+        finally:
+            pyroute2_netns.setns(home, flags=0)
 
     def _apply_DeleteNetns(self, action: P.DeleteNetns) -> None:
         sock = self._sockets.pop(action.name, None)
@@ -243,30 +357,227 @@ class Kernel:
         self._socket(action.netns).addr(
             "add", index=self._ifindex(action.netns, action.name), address=address, prefixlen=int(prefixlen))
 
+    def _apply_SetSysctl(self, action: P.SetSysctl) -> None:
+        with self.inside(action.netns):
+            try:
+                with open(sysctl_path(action.key), "w") as handle:
+                    handle.write(action.value)
+            except FileNotFoundError:
+                raise KernelError("sysctl %s does not exist in %s (check the key; per-interface keys need the "
+                                  "interface to exist)" % (action.key, netns_label(action.netns))) from None
+            except OSError as exc:
+                raise KernelError("the kernel refused sysctl %s=%s in %s: %s" % (
+                    action.key, action.value, netns_label(action.netns), exc.strerror)) from None
+
+    def _route_kwargs(self, netns: Optional[str], route) -> dict:
+        kwargs = dict(dst=route.dst, table=route.table, priority=route.effective_metric)
+        if route.gateway:
+            kwargs["gateway"] = route.gateway
+        else:
+            # A route straight out of a device reaches hosts on the link, as `ip route` sets it.
+            kwargs["scope"] = RT_SCOPE_LINK
+        if route.dev:
+            kwargs["oif"] = self._ifindex(netns, route.dev)
+        return kwargs
+
+    def _apply_SetRoute(self, action: P.SetRoute) -> None:
+        self._socket(action.netns).route("replace", **self._route_kwargs(action.netns, action.route))
+
+    def _apply_DelRoute(self, action: P.DelRoute) -> None:
+        route = action.route
+        # Scope "nowhere" matches a route of any scope, as `ip route del` does.
+        self._socket(action.netns).route(
+            "del", dst=route.dst, table=route.table, priority=route.effective_metric, scope=RT_SCOPE_NOWHERE)
+
     def _apply_DelAddress(self, action: P.DelAddress) -> None:
         address, prefixlen = action.cidr.split("/")
         self._socket(action.netns).addr(
             "del", index=self._ifindex(action.netns, action.name), address=address, prefixlen=int(prefixlen))
+
+    # -- bridge / tap ---------------------------------------------------------
+
+    def _apply_CreateBridge(self, action: P.CreateBridge) -> None:
+        self._socket(action.netns).link("add", ifname=action.name, kind="bridge", **_bridge_kwargs(action.options))
+
+    def _apply_SetBridgeOptions(self, action: P.SetBridgeOptions) -> None:
+        self._socket(action.netns).link("set", index=self._ifindex(action.netns, action.name), kind="bridge",
+                                        **_bridge_kwargs(action.options))
+
+    def _apply_AttachPort(self, action: P.AttachPort) -> None:
+        self._socket(action.netns).link("set", index=self._ifindex(action.netns, action.name),
+                                        master=self._ifindex(action.netns, action.bridge))
+
+    def _apply_DetachPort(self, action: P.DetachPort) -> None:
+        self._socket(action.netns).link("set", index=self._ifindex(action.netns, action.name), master=0)
+
+    def _apply_SetPortOptions(self, action: P.SetPortOptions) -> None:
+        kwargs = {}
+        for option, value in action.options:
+            # The kernel calls hairpin mode IFLA_BRPORT_MODE.
+            kwargs["mode" if option == "hairpin" else option] = int(value)
+        self._socket(action.netns).brport("set", index=self._ifindex(action.netns, action.name), **kwargs)
+
+    def _apply_CreateTap(self, action: P.CreateTap) -> None:
+        self._tun_configure(action.netns, action.name, action.mode, action.multi_queue, action.pi,
+                            action.vnet_hdr, action.owner, action.group)
+
+    def _apply_SetTunParams(self, action: P.SetTunParams) -> None:
+        self._tun_configure(action.netns, action.name, action.mode, action.multi_queue, action.pi,
+                            action.vnet_hdr, action.owner, action.group)
+
+    def _apply_CreateVxlan(self, action: P.CreateVxlan) -> None:
+        kwargs = {"vxlan_id": action.vni, "vxlan_port": action.dstport}
+        six = any(":" in a for a in (action.local, action.remote, action.group) if a)
+        if action.local:
+            kwargs["vxlan_local6" if six else "vxlan_local"] = action.local
+        destination = action.remote or action.group
+        if destination:
+            kwargs["vxlan_group6" if six else "vxlan_group"] = destination
+        if action.dev is not None:
+            kwargs["vxlan_link"] = self._ifindex(action.netns, action.dev)
+        self._socket(action.netns).link("add", ifname=action.name, kind="vxlan", **kwargs)
+
+    def _tun_configure(self, netns, name, mode, multi_queue, pi, vnet_hdr, owner, group) -> None:
+        """Create or re-attach a tun/tap device by ioctl, set owner/group, and make it persistent.
+
+        Attaching to an existing device sets its packet-info and vnet_hdr
+        flags; its type and multi_queue must match, which the planner ensures.
+        """
+        flags = IFF_TAP if mode == "tap" else IFF_TUN
+        if not pi:
+            flags |= IFF_NO_PI
+        if vnet_hdr:
+            flags |= IFF_VNET_HDR
+        if multi_queue:
+            flags |= IFF_MULTI_QUEUE
+        if TUNSETIFF is None:
+            raise NetlinkError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture")
+        fd = self._tun_open(netns)
+        try:
+            # struct ifreq: the name, then the flags, padded to 40 bytes.
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", name.encode("utf-8"), flags))
+            if owner is not None:
+                fcntl.ioctl(fd, TUNSETOWNER, owner)
+            if group is not None:
+                fcntl.ioctl(fd, TUNSETGROUP, group)
+            fcntl.ioctl(fd, TUNSETPERSIST, 1)
+        except OSError as exc:
+            # Reported like a netlink refusal, so that the error gets its hint.
+            raise NetlinkError(exc.errno or errno.EIO, str(exc)) from None
+        finally:
+            os.close(fd)
+        self._forget(netns, name)
+
+    def _tun_open(self, netns) -> int:
+        """/dev/net/tun opened from inside ``netns``: TUNSETIFF works in the opener's namespace."""
+        if netns is HOST:
+            return os.open(TUN_DEVICE, os.O_RDWR)
+        target = self._netns_fd(netns)
+        home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            pyroute2_netns.setns(target, flags=0)
+            try:
+                return os.open(TUN_DEVICE, os.O_RDWR)
+            finally:
+                pyroute2_netns.setns(home, flags=0)
+        finally:
+            os.close(home)
 
 
 def _normalize_all(cidrs) -> list:
     return sorted({normalize_cidr(c) for c in cidrs}, key=address_sort_key)
 
 
-def capability_problem() -> Optional[str]:
-    """Why this process cannot change network state, or None."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("CapEff:"):
-                    caps = int(line.split()[1], 16)
-                    break
-            else:
-                return None
-    except OSError:
+# ------------------------------------------------------------ bridge / tap ---
+
+TUN_DEVICE = "/dev/net/tun"
+IFF_TUN = 0x0001
+IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+TUN_TYPES = {1: "tun", 2: "tap"}
+BRIDGE_NLA = {
+    "stp": "IFLA_BR_STP_STATE",
+    "forward_delay": "IFLA_BR_FORWARD_DELAY",
+    "hello_time": "IFLA_BR_HELLO_TIME",
+    "max_age": "IFLA_BR_MAX_AGE",
+    "ageing_time": "IFLA_BR_AGEING_TIME",
+    "priority": "IFLA_BR_PRIORITY",
+}
+
+
+def _bridge_kwargs(options) -> dict:
+    """(option, value) pairs -> pyroute2's link() keywords (br_<nla name>)."""
+    return {BRIDGE_NLA[option][len("IFLA_"):].lower(): int(value) for option, value in options}
+
+
+def _bridge_info(msg, kind: Optional[str]) -> Optional[BridgeInfo]:
+    if kind != "bridge":
         return None
-    missing = [name for bit, name in ((12, "CAP_NET_ADMIN"), (21, "CAP_SYS_ADMIN")) if not caps >> bit & 1]
-    if not missing:
+    data = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")
+    if data is None:
+        return BridgeInfo()
+    values = {}
+    for option, nla in BRIDGE_NLA.items():
+        value = data.get_attr(nla)
+        if value is not None:
+            values[option] = bool(value) if option == "stp" else int(value)
+    return BridgeInfo(**values)
+
+
+def _port_info(msg) -> Optional[PortInfo]:
+    if msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND") != "bridge":
         return None
-    return ("this module changes kernel network state and needs %s, which this process (uid %d) lacks; "
-            "run the task as root (become: true)" % (" and ".join(missing), os.geteuid()))
+    data = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA")
+    if data is None:
+        return PortInfo()
+    return PortInfo(cost=data.get_attr("IFLA_BRPORT_COST"), priority=data.get_attr("IFLA_BRPORT_PRIORITY"),
+                    hairpin=bool(data.get_attr("IFLA_BRPORT_MODE")))
+
+
+def _tun_info(msg, kind: Optional[str]) -> Optional[TunInfo]:
+    if kind != "tun":
+        return None
+    data = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")
+    if data is None:
+        return TunInfo()
+    return TunInfo(
+        mode=TUN_TYPES.get(data.get_attr("IFLA_TUN_TYPE"), "tap"),
+        # The kernel leaves owner and group out when they are unset.
+        owner=data.get_attr("IFLA_TUN_OWNER"),
+        group=data.get_attr("IFLA_TUN_GROUP"),
+        pi=bool(data.get_attr("IFLA_TUN_PI")),
+        vnet_hdr=bool(data.get_attr("IFLA_TUN_VNET_HDR")),
+        multi_queue=bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
+        persist=bool(data.get_attr("IFLA_TUN_PERSIST")),
+        # A tun/tap device has carrier exactly while a program has it open.
+        attached=bool(msg.get_attr("IFLA_CARRIER")),
+    )
+
+
+def _vxlan_info(msg, kind: Optional[str]) -> Optional[VxlanInfo]:
+    if kind != "vxlan":
+        return None
+    data = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")
+    if data is None:
+        return VxlanInfo()
+
+    def address(*nlas):
+        for nla in nlas:
+            value = data.get_attr(nla)
+            if value and value not in ("0.0.0.0", "::"):
+                return str(ipaddress.ip_address(value))
+        return None
+
+    destination = address("IFLA_VXLAN_GROUP", "IFLA_VXLAN_GROUP6")
+    multicast = destination is not None and ipaddress.ip_address(destination).is_multicast
+    return VxlanInfo(
+        vni=data.get_attr("IFLA_VXLAN_ID"),
+        local=address("IFLA_VXLAN_LOCAL", "IFLA_VXLAN_LOCAL6"),
+        remote=None if multicast else destination,
+        group=destination if multicast else None,
+        dstport=data.get_attr("IFLA_VXLAN_PORT"),
+        dev=data.get_attr("IFLA_VXLAN_LINK") or None,
+    )
+

@@ -17,16 +17,28 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     ConflictError,
+    DeviceMissingError,
     NamespaceMissingError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    Bridge,
+    BridgeInfo,
     Link,
     NamespaceState,
     Netns,
+    ROUTE_TABLES,
+    Route,
+    RouteEntry,
+    PortInfo,
+    Tap,
+    TunInfo,
     Veth,
+    Vxlan,
+    VxlanInfo,
     World,
     address_sort_key,
+    centis_to_seconds,
     netns_label,
 )
 
@@ -40,6 +52,8 @@ PHASE_MOVE_LINK = 40
 PHASE_SET_LINK = 50
 PHASE_ADDRESS = 60
 PHASE_LINK_UP = 70
+PHASE_SYSCTL = 75
+PHASE_ROUTE = 80
 PHASE_DELETE_NETNS = 90
 
 
@@ -149,6 +163,53 @@ class DelAddress(Action):
         return "remove address %s from %s in %s" % (self.cidr, self.name, _where(self.netns))
 
 
+@dataclass(frozen=True)
+class SetSysctl(Action):
+    netns: Optional[str]
+    key: str
+    value: str
+    phase = PHASE_SYSCTL
+
+    def describe(self) -> str:
+        return "set sysctl %s=%s in %s" % (self.key, self.value, _where(self.netns))
+
+
+@dataclass(frozen=True)
+class SetRoute(Action):
+    """Add or replace the route with this table, destination and metric."""
+
+    netns: Optional[str]
+    route: Route
+    replace: bool = False
+    phase = PHASE_ROUTE
+
+    def describe(self) -> str:
+        return "%s route %s in %s" % ("replace" if self.replace else "add", route_text(self.route), _where(self.netns))
+
+
+@dataclass(frozen=True)
+class DelRoute(Action):
+    netns: Optional[str]
+    route: Route
+    phase = PHASE_ROUTE - 1
+
+    def describe(self) -> str:
+        return "delete route %s in %s" % (route_text(self.route), _where(self.netns))
+
+
+def route_text(route: Route) -> str:
+    words = ["default" if route.dst in ("0.0.0.0/0", "::/0") else route.dst]
+    if route.gateway:
+        words += ["via", route.gateway]
+    if route.dev:
+        words += ["dev", route.dev]
+    if route.metric is not None:
+        words += ["metric", str(route.metric)]
+    if route.table != ROUTE_TABLES["main"]:
+        words += ["table", str(route.table)]
+    return " ".join(words)
+
+
 def _where(netns: Optional[str]) -> str:
     return "host" if netns is HOST else netns
 
@@ -219,6 +280,186 @@ def veth_view(desired: Veth, end: Optional[Link], end_netns, peer: Optional[Link
     }
 
 
+# ------------------------------------------------------- bridge / tap actions ---
+
+# Ports leave their old bridge before joining a new one, and get their port
+# settings once attached; all after links exist and have their MTU.
+PHASE_DETACH_PORT = 54
+PHASE_ATTACH_PORT = 55
+PHASE_PORT_OPTIONS = 56
+
+
+def _describe_options(options: Sequence[Tuple[str, object]]) -> str:
+    words = []
+    for option, value in options:
+        if isinstance(value, bool):
+            words.append("%s %s" % (option, "on" if value else "off"))
+        elif option in BRIDGE_TIMERS:
+            words.append("%s %gs" % (option, centis_to_seconds(value)))
+        else:
+            words.append("%s %s" % (option, value))
+    return ", ".join(words)
+
+
+BRIDGE_TIMERS = ("forward_delay", "hello_time", "max_age", "ageing_time")
+
+
+@dataclass(frozen=True)
+class CreateBridge(Action):
+    netns: Optional[str]
+    name: str
+    # (option, kernel value) pairs, timers in centiseconds.
+    options: Tuple[Tuple[str, object], ...] = ()
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        text = "create bridge %s in %s" % (self.name, _where(self.netns))
+        return text + (" with %s" % _describe_options(self.options) if self.options else "")
+
+
+@dataclass(frozen=True)
+class SetBridgeOptions(Action):
+    netns: Optional[str]
+    name: str
+    options: Tuple[Tuple[str, object], ...]
+    phase = PHASE_SET_LINK
+
+    def describe(self) -> str:
+        return "set %s on bridge %s in %s" % (_describe_options(self.options), self.name, _where(self.netns))
+
+
+@dataclass(frozen=True)
+class AttachPort(Action):
+    netns: Optional[str]
+    name: str
+    bridge: str
+    previous: Optional[str] = None
+    phase = PHASE_ATTACH_PORT
+
+    def describe(self) -> str:
+        text = "attach %s to bridge %s in %s" % (self.name, self.bridge, _where(self.netns))
+        return text + (" (leaving bridge %s)" % self.previous if self.previous else "")
+
+
+@dataclass(frozen=True)
+class DetachPort(Action):
+    netns: Optional[str]
+    name: str
+    bridge: str
+    phase = PHASE_DETACH_PORT
+
+    def describe(self) -> str:
+        return "detach %s from bridge %s in %s" % (self.name, self.bridge, _where(self.netns))
+
+
+@dataclass(frozen=True)
+class SetPortOptions(Action):
+    netns: Optional[str]
+    name: str
+    options: Tuple[Tuple[str, object], ...]
+    phase = PHASE_PORT_OPTIONS
+
+    def describe(self) -> str:
+        return "set %s on bridge port %s in %s" % (_describe_options(self.options), self.name, _where(self.netns))
+
+
+@dataclass(frozen=True)
+class CreateTap(Action):
+    netns: Optional[str]
+    name: str
+    mode: str = "tap"
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    multi_queue: bool = False
+    pi: bool = False
+    vnet_hdr: bool = False
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        extra = ["%s %s" % (k, v) for k, v in (("owner", self.owner), ("group", self.group)) if v is not None]
+        extra += [flag for flag in ("multi_queue", "pi", "vnet_hdr") if getattr(self, flag)]
+        return "create %s %s in %s%s" % (self.mode, self.name, _where(self.netns),
+                                         " (%s)" % ", ".join(extra) if extra else "")
+
+
+@dataclass(frozen=True)
+class SetTunParams(Action):
+    """Change what a live tun/tap device allows changing: packet info, vnet_hdr, owner, group."""
+
+    netns: Optional[str]
+    name: str
+    # The device's fixed flags, repeated because TUNSETIFF must match them.
+    mode: str
+    multi_queue: bool
+    pi: bool
+    vnet_hdr: bool
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    # What changes, for the description.
+    changes: Tuple[Tuple[str, object], ...] = ()
+    phase = PHASE_SET_LINK
+
+    def describe(self) -> str:
+        return "set %s on %s %s in %s" % (_describe_options(self.changes), self.mode, self.name, _where(self.netns))
+
+
+def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict]:
+    """The bridge's ports by name, with the settings the task manages."""
+    managed = {port.name: port.settings() for port in desired_ports or ()}
+    view = []
+    for link in sorted(space.links.values(), key=lambda link: link.name):
+        if bridge.index is None or link.master != bridge.index:
+            continue
+        entry: Dict[str, object] = {"name": link.name}
+        info = link.port or PortInfo()
+        for option in managed.get(link.name, {}):
+            entry[option] = getattr(info, option)
+        view.append(entry)
+    return view
+
+
+def bridge_view(desired: Bridge, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.bridge or BridgeInfo()
+    view = {
+        "name": link.name,
+        "netns": desired.netns,
+        "state": "present",
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": _addresses_view(link, desired.addresses),
+        "stp": info.stp,
+        "priority": info.priority,
+        "ports": _ports_view(space, link, desired.ports) if space is not None else [],
+    }
+    for option in BRIDGE_TIMERS:
+        view[option] = centis_to_seconds(getattr(info, option))
+    return view
+
+
+def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.tun or TunInfo()
+    master = space.by_index(link.master) if space is not None and link.master is not None else None
+    return {
+        "name": link.name,
+        "netns": netns,
+        "state": "present",
+        "mode": info.mode,
+        "owner": info.owner,
+        "group": info.group,
+        "multi_queue": info.multi_queue,
+        "pi": info.pi,
+        "vnet_hdr": info.vnet_hdr,
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": _addresses_view(link, desired.addresses),
+        "master": master.name if master is not None else None,
+    }
+
+
 # ---------------------------------------------------------------- planner ---
 
 
@@ -230,7 +471,8 @@ class Planner:
         self.namespaces = set(world.namespaces)
         # Copies, so that projecting a plan never alters what was read.
         self.spaces: Dict[Optional[str], NamespaceState] = {
-            ns: NamespaceState(ns, dict(space.links)) for ns, space in world.spaces.items()
+            ns: replace(space, links=dict(space.links), sysctls=dict(space.sysctls))
+            for ns, space in world.spaces.items()
         }
 
     def plan(self, desired: Sequence) -> Plan:
@@ -288,7 +530,58 @@ class Planner:
         if desired.loopback and lo is not None and not lo.up:
             result.actions.append(SetUp(desired.name, "lo", True))
             space.links["lo"] = replace(lo, up=True)
+        for key, value in desired.sysctls or ():
+            if exists and space.sysctls.get(key) is None:
+                raise ConflictError(
+                    "sysctl %s does not exist in namespace '%s' (check the key; per-interface keys need the "
+                    "interface to exist); nothing was changed" % (key, desired.name), netns=desired.name, key=key)
+            if space.sysctls.get(key) != value:
+                result.actions.append(SetSysctl(desired.name, key, value))
+                space.sysctls[key] = value
         result.after = netns_view(desired.name, True, space)
+        if desired.sysctls is not None:
+            keys = [key for key, _value in desired.sysctls]
+            result.before["sysctls"] = {key: (self.world.space(desired.name).sysctls.get(key) if exists else None)
+                                        for key in keys}
+            result.after["sysctls"] = {key: space.sysctls.get(key) for key in keys}
+        return result
+
+    # -- route --------------------------------------------------------------
+
+    def _plan_route(self, desired: Route) -> ObjectResult:
+        if desired.state == "absent" and not self.exists(desired.netns):
+            view = route_view(desired, None, None)
+            return ObjectResult(desired.key, before=view, after=view)
+        self.require_netns(desired.netns, "route %s" % route_text(desired))
+        space = self.space(desired.netns)
+        entry = next((r for r in space.routes if (r.table, r.dst, r.metric) ==
+                      (desired.table, desired.dst, desired.effective_metric)), None)
+        by_index = {link.index: link.name for link in space.links.values()}
+        current_dev = by_index.get(entry.oif) if entry else None
+        result = ObjectResult(desired.key, before=route_view(desired, entry, current_dev), after={})
+        routes = [r for r in space.routes if r is not entry]
+
+        if desired.state == "absent":
+            if entry is not None:
+                result.actions.append(DelRoute(desired.netns, desired))
+            space.routes = tuple(routes)
+            result.after = route_view(desired, None, None)
+            return result
+
+        if desired.dev is not None and space.get(desired.dev) is None:
+            raise NamespaceMissingError(
+                "route %s: there is no device '%s' in %s" % (route_text(desired), desired.dev, netns_label(desired.netns)),
+                netns=desired.netns, dev=desired.dev)
+        same = entry is not None and entry.gateway == desired.gateway and (
+            desired.dev is None or current_dev == desired.dev)
+        if not same:
+            result.actions.append(SetRoute(desired.netns, desired, replace=entry is not None))
+            new_dev = desired.dev if desired.dev is not None else current_dev
+            entry = RouteEntry(desired.dst, desired.table, desired.effective_metric, desired.gateway,
+                               oif=next((link.index for link in space.links.values() if link.name == new_dev), None))
+            current_dev = new_dev
+        space.routes = tuple(routes + [entry])
+        result.after = route_view(desired, entry, current_dev)
         return result
 
     # -- veth ---------------------------------------------------------------
@@ -400,7 +693,7 @@ class Planner:
             raise ConflictError(
                 "cannot move '%s' from %s to %s: %s already has a device named '%s' "
                 "(nothing was changed)" % (link.name, netns_label(netns), netns_label(target),
-                                          netns_label(target), link.name),
+                                           netns_label(target), link.name),
                 netns=target, name=link.name,
             )
         result.actions.append(MoveLink(netns, link.name, target))
@@ -460,7 +753,468 @@ class Planner:
             self.space(peer_ns).links.pop(peer.name, None)
         return result
 
+    # -- bridge -------------------------------------------------------------
+
+    def _new_index(self) -> int:
+        """A placeholder ifindex for a link the plan creates: negative, so never a real one."""
+        self._placeholder_index = getattr(self, "_placeholder_index", 0) - 1
+        return self._placeholder_index
+
+    def _plan_bridge(self, desired: Bridge) -> ObjectResult:
+        if desired.state == "absent":
+            return self._plan_bridge_absent(desired)
+        self.require_netns(desired.netns, "bridge %s" % desired.name)
+        space = self.space(desired.netns)
+        link = space.get(desired.name)
+        if link is not None and link.kind != "bridge":
+            raise ConflictError(
+                "'%s' in %s already exists as a %s device, not a bridge; remove it or choose another name "
+                "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                netns=desired.netns, name=desired.name,
+            )
+        if link is None:
+            self._refuse_bridge_move(desired)
+        result = ObjectResult(desired.key, before=bridge_view(desired, link, space), after={})
+
+        created = link is None
+        options = desired.options()
+        if created:
+            result.actions.append(CreateBridge(desired.netns, desired.name, tuple(sorted(options.items()))))
+            link = Link(desired.name, index=self._new_index(), kind="bridge", mtu=1500, up=False,
+                        bridge=replace(BridgeInfo(), **options))
+        else:
+            info = link.bridge or BridgeInfo()
+            changes = {k: v for k, v in options.items() if getattr(info, k) != v}
+            if changes:
+                result.actions.append(SetBridgeOptions(desired.netns, desired.name, tuple(sorted(changes.items()))))
+                link = replace(link, bridge=replace(info, **changes))
+        space.links[link.name] = link
+
+        attached = self._plan_ports(result, desired, space, link)
+        link = space.links[link.name]
+        if desired.mtu is not None:
+            # An MTU set by hand sticks; otherwise the kernel gives the bridge
+            # the smallest MTU of its ports whenever a port joins.
+            if link.mtu != desired.mtu or (created or attached) and self._ports_mtu(space, link) != desired.mtu:
+                result.actions.append(SetMtu(desired.netns, desired.name, desired.mtu))
+                link = replace(link, mtu=desired.mtu)
+        elif attached:
+            link = replace(link, mtu=self._ports_mtu(space, link) or link.mtu)
+        link = self._settle(result, desired.netns, link, desired.addresses, desired)
+        result.after = bridge_view(desired, link, space)
+        return result
+
+    @staticmethod
+    def _ports_mtu(space: NamespaceState, bridge: Link) -> Optional[int]:
+        mtus = [port.mtu for port in space.links.values() if port.master == bridge.index and port.name != bridge.name]
+        return min(mtus) if mtus else None
+
+    def _refuse_bridge_move(self, desired: Bridge) -> None:
+        """A bridge found in the host but wanted elsewhere would have to move, which the kernel forbids."""
+        if desired.netns is HOST:
+            return
+        stray = self.space(HOST).get(desired.name)
+        if stray is None or stray.kind != "bridge":
+            return
+        raise ConflictError(
+            "bridge '%s' exists in the host namespace but the task wants it in %s; bridges are netns-local "
+            "(the kernel refuses to move them: 'Invalid argument'). Delete it in the host first "
+            "(netvirt.linux.bridge with state=absent and no netns; its ports are detached, not deleted) and run "
+            "the task again to create it in %s, or give the bridge in %s another name (nothing was changed)"
+            % (desired.name, netns_label(desired.netns), netns_label(desired.netns), netns_label(desired.netns)),
+            netns=desired.netns, name=desired.name,
+        )
+
+    def _plan_ports(self, result: ObjectResult, desired: Bridge, space: NamespaceState, bridge: Link) -> bool:
+        """Make the bridge's ports the exact set asked for; True when a port joins."""
+        if desired.ports is None:
+            return False
+        wanted = {port.name: port for port in desired.ports}
+        for link in sorted(space.links.values(), key=lambda link: link.name):
+            if link.master == bridge.index and link.name not in wanted:
+                result.actions.append(DetachPort(desired.netns, link.name, desired.name))
+                space.links[link.name] = replace(link, master=None, port=None)
+        attached = False
+        for port in desired.ports:
+            link = space.get(port.name)
+            if link is None:
+                raise DeviceMissingError(
+                    "port '%s' of bridge '%s' does not exist in %s; create it there first (for example the "
+                    "bridge end of a veth pair, netvirt.linux.veth, or a netvirt.linux.tap) - a bridge can only "
+                    "hold interfaces of its own namespace (nothing was changed)"
+                    % (port.name, desired.name, netns_label(desired.netns)),
+                    netns=desired.netns, name=port.name,
+                )
+            if link.kind == "bridge":
+                raise ConflictError(
+                    "port '%s' of bridge '%s' is itself a bridge; a bridge cannot be a port of another bridge "
+                    "(nothing was changed)" % (port.name, desired.name), netns=desired.netns, name=port.name)
+            if link.kind == "tun" and link.tun is not None and link.tun.mode == "tun":
+                raise ConflictError(
+                    "port '%s' of bridge '%s' is a tun device (IP packets, no Ethernet frames) and cannot join a "
+                    "bridge; recreate it in mode tap (nothing was changed)" % (port.name, desired.name),
+                    netns=desired.netns, name=port.name)
+            if link.master != bridge.index:
+                previous = space.by_index(link.master) if link.master is not None else None
+                result.actions.append(AttachPort(desired.netns, port.name, desired.name,
+                                                 previous.name if previous is not None else None))
+                link = replace(link, master=bridge.index, port=PortInfo(priority=32))
+                attached = True
+            info = link.port or PortInfo()
+            changes = {k: v for k, v in port.settings().items() if getattr(info, k) != v}
+            if changes:
+                result.actions.append(SetPortOptions(desired.netns, port.name, tuple(sorted(changes.items()))))
+                link = replace(link, port=replace(info, **changes))
+            space.links[link.name] = link
+        return attached
+
+    def _plan_bridge_absent(self, desired: Bridge) -> ObjectResult:
+        view = bridge_view(desired, None, None)
+        if not self.exists(desired.netns):
+            return ObjectResult(desired.key, before=view, after=view)
+        space = self.space(desired.netns)
+        link = space.get(desired.name)
+        if link is None:
+            return ObjectResult(desired.key, before=view, after=view)
+        if link.kind != "bridge":
+            raise ConflictError(
+                "'%s' in %s is a %s device, not a bridge; refusing to delete it"
+                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                netns=desired.netns, name=desired.name,
+            )
+        result = ObjectResult(desired.key, before=bridge_view(desired, link, space), after=view)
+        result.actions.append(DeleteLink(desired.netns, desired.name))
+        del space.links[desired.name]
+        # The kernel detaches the ports; it never deletes them.
+        for other in list(space.links.values()):
+            if other.master == link.index:
+                space.links[other.name] = replace(other, master=None, port=None)
+        return result
+
+    # -- tap ----------------------------------------------------------------
+
+    def _plan_tap(self, desired: Tap) -> ObjectResult:
+        if desired.state == "absent":
+            return self._plan_tap_absent(desired)
+        self.require_netns(desired.netns, "tap %s" % desired.name)
+        found_ns, link = self._find_tap(desired)
+        result = ObjectResult(desired.key, before=tap_view(desired, link, found_ns, self.space(found_ns)), after={})
+
+        if link is not None:
+            fixed = self._tap_fixed_changes(desired, link)
+            if fixed and not desired.recreate:
+                raise ConflictError(
+                    "%s '%s' in %s has %s, but the task wants %s; the kernel fixes these when a tun/tap device "
+                    "is created. Set recreate=true to delete and create it again (a program attached to it "
+                    "loses it), or delete it first with state=absent (nothing was changed)"
+                    % (link.tun.mode if link.tun else "tun/tap", desired.name, netns_label(found_ns),
+                       ", ".join("%s %s" % (k, v[0]) for k, v in fixed),
+                       ", ".join("%s %s" % (k, v[1]) for k, v in fixed)),
+                    netns=found_ns, name=desired.name,
+                )
+            if fixed:
+                result.actions.append(DeleteLink(found_ns, desired.name))
+                self._forget_link(found_ns, link)
+                link = None
+
+        netns = desired.netns
+        if link is None:
+            flags = desired.creation_flags()
+            result.actions.append(CreateTap(netns, desired.name, desired.mode, desired.owner, desired.group,
+                                            **flags))
+            link = Link(desired.name, index=self._new_index(), kind="tun", mtu=1500, up=False,
+                        tun=TunInfo(mode=desired.mode, owner=desired.owner, group=desired.group, **flags))
+            self.space(netns).links[link.name] = link
+        else:
+            if found_ns != netns:
+                link = self._move(result, found_ns, link, netns)
+                # Leaving a namespace also means leaving its bridge.
+                link = replace(link, master=None, port=None)
+                self.space(netns).links[link.name] = link
+            link = self._plan_tun_params(result, desired, link)
+        link = self._plan_master(result, desired, link)
+        link = self._settle(result, netns, link, desired.addresses, desired)
+        result.after = tap_view(desired, link, netns, self.space(netns))
+        return result
+
+    def _find_tap(self, desired: Tap):
+        """(netns, link) of the device named as desired: in its namespace, else a tun/tap in the host to move."""
+        link = self.space(desired.netns).get(desired.name)
+        if link is not None:
+            if link.kind != "tun":
+                raise ConflictError(
+                    "'%s' in %s already exists as a %s device, not a tun/tap; remove it or choose another name "
+                    "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                    netns=desired.netns, name=desired.name,
+                )
+            return desired.netns, link
+        if desired.netns is not HOST:
+            stray = self.space(HOST).get(desired.name)
+            if stray is not None and stray.kind == "tun":
+                return HOST, stray
+        return None, None
+
+    @staticmethod
+    def _tap_fixed_changes(desired: Tap, link: Link):
+        info = link.tun or TunInfo()
+        fixed = []
+        if info.mode != desired.mode:
+            fixed.append(("mode", (info.mode, desired.mode)))
+        if desired.multi_queue is not None and info.multi_queue != desired.multi_queue:
+            fixed.append(("multi_queue", (info.multi_queue, desired.multi_queue)))
+        return fixed
+
+    def _forget_link(self, netns, link: Link) -> None:
+        space = self.space(netns)
+        space.links.pop(link.name, None)
+        for other in list(space.links.values()):
+            if other.master == link.index:
+                space.links[other.name] = replace(other, master=None, port=None)
+
+    def _plan_tun_params(self, result: ObjectResult, desired: Tap, link: Link) -> Link:
+        info = link.tun or TunInfo()
+        wanted = {"pi": desired.pi, "vnet_hdr": desired.vnet_hdr, "owner": desired.owner, "group": desired.group}
+        changes = {k: v for k, v in wanted.items() if v is not None and getattr(info, k) != v}
+        if not changes:
+            return link
+        if info.attached:
+            # Changing them means attaching too: refused (EBUSY) while a
+            # single-queue device is open, and under a running program's feet
+            # for a multi-queue one.
+            raise ConflictError(
+                "%s '%s' in %s: a program (a VM, a VPN) has the device open, so %s cannot be changed now; "
+                "stop the program and run the task again (nothing was changed)"
+                % (info.mode, link.name, netns_label(desired.netns), " and ".join(sorted(changes))),
+                netns=desired.netns, name=link.name,
+            )
+        new = replace(info, **changes)
+        result.actions.append(SetTunParams(
+            desired.netns, link.name, mode=new.mode, multi_queue=new.multi_queue, pi=new.pi,
+            vnet_hdr=new.vnet_hdr, owner=changes.get("owner"), group=changes.get("group"),
+            changes=tuple((k, changes[k]) for k in ("pi", "vnet_hdr", "owner", "group") if k in changes)))
+        link = replace(link, tun=new)
+        self.space(desired.netns).links[link.name] = link
+        return link
+
+    def _plan_master(self, result: ObjectResult, desired: Tap, link: Link) -> Link:
+        if desired.master is None:
+            return link
+        space = self.space(desired.netns)
+        current = space.by_index(link.master) if link.master is not None else None
+        if desired.master == "":
+            if current is not None:
+                result.actions.append(DetachPort(desired.netns, link.name, current.name))
+                link = replace(link, master=None, port=None)
+        else:
+            bridge = space.get(desired.master)
+            if bridge is None:
+                raise DeviceMissingError(
+                    "master '%s' of %s '%s' does not exist in %s; create the bridge there first "
+                    "(netvirt.linux.bridge) (nothing was changed)"
+                    % (desired.master, desired.kind, desired.name, netns_label(desired.netns)),
+                    netns=desired.netns, name=desired.master,
+                )
+            if bridge.kind != "bridge":
+                raise ConflictError(
+                    "master '%s' of %s '%s' in %s is a %s device, not a bridge (nothing was changed)"
+                    % (desired.master, desired.kind, desired.name, netns_label(desired.netns),
+                       bridge.kind or "non-virtual"),
+                    netns=desired.netns, name=desired.master,
+                )
+            if link.master != bridge.index:
+                result.actions.append(AttachPort(desired.netns, link.name, bridge.name,
+                                                 current.name if current is not None else None))
+                link = replace(link, master=bridge.index, port=PortInfo(priority=32))
+        space.links[link.name] = link
+        return link
+
+    def _plan_tap_absent(self, desired: Tap) -> ObjectResult:
+        view = tap_view(desired, None, None, None)
+        if not self.exists(desired.netns):
+            return ObjectResult(desired.key, before=view, after=view)
+        space = self.space(desired.netns)
+        link = space.get(desired.name)
+        if link is None:
+            return ObjectResult(desired.key, before=view, after=view)
+        if link.kind != "tun":
+            raise ConflictError(
+                "'%s' in %s is a %s device, not a tun/tap; refusing to delete it"
+                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                netns=desired.netns, name=desired.name,
+            )
+        result = ObjectResult(desired.key, before=tap_view(desired, link, desired.netns, space), after=view)
+        result.actions.append(DeleteLink(desired.netns, desired.name))
+        self._forget_link(desired.netns, link)
+        return result
+
+
+    # -- vxlan --------------------------------------------------------------
+
+    def _plan_vxlan(self, desired: Vxlan) -> ObjectResult:
+        if desired.state == "absent":
+            return self._plan_vxlan_absent(desired)
+        self.require_netns(desired.netns, "vxlan %s" % desired.name)
+        netns = desired.netns
+        space = self.space(netns)
+        link = space.get(desired.name)
+        if link is not None and link.kind != "vxlan":
+            raise ConflictError(
+                "'%s' in %s already exists as a %s device, not a vxlan; remove it or choose another name "
+                "(nothing was changed)" % (desired.name, netns_label(netns), link.kind or "non-virtual"),
+                netns=netns, name=desired.name,
+            )
+        result = ObjectResult(desired.key, before=vxlan_view(desired, link, space), after={})
+        dev = None
+        if desired.dev is not None:
+            dev = space.get(desired.dev)
+            if dev is None:
+                raise DeviceMissingError(
+                    "dev '%s' of vxlan '%s' does not exist in %s; the underlay interface must be in the vxlan's "
+                    "own namespace (nothing was changed)" % (desired.dev, desired.name, netns_label(netns)),
+                    netns=netns, name=desired.dev,
+                )
+
+        if link is not None:
+            fixed = self._vxlan_fixed_changes(desired, link, space, dev)
+            if fixed and not desired.recreate:
+                raise ConflictError(
+                    "vxlan '%s' in %s has %s, but the task wants %s; the kernel fixes these when a vxlan device "
+                    "is created. Set recreate=true to delete and create it again (traffic through it stops "
+                    "for a moment), or delete it first with state=absent (nothing was changed)"
+                    % (desired.name, netns_label(netns),
+                       ", ".join("%s %s" % (k, _none_word(v[0])) for k, v in fixed),
+                       ", ".join("%s %s" % (k, _none_word(v[1])) for k, v in fixed)),
+                    netns=netns, name=desired.name,
+                )
+            if fixed:
+                result.actions.append(DeleteLink(netns, desired.name))
+                self._forget_link(netns, link)
+                link = None
+
+        if link is None:
+            result.actions.append(CreateVxlan(netns, desired.name, desired.vni, desired.local, desired.remote,
+                                              desired.group, desired.dstport, desired.dev))
+            link = Link(desired.name, index=self._new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
+                        up=False, vxlan=VxlanInfo(vni=desired.vni, local=desired.local, remote=desired.remote,
+                                                  group=desired.group, dstport=desired.dstport,
+                                                  dev=dev.index if dev is not None else None))
+            space.links[link.name] = link
+        link = self._plan_master(result, desired, link)
+        link = self._settle(result, netns, link, desired.addresses, desired)
+        result.after = vxlan_view(desired, link, self.space(netns))
+        return result
+
+    @staticmethod
+    def _vxlan_fixed_changes(desired: Vxlan, link: Link, space: NamespaceState, dev: Optional[Link]):
+        info = link.vxlan or VxlanInfo()
+        current_dev = space.by_index(info.dev)
+        fixed = []
+        for option in ("vni", "dstport"):
+            if getattr(info, option) != getattr(desired, option):
+                fixed.append((option, (getattr(info, option), getattr(desired, option))))
+        if desired.local is not None and info.local != desired.local:
+            fixed.append(("local", (info.local, desired.local)))
+        # remote and group share one kernel attribute: the default destination.
+        for option in ("remote", "group"):
+            if getattr(info, option) != getattr(desired, option):
+                fixed.append((option, (getattr(info, option), getattr(desired, option))))
+        if dev is not None and info.dev != dev.index:
+            fixed.append(("dev", (current_dev.name if current_dev is not None else None, dev.name)))
+        return fixed
+
+    def _plan_vxlan_absent(self, desired: Vxlan) -> ObjectResult:
+        view = vxlan_view(desired, None, None)
+        if not self.exists(desired.netns):
+            return ObjectResult(desired.key, before=view, after=view)
+        space = self.space(desired.netns)
+        link = space.get(desired.name)
+        if link is None:
+            return ObjectResult(desired.key, before=view, after=view)
+        if link.kind != "vxlan":
+            raise ConflictError(
+                "'%s' in %s is a %s device, not a vxlan; refusing to delete it"
+                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                netns=desired.netns, name=desired.name,
+            )
+        result = ObjectResult(desired.key, before=vxlan_view(desired, link, space), after=view)
+        result.actions.append(DeleteLink(desired.netns, desired.name))
+        self._forget_link(desired.netns, link)
+        return result
+
+
+def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) -> dict:
+    view = {"dst": route.dst, "table": route.table, "metric": route.effective_metric}
+    if entry is None:
+        view["state"] = "absent"
+        return view
+    view.update(state="present", gateway=entry.gateway, dev=dev)
+    return view
+
 
 def plan(desired: Sequence, world: World) -> Plan:
     """Plan the changes that bring ``world`` to ``desired``."""
     return Planner(world).plan(desired)
+
+
+# ------------------------------------------------------------------ vxlan ---
+
+# Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
+VXLAN_HEADROOM = {4: 50, 6: 70}
+
+
+@dataclass(frozen=True)
+class CreateVxlan(Action):
+    netns: Optional[str]
+    name: str
+    vni: int
+    local: Optional[str] = None
+    remote: Optional[str] = None
+    group: Optional[str] = None
+    dstport: int = 4789
+    dev: Optional[str] = None
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        words = ["create vxlan %s in %s with vni %d" % (self.name, _where(self.netns), self.vni)]
+        for option in ("local", "remote", "group", "dstport", "dev"):
+            value = getattr(self, option)
+            if value is not None:
+                words.append("%s %s" % (option, value))
+        return ", ".join(words)
+
+
+def _none_word(value) -> str:
+    return "none" if value is None else str(value)
+
+
+def _vxlan_mtu(desired: Vxlan, dev: Optional[Link]) -> int:
+    """The MTU the kernel gives a new vxlan: its underlay's less the outer headers, else 1500."""
+    if dev is None:
+        return 1500
+    addresses = [a for a in (desired.local, desired.remote, desired.group) if a]
+    version = 6 if addresses and ":" in addresses[0] else 4
+    return dev.mtu - VXLAN_HEADROOM[version]
+
+
+def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.vxlan or VxlanInfo()
+    master = space.by_index(link.master) if space is not None and link.master is not None else None
+    dev = space.by_index(info.dev) if space is not None and info.dev else None
+    return {
+        "name": link.name,
+        "netns": desired.netns,
+        "state": "present",
+        "vni": info.vni,
+        "local": info.local,
+        "remote": info.remote,
+        "group": info.group,
+        "dstport": info.dstport,
+        "dev": dev.name if dev is not None else None,
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": _addresses_view(link, desired.addresses),
+        "master": master.name if master is not None else None,
+    }
+

@@ -76,7 +76,7 @@ class Sandbox:
         full_env = dict(os.environ)
         full_env.update(env or {})
         proc = subprocess.run(self.prefix() + list(argv), capture_output=True, text=True, env=full_env,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("command %s failed (%d):\n%s\n%s" % (argv, proc.returncode, proc.stdout, proc.stderr))
         return proc
@@ -102,7 +102,7 @@ class Sandbox:
     def ping(self, netns: Optional[str], address: str, count: int = 1, tries: int = 5) -> bool:
         """True once a ping gets through; retries cover a veth's first NO-CARRIER moment."""
         argv = (["ip", "netns", "exec", netns] if netns else []) + ["ping", "-n", "-c", str(count), "-W", "1", address]
-        for _ in range(tries):
+        for _attempt in range(tries):
             if self.run(argv, check=False).returncode == 0:
                 return True
             time.sleep(0.2)
@@ -135,7 +135,7 @@ class Sandbox:
             path.write_text(plays if isinstance(plays, str) else yaml.safe_dump(plays, sort_keys=False))
         record = tmp / "record.json"
         argv = list(wrap or []) + [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)] + list(extra_args or [])
+                                   "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)] + list(extra_args or [])
         proc = self.run(argv, check=False, env=self.ansible_env(record))
         records = json.loads(record.read_text()) if record.exists() else []
         if check and proc.returncode != 0:

@@ -6,12 +6,37 @@ snapshots are equal exactly when the configuration is equal.
 
 import json
 import os
+import re
+import shutil
 import subprocess
 
 
 def ip_json(*args):
     out = subprocess.run(["ip", "-j"] + list(args), check=True, capture_output=True, text=True).stdout
     return json.loads(out) if out.strip() else []
+
+
+# Configuration (not timers or STP runtime state) of bridges, bridge ports and tun/tap devices.
+BRIDGE_FIELDS = ("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering")
+PORT_FIELDS = ("cost", "priority", "hairpin")
+TUN_FIELDS = ("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group")
+VXLAN_FIELDS = ("id", "local", "remote", "group", "port", "link")
+
+
+def kind_details(info):
+    """Bridge options, bridge-port settings and tun flags, only for links that have them."""
+    details = {}
+    data = info.get("info_data") or {}
+    if info.get("info_kind") == "bridge":
+        details["bridge"] = {k: data.get(k) for k in BRIDGE_FIELDS}
+    if info.get("info_kind") == "tun":
+        details["tun"] = {k: data.get(k) for k in TUN_FIELDS}
+    if info.get("info_kind") == "vxlan":
+        details["vxlan"] = {k: data.get(k) for k in VXLAN_FIELDS}
+    if info.get("info_slave_kind") == "bridge":
+        slave = info.get("info_slave_data") or {}
+        details["port"] = {k: slave.get(k) for k in PORT_FIELDS}
+    return details
 
 
 def links(netns=None):
@@ -31,12 +56,51 @@ def links(netns=None):
                 if not (a.get("family") == "inet6" and a.get("scope") == "link")
             ),
         }
+        state[entry["ifname"]].update(kind_details(info))
     return state
+
+
+NETFILTER_SAVES = ("iptables-legacy-save", "iptables-nft-save", "ip6tables-legacy-save", "ip6tables-nft-save")
+
+
+def netfilter(netns=None):
+    """Every variant's tables, without comments and counters (never `-t`: that would load a table)."""
+    state = {}
+    for save in NETFILTER_SAVES:
+        if shutil.which(save) is None:
+            continue
+        argv = (["ip", "netns", "exec", netns] if netns else []) + [save]
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        state[save] = [re.sub(r" \[\d+:\d+\]$", "", line) for line in out.splitlines()
+                       if line and not line.startswith("#")]
+    return state
+
+
+# The sysctls tests manage; each namespace has its own.
+SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv4/conf/all/rp_filter")
+
+
+def routes(netns=None):
+    prefix = ["-n", netns] if netns else []
+    entries = ip_json(*prefix, "route", "show", "table", "all") + ip_json(*prefix, "-6", "route", "show", "table", "all")
+    # Routes the kernel derives from addresses and links (protocol kernel) come and go
+    # asynchronously (IPv6 autoconfiguration); configured routes are what tests compare.
+    return sorted(json.dumps(e, sort_keys=True) for e in entries if e.get("protocol") != "kernel")
+
+
+def sysctls(netns=None):
+    argv = (["ip", "netns", "exec", netns] if netns else []) + ["cat"] + ["/proc/sys/" + key for key in SYSCTLS]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
+    return dict(zip(SYSCTLS, out))
 
 
 def main():
     namespaces = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
-    print(json.dumps({"host": links(), "netns": {ns: links(ns) for ns in namespaces}}, sort_keys=True))
+    print(json.dumps({"host": links(), "netns": {ns: links(ns) for ns in namespaces},
+                      "netfilter": {"host": netfilter(), "netns": {ns: netfilter(ns) for ns in namespaces}},
+                      "routes": {"host": routes(), "netns": {ns: routes(ns) for ns in namespaces}},
+                      "sysctls": {"host": sysctls(), "netns": {ns: sysctls(ns) for ns in namespaces}}},
+                     sort_keys=True))
 
 
 if __name__ == "__main__":
