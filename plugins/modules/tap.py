@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: tap
+short_description: Manage persistent tun/tap devices for user-space programs
+version_added: 0.1.0
+description:
+  - Create, update or delete a persistent tun or tap device in the host or in a named network namespace,
+    like C(ip tuntap add), so that a program (a VM, a VPN, a packet generator) can open it later through
+    C(/dev/net/tun).
+  - O(owner) and O(group) let an unprivileged program attach to the device.
+  - Addresses, MTU, up/down state, the bridge it is a port of (O(master)), the owner and group, and the
+    packet-info and vnet_hdr flags are corrected in place on an existing device.
+  - The kernel fixes O(mode) and O(multi_queue) when it creates the device. When they differ from the task,
+    the module fails and changes nothing, unless O(recreate=true) lets it delete and create the device again.
+  - A device of that name found in the host while the task wants it in a named namespace is moved there
+    (tun/tap devices can change namespace, unlike bridges); it then loses its addresses and its bridge.
+  - A name already held by a device of another kind is an error; the module then changes nothing.
+  - The kernel reports these devices as kind C(tun), taps included (C(ip -d link) shows C(tun type tap)).
+author:
+  - netvirt.linux developers (@netvirt)
+options:
+  name:
+    description:
+      - Name of the device, in O(netns). At most 15 characters.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes the device exist as described; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  mode:
+    description:
+      - V(tap) for an Ethernet device (frames, can join a bridge), V(tun) for an IP point-to-point device (packets).
+      - Fixed at creation; see O(recreate).
+    type: str
+    choices: [tap, tun]
+    default: tap
+  owner:
+    description:
+      - User, by name or numeric id, allowed to attach to the device without privileges.
+      - A name that is not a user on the managed host is an error.
+      - Omit it to leave the owner alone (a new device has none, so only privileged programs may attach).
+        An owner cannot be removed from a live device; recreate it for that.
+    type: str
+  group:
+    description:
+      - Group, by name or numeric id, whose members may attach to the device without privileges.
+      - A name that is not a group on the managed host is an error.
+      - Omit it to leave the group alone (a new device has none).
+    type: str
+  multi_queue:
+    description:
+      - Whether the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net).
+      - Fixed at creation; see O(recreate). Omitted, a new device gets C(ip tuntap)'s default (off) and an
+        existing one is left alone.
+    type: bool
+  pi:
+    description:
+      - Whether each frame read or written carries the 4-byte packet-information header.
+      - Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.
+      - Changed in place only while no program has the device open (a program sets its own flags when it attaches).
+    type: bool
+  vnet_hdr:
+    description:
+      - Whether frames carry a virtio-net header (used by QEMU/KVM for offloads).
+      - Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.
+      - Changed in place only while no program has the device open.
+    type: bool
+  recreate:
+    description:
+      - When O(mode) or O(multi_queue) differ from the existing device, delete the device and create it again
+        as described (addresses, MTU, O(master) and up/down from the task are then applied to the new device).
+        A program attached to the old device loses it.
+      - V(false) makes such a difference an error that changes nothing.
+    type: bool
+    default: false
+  addresses:
+    description:
+      - The exact set of addresses, in CIDR form (C(192.168.1.2/24), C(fd00::1/64)), on the device.
+      - Addresses not listed are removed, except the IPv6 link-local ones the kernel assigns itself.
+      - Omit it to leave the addresses alone; V([]) removes them all.
+    type: list
+    elements: str
+  mtu:
+    description:
+      - MTU of the device. Omit it to leave the MTU alone (the kernel default is 1500).
+    type: int
+  master:
+    description:
+      - The bridge the device is a port of; it must exist in the same namespace (netvirt.linux.bridge).
+        Only O(mode=tap) devices can join a bridge.
+      - V('') detaches the device from its bridge. Omit it to leave the bridge membership alone.
+      - A bridge that lists its ports with netvirt.linux.bridge's O(netvirt.linux.bridge#module:ports) must
+        list this device too, or that task detaches it again.
+    type: str
+  up:
+    description:
+      - Whether the device is administratively up. It shows C(NO-CARRIER) until a program opens it.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - netvirt.linux._netns
+  - netvirt.linux._attributes
+notes:
+  - The device is made persistent (C(TUNSETPERSIST)), so it outlives the module; the program that opens it
+    must ask for the same mode and multi_queue, and sets packet-info and vnet_hdr for itself.
+  - Owner and group names are resolved on the managed host.
+seealso:
+  - module: netvirt.linux.bridge
+  - module: netvirt.linux.netns
+"""
+
+EXAMPLES = r"""
+- name: A tap for a VM run by user qemu, on bridge br0
+  netvirt.linux.tap:
+    name: tap0
+    owner: qemu
+    master: br0
+
+- name: Seed 004's tun0 for a VPN program, with an address
+  netvirt.linux.tap:
+    name: tun0
+    mode: tun
+    group: vpn
+    addresses: [192.168.1.2/24]
+
+- name: A multi-queue tap with vnet headers in a namespace, recreated if it exists with other fixed flags
+  netvirt.linux.tap:
+    name: tap-mq
+    netns: lab
+    multi_queue: true
+    vnet_hdr: true
+    recreate: true
+
+- name: Remove the device
+  netvirt.linux.tap:
+    name: tap0
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made, or that would be made in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create tap tap0 in host (owner 107)", "attach tap0 to bridge br0 in host", "set tap0 up in host"]
+tap:
+  description: The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the device.
+      type: str
+      sample: tap0
+    netns:
+      description: Namespace of the device; null for the host's own.
+      type: str
+      sample: null
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    mode:
+      description: V(tap) or V(tun).
+      type: str
+      sample: tap
+    owner:
+      description: Numeric id of the owning user; null when none.
+      type: int
+      sample: 107
+    group:
+      description: Numeric id of the owning group; null when none.
+      type: int
+      sample: null
+    multi_queue:
+      description: Whether the device is multi-queue.
+      type: bool
+      sample: false
+    pi:
+      description: Whether frames carry the packet-information header.
+      type: bool
+      sample: false
+    vnet_hdr:
+      description: Whether frames carry a virtio-net header.
+      type: bool
+      sample: false
+    mtu:
+      description: MTU of the device.
+      type: int
+      sample: 1500
+    up:
+      description: Whether the device is administratively up.
+      type: bool
+      sample: true
+    addresses:
+      description: Addresses of the device, without kernel IPv6 link-local ones unless they were asked for.
+      type: list
+      elements: str
+      sample: []
+    master:
+      description: The bridge the device is a port of; null when none.
+      type: str
+      sample: br0
+"""
+
+import grp
+import pwd
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import Tap
+from ansible_collections.netvirt.linux.plugins.module_utils._module import (
+    base_result,
+    netvirt_module,
+    run,
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    mode=dict(type="str", choices=["tap", "tun"], default="tap"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    multi_queue=dict(type="bool"),
+    pi=dict(type="bool"),
+    vnet_hdr=dict(type="bool"),
+    recreate=dict(type="bool", default=False),
+    addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    master=dict(type="str"),
+    up=dict(type="bool", default=True),
+)
+
+
+def resolve_id(value, option: str):
+    """A user or group name or numeric id -> the numeric id, looked up on this host."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
+        grp.getgrnam, "group", "getent group")
+    try:
+        entry = database(value)
+    except KeyError:
+        raise ValidationError(
+            "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
+            % (option, value, what, command, value), **{option: value}) from None
+    return entry.pw_uid if option == "owner" else entry.gr_gid
+
+
+def main():
+    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    try:
+        options = {option: params[option] for option in ARGUMENT_SPEC.keys() | {"netns"}}
+        options["owner"] = resolve_id(params["owner"], "owner")
+        options["group"] = resolve_id(params["group"], "group")
+        desired = Tap(**options)
+        outcome = run(module, [desired])
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    result = base_result(module, outcome)
+    result["tap"] = outcome.plan.objects[0].after
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
