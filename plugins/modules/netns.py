@@ -16,7 +16,7 @@ description:
   - Brings the namespace's loopback device up, as every lab needs.
   - Returns the namespace's interfaces.
 author:
-  - netvirt.linux developers
+  - netvirt.linux developers (@netvirt)
 options:
   name:
     description:
@@ -38,6 +38,15 @@ options:
       - With V(false) the module leaves C(lo) as it is.
     type: bool
     default: true
+  sysctls:
+    description:
+      - Kernel settings of the namespace, as a mapping of C(net.*) keys to values, for example
+        C(net.ipv4.ip_forward) for a namespace that routes.
+      - Each namespace has its own C(net.*) settings; keys outside C(net.*) are refused because they would
+        change the whole host.
+      - Write a dot inside an interface name as C(/), as C(sysctl) does (C(net.ipv4.conf.eth0/100.rp_filter)).
+      - Keys not listed are left alone. Booleans are written as V(1) and V(0).
+    type: dict
 extends_documentation_fragment:
   - netvirt.linux._attributes
 requirements:
@@ -52,6 +61,13 @@ EXAMPLES = r"""
 - name: Create the namespace of seed lab 000, loopback up
   netvirt.linux.netns:
     name: iris_network
+
+- name: A namespace that routes between its interfaces
+  netvirt.linux.netns:
+    name: router
+    sysctls:
+      net.ipv4.ip_forward: 1
+      net.ipv6.conf.all.forwarding: 1
 
 - name: Delete it
   netvirt.linux.netns:
@@ -83,6 +99,11 @@ netns:
       description: Whether C(lo) is up.
       type: bool
       sample: true
+    sysctls:
+      description: The values of the managed sysctls, only when O(sysctls) is given.
+      type: dict
+      returned: when O(sysctls) is given
+      sample: {"net.ipv4.ip_forward": "1"}
 interfaces:
   description:
     - The interfaces in the namespace after the task; empty when it is absent.
@@ -106,6 +127,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     loopback=dict(type="bool", default=True),
+    sysctls=dict(type="dict"),
 )
 
 
@@ -113,7 +135,8 @@ def main():
     module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
     params = module.params
     try:
-        desired = Netns(name=params["name"], state=params["state"], loopback=params["loopback"])
+        desired = Netns(name=params["name"], state=params["state"], loopback=params["loopback"],
+                        sysctls=params["sysctls"])
         outcome = run(module, [desired])
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg, **exc.details)

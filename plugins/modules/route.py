@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: route
+short_description: Manage unicast routes in the host or in a network namespace
+version_added: 0.1.0
+description:
+  - Add, change or delete one route, identified the way the kernel identifies it, by routing table,
+    destination and metric.
+  - A route with the same table, destination and metric but another gateway or device is replaced in place.
+  - Routes the task does not name are left alone.
+author:
+  - netvirt.linux developers (@netvirt)
+options:
+  dst:
+    description:
+      - Destination network in CIDR form (C(10.0.2.0/24), C(fd00:2::/64)), or V(default) for the default route
+        (IPv6 when O(gateway) is an IPv6 address).
+      - The address must be the network's own (C(10.0.2.0/24), not C(10.0.2.5/24)).
+    type: str
+    required: true
+  gateway:
+    description:
+      - Next hop. It must be on a network connected to the namespace (an address of one of its interfaces
+        in the same subnet).
+    type: str
+  dev:
+    description:
+      - Output device; it must exist in the namespace. Required when O(gateway) is not given.
+    type: str
+  metric:
+    description:
+      - Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).
+      - Part of the route's identity; two routes to one destination can differ only by metric.
+    type: int
+  table:
+    description:
+      - Routing table, by number or as V(main), V(local) or V(default).
+    type: str
+    default: main
+  state:
+    description:
+      - V(present) adds or replaces the route; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - netvirt.linux._netns
+  - netvirt.linux._attributes
+seealso:
+  - module: netvirt.linux.netns
+  - module: netvirt.linux.veth
+"""
+
+EXAMPLES = r"""
+- name: Default route of a client namespace through its router
+  netvirt.linux.route:
+    netns: client
+    dst: default
+    gateway: 10.0.1.254
+
+- name: Reach a lab network through a device, in table 100
+  netvirt.linux.route:
+    netns: router
+    dst: 10.0.9.0/24
+    dev: up0
+    table: "100"
+
+- name: Remove it
+  netvirt.linux.route:
+    netns: router
+    dst: 10.0.9.0/24
+    table: "100"
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made, or that would be made in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["add route default via 10.0.1.254 in client"]
+route:
+  description: The route after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    dst:
+      description: Destination network.
+      type: str
+      sample: 0.0.0.0/0
+    table:
+      description: Routing table number.
+      type: int
+      sample: 254
+    metric:
+      description: Metric, the kernel's default when none was asked for.
+      type: int
+      sample: 0
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    gateway:
+      description: Next hop, if any. Only when present.
+      type: str
+      sample: 10.0.1.254
+    dev:
+      description: Output device. Only when present.
+      type: str
+      sample: veth0
+"""
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import Route
+from ansible_collections.netvirt.linux.plugins.module_utils._module import (
+    base_result,
+    netvirt_module,
+    run,
+)
+
+ARGUMENT_SPEC = dict(
+    dst=dict(type="str", required=True),
+    gateway=dict(type="str"),
+    dev=dict(type="str"),
+    metric=dict(type="int"),
+    table=dict(type="str", default="main"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def main():
+    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    try:
+        desired = Route(
+            dst=params["dst"],
+            gateway=params["gateway"],
+            dev=params["dev"],
+            metric=params["metric"],
+            table=params["table"],
+            netns=params["netns"],
+            state=params["state"],
+        )
+        outcome = run(module, [desired])
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    result = base_result(module, outcome)
+    result["route"] = outcome.plan.objects[0].after
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
