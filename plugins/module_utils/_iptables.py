@@ -1,0 +1,563 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netfilter adapter: the only python-iptables (``iptc``) importer.
+
+Two backends, matching the two variants of the ``iptables`` command:
+
+* ``nft``: the nf_tables variant (Debian 11+, RHEL 8+). Read with
+  ``iptables-nft-save``, written with one ``iptables-nft-restore --noflush``
+  transaction per table.
+* ``legacy``: the x_tables variant. Read with ``iptables-legacy-save``, written
+  with python-iptables (libiptc: one table replace per commit). python-iptables
+  calls libxtables through ctypes and breaks on some libxtables releases
+  (1.8.11 reshaped structures it reads), so before it touches a real table it
+  is proven on the very same rules in a throwaway namespace; where that proof
+  fails the table is written with ``iptables-legacy-restore`` instead, and the
+  result says so.
+
+Rules are normalised by the iptables binary itself: the user's rules are loaded
+into a private, empty network namespace (a forked child that unshared its
+network namespace) and read back with ``*-save``. That also validates them
+before the real table is touched. Every piece of work for a namespace runs in a
+forked child that entered it, so python-iptables' per-process table cache never
+sees two namespaces.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils import _errors as E
+from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import (
+    ChainAction,
+    IptablesChain,
+    TablePlan,
+    TableState,
+    chain_lines,
+    check_references,
+    diff_text,
+    explain_restore_error,
+    failing_line,
+    family_label,
+    join_rule,
+    jump_target,
+    missing_target,
+    parse_canonical,
+    parse_save,
+    plan_chain,
+    where,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, netns_label
+
+NETNS_RUN_DIR = "/run/netns"
+CLONE_NEWNET = 0x40000000
+SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
+BACKENDS = ("auto", "legacy", "nft")
+ENGINE_IPTC = "python-iptables"
+HAS_IPTC = importlib.util.find_spec("iptc") is not None
+# Marks "a fresh, empty network namespace" where a netns name is expected.
+SCRATCH = "\0scratch"
+
+
+# ------------------------------------------------------------- namespaces ---
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if hasattr(os, "setns"):
+        os.setns(fd, CLONE_NEWNET)
+    elif _libc().setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _unshare_net() -> None:
+    if hasattr(os, "unshare"):
+        os.unshare(CLONE_NEWNET)
+    elif _libc().unshare(CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+class ChildCrashed(E.KernelError):
+    """The forked child died without answering (a crash inside a C library)."""
+
+
+def in_netns(netns: Optional[str], func: Callable, *args):
+    """Run ``func(*args)`` in a forked child inside ``netns`` (or a fresh one: SCRATCH); return its result.
+
+    The result travels back as JSON; a NetvirtError raised in the child is raised
+    again here with the same class, message and details.
+    """
+    fd = None
+    if netns not in (HOST, SCRATCH):
+        try:
+            fd = os.open(os.path.join(NETNS_RUN_DIR, netns), os.O_RDONLY)
+        except FileNotFoundError:
+            raise E.NamespaceMissingError(
+                "network namespace '%s' does not exist; create it first (netvirt.linux.netns) or fix the name"
+                % netns, netns=netns) from None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        status = 0
+        try:
+            os.close(read_end)
+            try:
+                if netns == SCRATCH:
+                    _unshare_net()
+                elif fd is not None:
+                    _setns(fd)
+                answer = {"ok": func(*args)}
+            except E.NetvirtError as exc:
+                answer = {"error": type(exc).__name__, "msg": exc.msg, "details": exc.details}
+            except PermissionError as exc:
+                answer = {"error": "PrivilegeError",
+                          "msg": "%s; run the task as root (become: true)" % exc, "details": {}}
+            except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+                answer = {"error": "KernelError", "msg": "%s: %s" % (type(exc).__name__, exc),
+                          "details": {"exception": traceback.format_exc()}}
+            data = json.dumps(answer).encode()
+            while data:
+                data = data[os.write(write_end, data):]
+        except BaseException:  # noqa: BLE001
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    if fd is not None:
+        os.close(fd)
+    chunks = []
+    with os.fdopen(read_end, "rb") as reader:
+        chunks.append(reader.read())
+    status = os.waitpid(pid, 0)[1]
+    raw = b"".join(chunks)
+    if os.WIFSIGNALED(status) or not raw:
+        why = ("killed by %s" % signal.Signals(os.WTERMSIG(status)).name) if os.WIFSIGNALED(status) else \
+            "exit status %d" % os.WEXITSTATUS(status)
+        raise ChildCrashed("the helper process for %s died (%s)" % (
+            "a scratch namespace" if netns == SCRATCH else netns_label(netns), why))
+    answer = json.loads(raw.decode())
+    if "error" in answer:
+        cls = getattr(E, answer["error"], E.KernelError)
+        raise cls(answer["msg"], **answer["details"])
+    return answer["ok"]
+
+
+# ---------------------------------------------------------------- backends ---
+
+
+def _which(name: str) -> Optional[str]:
+    return shutil.which(name, path="%s:%s" % (os.environ.get("PATH", ""), SBIN_PATH))
+
+
+def host_variant() -> Optional[str]:
+    """The variant of the host's own `iptables` command: 'nft', 'legacy' or None (not installed)."""
+    binary = _which("iptables")
+    if binary:
+        try:
+            # pylint: disable-next=ansible-bad-function  # no AnsibleModule at this layer; may run in a forked child
+            out = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=30, check=False).stdout
+        except OSError:
+            out = ""
+        if "nf_tables" in out:
+            return "nft"
+        if out.startswith("iptables"):
+            # "(legacy)" since 1.8; older releases only knew the legacy variant.
+            return "legacy"
+    for variant in ("nft", "legacy"):
+        if _which("iptables-%s-restore" % variant):
+            return variant
+    return None
+
+
+@dataclass(frozen=True)
+class Tools:
+    save: str
+    restore: str
+
+
+@dataclass
+class Backend:
+    variant: str  # nft | legacy
+    tools: Dict[str, Tools]  # family -> binaries
+    iptc: bool = False  # python-iptables importable (legacy only)
+
+    @property
+    def restore_engine(self) -> str:
+        return os.path.basename(self.tools["ipv4"].restore)
+
+
+def resolve_backend(option: str) -> Backend:
+    host = host_variant()
+    variant = host if option == "auto" else option
+    if variant is None:
+        raise E.MissingLibraryError(
+            "the iptables command is not installed on this host; install the iptables package "
+            "(it provides iptables-save and iptables-restore)")
+    tools = {}
+    for family in ("ipv4", "ipv6"):
+        prefix = family_label(family)
+        found = []
+        for op in ("save", "restore"):
+            path = _which("%s-%s-%s" % (prefix, variant, op))
+            if path is None and variant == host:
+                path = _which("%s-%s" % (prefix, op))
+            if path is None:
+                raise E.MissingLibraryError(
+                    "backend '%s' needs %s-%s-%s, which is not installed; install the iptables package "
+                    "with its %s variant, or choose backend: %s"
+                    % (variant, prefix, variant, op, variant, "auto" if option != "auto" else "nft"))
+            found.append(path)
+        tools[family] = Tools(*found)
+    return Backend(variant=variant, tools=tools, iptc=variant == "legacy" and HAS_IPTC)
+
+
+# ------------------------------------------------------ work in a namespace ---
+
+
+def _run(argv: List[str], stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    # pylint: disable-next=ansible-bad-function  # runs in a forked child inside a namespace, no AnsibleModule there
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _save(save: str) -> str:
+    # Never `-t TABLE`: the legacy save would load (create) a table that is not there yet.
+    proc = _run([save])
+    if proc.returncode != 0:
+        raise E.KernelError("%s failed: %s" % (os.path.basename(save), proc.stderr.strip()))
+    return proc.stdout
+
+
+def _restore(restore: str, payload: str) -> Tuple[int, str]:
+    # --wait: the legacy variant shares a lock with other iptables users; nft accepts and ignores it.
+    proc = _run([restore, "--noflush", "--wait"], payload)
+    return proc.returncode, proc.stderr
+
+
+def child_read(save: str) -> str:
+    return _save(save)
+
+
+def child_normalise(tools: dict, payload: str) -> dict:
+    """In a scratch namespace: load the candidate rules, read them back."""
+    code, stderr = _restore(tools["restore"], payload)
+    if code != 0:
+        return {"error": stderr}
+    return {"saved": _save(tools["save"])}
+
+
+def child_restore(tools: dict, payload: str) -> dict:
+    code, stderr = _restore(tools["restore"], payload)
+    return {"code": code, "stderr": stderr}
+
+
+def _iptc_rule(iptc, family: str, text: str):
+    parts = parse_canonical(text)
+    rule = iptc.Rule() if family == "ipv4" else iptc.Rule6()
+    for option in parts.basic:
+        if option.name == "fragment":
+            if option.negated:
+                raise ValueError("python-iptables cannot express '! -f'")
+            rule.fragment = True
+        else:
+            setattr(rule, option.name, ("!" if option.negated else "") + option.values[0])
+    for name, options in parts.matches:
+        match = rule.create_match(name)
+        for option in options:
+            match.set_parameter(option.name, _iptc_value(option))
+    if parts.target is not None:
+        target = rule.create_target(parts.target, goto=parts.goto)
+        for option in parts.target_options:
+            target.set_parameter(option.name, _iptc_value(option))
+    return rule
+
+
+def _iptc_value(option):
+    values = (["!"] if option.negated else []) + list(option.values)
+    if not values:
+        return ""
+    return values[0] if len(values) == 1 else values
+
+
+def child_iptc_apply(family: str, table: str, actions: List[dict]) -> None:
+    """Apply one table's actions with python-iptables, in one libiptc commit."""
+    import iptc  # pylint: disable=import-outside-toplevel
+
+    cls = iptc.Table if family == "ipv4" else iptc.Table6
+    # Building a target makes python-iptables look the name up as a chain in
+    # every table it believes available, and looking a legacy table up creates
+    # it in the kernel. Only this table's chains can be jumped to: say so, and
+    # leave the other tables of the namespace alone.
+    cls.existing_table_names = {name: name == table for name in cls.ALL}
+    handle = cls(table)
+    handle.autocommit = False
+    # The per-process cache may hold another namespace's view: re-read.
+    handle.refresh()
+    for action in actions:
+        verb, chain = action["verb"], action["chain"]
+        if verb == "create":
+            handle.create_chain(chain)
+        elif verb == "policy":
+            iptc.Chain(handle, chain).set_policy(action["policy"])
+        elif verb == "rules":
+            handle.flush_entries(chain)
+            target_chain = iptc.Chain(handle, chain)
+            for text in action["rules"]:
+                target_chain.append_rule(_iptc_rule(iptc, family, text))
+        elif verb == "delete":
+            handle.flush_entries(chain)
+            handle.delete_chain(chain)
+    handle.commit()
+
+
+def child_iptc_proof(tools: dict, family: str, table: str, declare: str, actions: List[dict]) -> dict:
+    """In a scratch namespace: apply with python-iptables, read back, for comparison."""
+    code, stderr = _restore(tools["restore"], declare)
+    if code != 0:
+        return {"error": explain_restore_error(stderr)}
+    child_iptc_apply(family, table, actions)
+    return {"saved": _save(tools["save"])}
+
+
+def _action_dict(action: ChainAction) -> dict:
+    return {"verb": action.verb, "chain": action.chain, "policy": action.policy, "rules": list(action.rules)}
+
+
+# ------------------------------------------------------------------ engine ---
+
+
+@dataclass
+class ChainResult:
+    desired: IptablesChain
+    before: Dict[str, List[str]] = field(default_factory=dict)
+    after: Dict[str, List[str]] = field(default_factory=dict)
+    views: Dict[str, dict] = field(default_factory=dict)
+
+    def diff(self) -> dict:
+        header = "%s -t %s" % ("%s", self.desired.table)
+        families = self.desired.families
+        label = "" if self.desired.netns is HOST else " in namespace %s" % self.desired.netns
+        return {
+            "before": diff_text([(header % family_label(f), self.before[f]) for f in families]),
+            "after": diff_text([(header % family_label(f), self.after[f]) for f in families]),
+            "before_header": "%s chain %s%s (before)" % (self.desired.table, self.desired.chain, label),
+            "after_header": "%s chain %s%s (after)" % (self.desired.table, self.desired.chain, label),
+        }
+
+
+@dataclass
+class Outcome:
+    """What one run did (or, in check mode, would do); the shape _module.base_result reads."""
+
+    backend: str
+    tables: List[TablePlan]
+    chains: List[ChainResult]
+    engines: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(plan.actions for plan in self.tables)
+
+    def actions(self) -> List[str]:
+        return [action.describe() for plan in self.tables for action in plan.ordered()]
+
+    def diffs(self) -> List[dict]:
+        return [chain.diff() for chain in self.chains]
+
+    @property
+    def engine(self) -> Optional[str]:
+        return ", ".join(self.engines) if self.engines else None
+
+
+class Netfilter:
+    """Reads, normalises and writes iptables chains with one backend, across namespaces."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def tools(self, family: str) -> dict:
+        tools = self.backend.tools[family]
+        return {"save": tools.save, "restore": tools.restore}
+
+    def read(self, netns: Optional[str], family: str, table: str) -> TableState:
+        return parse_save(in_netns(netns, child_read, self.tools(family)["save"]), table)
+
+    def normalise(self, netns, family: str, table: str, current: TableState,
+                  chains: Sequence[IptablesChain]) -> Dict[str, List[str]]:
+        """Each chain's rules in iptables-save form, loaded and read back in a scratch namespace."""
+        wanted = [c for c in chains if c.rules is not None and c.state == "present"]
+        if not wanted:
+            return {}
+        declared = list(current.user_chains())
+        for chain in chains:
+            if not chain.builtin and chain.state == "present" and chain.chain not in declared:
+                declared.append(chain.chain)
+        lines = ["*%s" % table] + [":%s - [0:0]" % name for name in declared]
+        origin: Dict[int, Tuple[IptablesChain, int]] = {}
+        for chain in wanted:
+            for index, tokens in enumerate(chain.rule_tokens(), 1):
+                lines.append("-A %s %s" % (chain.chain, join_rule(tokens)))
+                origin[len(lines)] = (chain, index)
+        lines.append("COMMIT")
+        answer = in_netns(SCRATCH, child_normalise, self.tools(family), "\n".join(lines) + "\n")
+        if "error" in answer:
+            raise self._rule_error(netns, family, table, answer["error"], origin)
+        saved = parse_save(answer["saved"], table)
+        return {chain.chain: list(saved.chains[chain.chain].rules) for chain in wanted}
+
+    def _rule_error(self, netns, family, table, stderr, origin) -> E.NetvirtError:
+        line = failing_line(stderr)
+        reason = explain_restore_error(stderr)
+        target = missing_target(stderr)
+        if line not in origin and target is not None:
+            # The nft variant finds missing chains at COMMIT: blame the first rule jumping there.
+            line = next((n for n, (chain, index) in sorted(origin.items())
+                         if jump_target(chain.rule_tokens()[index - 1]) == target), line)
+        if line not in origin:
+            return E.ValidationError(
+                "%s refused the rules for %s: %s (nothing was changed)"
+                % (family_label(family), where(netns, family, table), reason), stderr=stderr)
+        chain, index = origin[line]
+        rule = chain.rules[index - 1]
+        place = where(netns, family, table, chain.chain)
+        if target is not None and target == jump_target(chain.rule_tokens()[index - 1]):
+            return E.ValidationError(
+                "rule %d of %s jumps to '%s', which is neither a user-defined chain of table %s nor a target "
+                "%s knows; create that chain first (netvirt.linux.iptables_chain, state: present) or fix "
+                "the name (nothing was changed): %s" % (index, place, target, table, family_label(family), rule),
+                rule=rule, rule_index=index, stderr=stderr)
+        return E.ValidationError(
+            "rule %d of %s is not a valid %s rule: %s (nothing was changed): %s"
+            % (index, place, family_label(family), reason, rule),
+            rule=rule, rule_index=index, stderr=stderr)
+
+    def iptc_proof(self, plan: TablePlan) -> Optional[str]:
+        """Why python-iptables cannot write this plan here, or None once it has written it right in scratch."""
+        if not self.backend.iptc:
+            return "python-iptables is not installed for this Python"
+        # Scratch starts from the current chains (empty) so that creates and deletes are real.
+        current_names = plan.current.user_chains()
+        declare = "*%s\n%sCOMMIT\n" % (plan.table, "".join(":%s - [0:0]\n" % n for n in current_names))
+        try:
+            answer = in_netns(SCRATCH, child_iptc_proof, self.tools(plan.family), plan.family, plan.table,
+                              declare, [_action_dict(a) for a in plan.ordered()])
+        except E.NetvirtError as exc:
+            return exc.msg
+        if "error" in answer:
+            return answer["error"]
+        saved = parse_save(answer["saved"], plan.table)
+        for action in plan.actions:
+            got = saved.chains.get(action.chain)
+            # Scratch held none of the real rules: compare only what each action wrote.
+            if action.verb == "delete":
+                wrong = got is not None
+            elif action.verb == "create":
+                wrong = got is None
+            elif action.verb == "policy":
+                wrong = got is None or got.policy != action.policy
+            else:
+                wrong = got is None or got.rules != list(action.rules)
+            if wrong:
+                return "python-iptables wrote %s differently from iptables (%s)" % (
+                    action.chain, "; ".join(chain_lines(saved, action.chain)) or "missing")
+        return None
+
+    def apply(self, plan: TablePlan, engine: str) -> None:
+        if engine == ENGINE_IPTC:
+            try:
+                in_netns(plan.netns, child_iptc_apply, plan.family, plan.table,
+                         [_action_dict(a) for a in plan.ordered()])
+            except E.NetvirtError as exc:
+                raise E.KernelError("python-iptables could not write %s: %s (the table was left as it was)"
+                                    % (where(plan.netns, plan.family, plan.table), exc.msg)) from None
+            return
+        answer = in_netns(plan.netns, child_restore, self.tools(plan.family), plan.restore_payload())
+        if answer["code"] != 0:
+            raise E.KernelError(
+                "%s refused the change to %s: %s (the table was left as it was)"
+                % (engine, where(plan.netns, plan.family, plan.table), explain_restore_error(answer["stderr"])),
+                stderr=answer["stderr"], payload=plan.restore_payload())
+
+
+def _group(desired: Sequence[IptablesChain]) -> Dict[tuple, List[IptablesChain]]:
+    groups: Dict[tuple, List[IptablesChain]] = {}
+    for chain in desired:
+        for family in chain.families:
+            groups.setdefault((chain.netns, family, chain.table), []).append(chain)
+    return groups
+
+
+def chain_view(table: TableState, chain: str) -> dict:
+    current = table.chains.get(chain)
+    if current is None:
+        return {"state": "absent"}
+    return {"state": "present", "policy": current.policy, "rules": list(current.rules)}
+
+
+def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode: bool) -> Outcome:
+    """Bring every chain to ``desired``: one atomic commit per table, nothing written in check mode."""
+    backend = resolve_backend(backend_option)
+    kernel = Netfilter(backend)
+    results = {chain.key: ChainResult(chain) for chain in desired}
+    plans: List[TablePlan] = []
+    # Read, normalise and plan everything before writing anything.
+    for (netns, family, table), chains in _group(desired).items():
+        current = kernel.read(netns, family, table)
+        canonical = kernel.normalise(netns, family, table, current, chains)
+        plan = TablePlan(netns, family, table, current=current, projected=current.copy())
+        for chain in chains:
+            result = results[chain.key]
+            result.before[family] = chain_lines(plan.projected, chain.chain)
+            plan.actions.extend(plan_chain(chain, family, plan, canonical.get(chain.chain)))
+            result.after[family] = chain_lines(plan.projected, chain.chain)
+            result.views[family] = chain_view(plan.projected, chain.chain)
+        check_references(plan)
+        plans.append(plan)
+
+    outcome = Outcome(backend=backend.variant, tables=plans, chains=list(results.values()))
+    chosen = []
+    for plan in plans:
+        if not plan.actions:
+            continue
+        engine = backend.restore_engine
+        if backend.variant == "legacy":
+            problem = kernel.iptc_proof(plan)
+            if problem is None:
+                engine = ENGINE_IPTC
+            else:
+                outcome.warnings.append(
+                    "python-iptables not used for %s: %s; wrote it with %s instead"
+                    % (where(plan.netns, plan.family, plan.table), problem, engine))
+        chosen.append(engine)
+        if engine not in outcome.engines:
+            outcome.engines.append(engine)
+    if check_mode:
+        return outcome
+
+    for plan, engine in zip([p for p in plans if p.actions], chosen):
+        kernel.apply(plan, engine)
+        # Trust the kernel, not the plan: what iptables-save shows now must be what was planned.
+        now = kernel.read(plan.netns, plan.family, plan.table)
+        for action in plan.actions:
+            if chain_lines(now, action.chain) != chain_lines(plan.projected, action.chain):
+                raise E.KernelError(
+                    "after writing %s, iptables-save shows %s instead of %s"
+                    % (where(plan.netns, plan.family, plan.table, action.chain),
+                       chain_lines(now, action.chain), chain_lines(plan.projected, action.chain)))
+    return outcome

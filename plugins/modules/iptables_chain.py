@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iptables_chain
+short_description: Make an iptables chain hold exactly the given rules, in any network namespace
+version_added: 0.1.0
+description:
+  - Declares one chain of one netfilter table (built-in such as C(INPUT), or user-defined) in the host or in a
+    named network namespace; the chain ends up holding exactly O(rules), in order, and nothing else.
+  - Rules are written the way iptables users write them, without C(-A CHAIN), for example
+    C(-s 10.0.1.0/24 -p tcp --dport 22 -m comment --comment ssh -j ACCEPT).
+  - Rules are compared in the form C(iptables-save) prints, which the module obtains by loading them into a
+    private, empty network namespace first. So C(-p tcp --dport 22) and C(-p tcp -m tcp --dport 22) are the
+    same rule, C(10.0.1.7) equals C(10.0.1.7/32), and a rule whose comment changed is replaced rather than added
+    a second time. Loading them there also validates them before the real table is touched.
+  - All changes to one table (of one IP version) are one atomic commit. An invalid rule, a jump to a chain that
+    does not exist, or the deletion of a chain other rules still jump to is reported as an error and leaves the
+    table exactly as it was.
+  - "Two backends: C(nft) writes the nf_tables tables through C(iptables-nft-restore); C(legacy) writes the
+    x_tables tables with python-iptables (libiptc). By default the module writes where the host's own
+    C(iptables -S) shows rules, that is the variant the C(iptables) command belongs to."
+author:
+  - netvirt.linux developers (@netvirt)
+options:
+  table:
+    description:
+      - The netfilter table.
+    type: str
+    choices: [filter, nat, mangle, raw, security]
+    default: filter
+  chain:
+    description:
+      - Name of the chain. A built-in chain of O(table) (C(INPUT), C(FORWARD), C(OUTPUT), C(PREROUTING),
+        C(POSTROUTING) as the table has them), or a user-defined chain, created when missing.
+      - At most 28 characters, no white space.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes the chain exist (user-defined chains are created).
+      - V(absent) deletes a user-defined chain with its rules. Refused while rules of other chains jump to it.
+        Built-in chains cannot be deleted; use O(rules=[]) to empty one.
+    type: str
+    choices: [present, absent]
+    default: present
+  policy:
+    description:
+      - Policy of a built-in chain. Omit it to leave the policy alone.
+      - User-defined chains have no policy; giving one for them is an error (end the chain with a
+        C(-j DROP) rule instead).
+    type: str
+    choices: [ACCEPT, DROP]
+  rules:
+    description:
+      - The ordered list of rules the chain holds, each written as iptables arguments after C(-A CHAIN).
+      - Quote arguments with spaces as a shell would, for example C(-m comment --comment "allow ssh").
+      - The chain is made to hold exactly these rules in this order; rules not listed are removed.
+        V([]) empties the chain; omit the option to leave the rules alone.
+      - A rule that iptables expands into several (C(-s 10.0.0.1,10.0.0.2)) counts as all of them.
+      - A jump (C(-j)/C(-g)) to a user-defined chain needs that chain to exist already; the module does not
+        create it.
+    type: list
+    elements: str
+  ip_version:
+    description:
+      - Which tables to manage, V(ipv4) (C(iptables)), V(ipv6) (C(ip6tables)) or V(both), with the same rules.
+    type: str
+    choices: [ipv4, ipv6, both]
+    default: ipv4
+  backend:
+    description:
+      - V(auto) follows the host's C(iptables) command (C(iptables -V) says C(nf_tables) or C(legacy)), so that
+        C(iptables -S) on the host shows what the module wrote.
+      - V(nft) writes the nf_tables tables with C(iptables-nft-restore).
+      - V(legacy) writes the x_tables tables with python-iptables. Before it touches a real table, python-iptables
+        writes the same change in a throwaway namespace and must produce exactly what C(iptables-legacy-restore)
+        produces; where it does not (python-iptables does not work with every libxtables release, for example
+        1.8.11) or is not installed, the module writes with C(iptables-legacy-restore) and warns. RV(engine) tells
+        which was used.
+    type: str
+    choices: [auto, legacy, nft]
+    default: auto
+extends_documentation_fragment:
+  - netvirt.linux._netns
+  - netvirt.linux._attributes
+requirements:
+  - the iptables command line tools on the managed host (C(iptables-nft-save)/C(-restore) for the V(nft)
+    backend, C(iptables-legacy-save)/C(-restore) for V(legacy))
+  - python-iptables on the managed host to write legacy tables through libiptc (optional)
+notes:
+  - Replacing a chain's rules resets their packet and byte counters.
+  - Rules that refer to other per-namespace objects which a fresh namespace lacks (for example C(-m set)
+    with an ipset) cannot be validated in the throwaway namespace and are reported as invalid.
+  - With O(ip_version=both), the IPv4 and IPv6 tables are two commits; both are validated before either is
+    written.
+seealso:
+  - module: netvirt.linux.netns
+  - module: ansible.builtin.iptables
+"""
+
+EXAMPLES = r"""
+- name: Namespace c accepts ping from 10.0.2.0/24 and drops it from 10.0.1.0/24
+  netvirt.linux.iptables_chain:
+    netns: c
+    chain: INPUT
+    rules:
+      - -s 10.0.1.0/24 -p icmp -j DROP
+      - -s 10.0.2.0/24 -p icmp -j ACCEPT
+
+- name: A user chain for ssh, with a comment per rule
+  netvirt.linux.iptables_chain:
+    chain: SSH_IN
+    rules:
+      - -s 10.0.1.0/24 -p tcp --dport 22 -m comment --comment "lab admins" -j ACCEPT
+      - -p tcp --dport 22 -j DROP
+
+- name: Send INPUT through it, drop everything else by policy
+  netvirt.linux.iptables_chain:
+    chain: INPUT
+    policy: DROP
+    rules:
+      - -i lo -j ACCEPT
+      - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+      - -j SSH_IN
+
+- name: Masquerade a lab subnet leaving the router namespace, IPv4 only
+  netvirt.linux.iptables_chain:
+    netns: router
+    table: nat
+    chain: POSTROUTING
+    rules:
+      - -s 10.0.1.0/24 -o upstream0 -j MASQUERADE
+
+- name: Same filter for IPv4 and IPv6
+  netvirt.linux.iptables_chain:
+    chain: INPUT
+    ip_version: both
+    rules:
+      - -p tcp --dport 80 -j ACCEPT
+
+- name: Remove the user chain (after removing the rules that jump to it)
+  netvirt.linux.iptables_chain:
+    chain: SSH_IN
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made, or that would be made in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create chain SSH_IN in table filter (ipv4) in the host namespace",
+           "replace the rules of chain SSH_IN in table filter (ipv4) in the host namespace (0 -> 2)"]
+backend:
+  description: The backend used, V(nft) or V(legacy).
+  returned: always
+  type: str
+  sample: nft
+engine:
+  description:
+    - What wrote (or, in check mode, would write) the tables, C(iptables-nft-restore), C(python-iptables) or
+      C(iptables-legacy-restore). Null when nothing needed changing.
+  returned: always
+  type: str
+  sample: iptables-nft-restore
+chain:
+  description: The chain after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    table:
+      description: The table.
+      type: str
+      sample: filter
+    chain:
+      description: The chain.
+      type: str
+      sample: SSH_IN
+    netns:
+      description: The namespace; null for the host's own.
+      type: str
+      sample: null
+    ipv4:
+      description: The chain in the IPv4 table, when O(ip_version) includes it.
+      type: dict
+      returned: when O(ip_version) is V(ipv4) or V(both)
+      contains:
+        state:
+          description: V(present) or V(absent).
+          type: str
+          sample: present
+        policy:
+          description: Policy of a built-in chain; null for user-defined chains.
+          type: str
+          sample: null
+        rules:
+          description: The rules, as C(iptables-save) prints them after C(-A CHAIN).
+          type: list
+          elements: str
+          sample: ["-s 10.0.1.0/24 -p tcp -m tcp --dport 22 -m comment --comment \"lab admins\" -j ACCEPT"]
+    ipv6:
+      description: The chain in the IPv6 table, likewise.
+      type: dict
+      returned: when O(ip_version) is V(ipv6) or V(both)
+"""
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, PrivilegeError
+from ansible_collections.netvirt.linux.plugins.module_utils._iptables import reconcile
+from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
+from ansible_collections.netvirt.linux.plugins.module_utils._module import (
+    base_result,
+    capability_problem,
+    netvirt_module,
+)
+
+ARGUMENT_SPEC = dict(
+    table=dict(type="str", choices=["filter", "nat", "mangle", "raw", "security"], default="filter"),
+    chain=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    policy=dict(type="str", choices=["ACCEPT", "DROP"]),
+    rules=dict(type="list", elements="str"),
+    ip_version=dict(type="str", choices=["ipv4", "ipv6", "both"], default="ipv4"),
+    backend=dict(type="str", choices=["auto", "legacy", "nft"], default="auto"),
+)
+
+
+def main():
+    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    try:
+        desired = IptablesChain(
+            table=params["table"],
+            chain=params["chain"],
+            netns=params["netns"],
+            state=params["state"],
+            policy=params["policy"],
+            rules=params["rules"],
+            ip_version=params["ip_version"],
+        )
+        problem = capability_problem()
+        if problem:
+            raise PrivilegeError(problem)
+        outcome = reconcile([desired], params["backend"], check_mode=module.check_mode)
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    for warning in outcome.warnings:
+        module.warn(warning)
+    result = base_result(module, outcome)
+    result["backend"] = outcome.backend
+    result["engine"] = outcome.engine
+    chain = outcome.chains[0]
+    result["chain"] = dict(table=desired.table, chain=desired.chain, netns=desired.netns, **chain.views)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
