@@ -55,19 +55,26 @@ class Outcome:
         return [{"before": obj.before, "after": obj.after} for obj in self.plan.objects]
 
 
-def reconcile(kernel, desired: Sequence, check_mode: bool) -> Outcome:
-    """Bring the kernel to ``desired``; in check mode, only say what would change."""
+def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] = None,
+              prune: bool = False) -> Outcome:
+    """Bring the kernel to ``desired``; in check mode, only say what would change.
+
+    ``owner`` marks everything created as a lab's (and reads every namespace,
+    to find what the lab owns); ``prune`` removes what the lab owns but
+    ``desired`` no longer names.
+    """
     spaces = namespaces_to_read(desired)
     routes_in = {obj.netns for obj in desired if obj.kind == "route"}
     sysctls: dict = {}
     for obj in desired:
         if obj.kind == "netns" and obj.sysctls:
             sysctls.setdefault(obj.name, set()).update(key for key, _value in obj.sysctls)
-    world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls)
-    plan = make_plan(desired, world)
+    everything = owner is not None
+    world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
+    plan = make_plan(desired, world, owner=owner, prune=prune)
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
     if plan.changed and not check_mode:
         kernel.apply(plan.actions, outcome.applied)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls)
+        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
     return outcome

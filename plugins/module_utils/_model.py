@@ -416,6 +416,8 @@ class Link:
     port: Optional["PortInfo"] = None
     tun: Optional["TunInfo"] = None
     vxlan: Optional["VxlanInfo"] = None
+    # IFLA_IFALIAS: carries the ownership marker of a topology lab.
+    alias: Optional[str] = None
 
     def managed_addresses(self, desired: Iterable[str] = ()) -> Tuple[str, ...]:
         """Addresses the module owns: kernel IPv6 link-local ones are left alone unless asked for."""

@@ -10,7 +10,9 @@ module: modules call exit_json/fail_json from main() only.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 from typing import Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -18,6 +20,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     MissingLibraryError,
     PrivilegeError,
+    ValidationError,
 )
 
 PREPARE_HINT = (
@@ -70,14 +73,17 @@ def preflight() -> None:
         raise PrivilegeError(problem)
 
 
-def run(module: AnsibleModule, desired: Sequence):
-    """Reconcile ``desired`` honouring the module's check mode; returns the engine's Outcome."""
+def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, prune: bool = False):
+    """Reconcile ``desired`` honouring the module's check mode; returns the engine's Outcome.
+
+    ``owner`` and ``prune`` are a topology lab's marker and pruning switch.
+    """
     from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
     from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
 
     preflight()
     with _netlink.Kernel() as kernel:
-        return reconcile(kernel, desired, check_mode=module.check_mode)
+        return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune)
 
 
 def base_result(module: AnsibleModule, outcome) -> dict:
@@ -87,3 +93,21 @@ def base_result(module: AnsibleModule, outcome) -> dict:
         diffs = outcome.diffs()
         result["diff"] = diffs[0] if len(diffs) == 1 else diffs
     return result
+
+
+def resolve_id(value, option: str):
+    """A user or group name or numeric id -> the numeric id, looked up on this host."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
+        grp.getgrnam, "group", "getent group")
+    try:
+        entry = database(value)
+    except KeyError:
+        raise ValidationError(
+            "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
+            % (option, value, what, command, value), **{option: value}) from None
+    return entry.pw_uid if option == "owner" else entry.gr_gid

@@ -166,11 +166,14 @@ class Kernel:
     # -- reading ------------------------------------------------------------
 
     def read(self, namespaces: Iterable[Optional[str]], routes_in: Iterable[Optional[str]] = (),
-             sysctls: Optional[Dict[Optional[str], Iterable[str]]] = None) -> World:
-        """One link dump and one address dump for each namespace that exists;
-        a route dump and sysctl reads only where a desired object needs them."""
+             sysctls: Optional[Dict[Optional[str], Iterable[str]]] = None, everything: bool = False) -> World:
+        """One link dump and one address dump for each namespace that exists (for
+        every namespace with ``everything``); a route dump and sysctl reads only
+        where a desired object needs them."""
         existing = list_namespaces()
         world = World(namespaces=existing)
+        if everything:
+            namespaces = [HOST] + sorted(existing) + list(namespaces)
         routes_in = set(routes_in)
         for netns in namespaces:
             if netns in world.spaces or not (netns is HOST or netns in existing):
@@ -257,6 +260,7 @@ class Kernel:
                 link_index=msg.get_attr("IFLA_LINK") if kind == "veth" else None,
                 link_netnsid=msg.get_attr("IFLA_LINK_NETNSID") if kind == "veth" else None,
                 master=msg.get_attr("IFLA_MASTER"),
+                alias=msg.get_attr("IFLA_IFALIAS"),
                 bridge=_bridge_info(msg, kind),
                 port=_port_info(msg),
                 tun=_tun_info(msg, kind),
@@ -356,6 +360,9 @@ class Kernel:
         address, prefixlen = action.cidr.split("/")
         self._socket(action.netns).addr(
             "add", index=self._ifindex(action.netns, action.name), address=address, prefixlen=int(prefixlen))
+
+    def _apply_SetAlias(self, action: P.SetAlias) -> None:
+        self._socket(action.netns).link("set", index=self._ifindex(action.netns, action.name), ifalias=action.alias)
 
     def _apply_SetSysctl(self, action: P.SetSysctl) -> None:
         with self.inside(action.netns):

@@ -164,6 +164,19 @@ class DelAddress(Action):
 
 
 @dataclass(frozen=True)
+class SetAlias(Action):
+    """Mark a link (or a namespace, through its loopback) as a lab's own."""
+
+    netns: Optional[str]
+    name: str
+    alias: str
+    phase = PHASE_SET_LINK
+
+    def describe(self) -> str:
+        return "mark %s in %s as %s" % (self.name, _where(self.netns), self.alias)
+
+
+@dataclass(frozen=True)
 class SetSysctl(Action):
     netns: Optional[str]
     key: str
@@ -466,8 +479,11 @@ def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[Namespac
 class Planner:
     """Plans a set of desired objects against a world, projecting each step."""
 
-    def __init__(self, world: World):
+    def __init__(self, world: World, owner: Optional[str] = None):
         self.world = world
+        # A topology lab's ownership marker: everything the plan creates gets
+        # it, and anything existing without it is not taken over.
+        self.owner = owner
         self.namespaces = set(world.namespaces)
         # Copies, so that projecting a plan never alters what was read.
         self.spaces: Dict[Optional[str], NamespaceState] = {
@@ -484,8 +500,77 @@ class Planner:
             handler = getattr(self, "_plan_%s" % desired[i].kind)
             results[i] = handler(desired[i])
         plan.objects = results
+        if self.owner is not None:
+            for obj, result in zip(desired, results):
+                self._stamp(obj, result)
         plan.projected = World(namespaces=frozenset(self.namespaces), spaces=self.spaces)
         return plan
+
+    # -- ownership (topology labs) --------------------------------------------
+
+    def _stamp(self, desired, result: ObjectResult) -> None:
+        """Mark what this plan creates for the object; refuse what exists without the mark."""
+        if getattr(desired, "state", "present") != "present":
+            return
+        created = set()
+        for action in result.actions:
+            if isinstance(action, CreateNetns):
+                created.add((action.name, "lo"))
+            elif isinstance(action, CreateVeth):
+                created.update({(action.netns, action.name), (action.peer_netns, action.peer)})
+            elif isinstance(action, (CreateBridge, CreateTap, CreateVxlan)):
+                created.add((action.netns, action.name))
+        for netns, name in owned_interfaces(desired):
+            link = self.space(netns).get(name)
+            if (netns, name) in created:
+                result.actions.append(SetAlias(netns, name, self.owner))
+                if link is not None:
+                    self.space(netns).links[name] = replace(link, alias=self.owner)
+            elif link is not None and link.alias != self.owner:
+                what = "namespace '%s'" % netns if name == "lo" else "'%s' in %s" % (name, netns_label(netns))
+                raise ConflictError(
+                    "%s exists but this lab did not create it (its marker is %r, not %r); the lab never takes "
+                    "over objects it did not make: remove or rename it (nothing was changed)"
+                    % (what, link.alias, self.owner), netns=netns, name=name)
+
+    def plan_removal(self, keep_namespaces, keep_links) -> List[ObjectResult]:
+        """Everything carrying this lab's mark that is not kept: namespaces whole, links one by one."""
+        results: List[ObjectResult] = []
+        doomed = [ns for ns in sorted(self.namespaces)
+                  if ns not in keep_namespaces and self._marked(ns, "lo")]
+        gone = set()
+        for netns in [HOST] + sorted(ns for ns in self.spaces if ns is not HOST):
+            if netns in doomed or netns not in self.spaces:
+                continue
+            for link in sorted(self.space(netns).links.values(), key=lambda item: item.name):
+                key = (netns, link.name)
+                if link.name == "lo" or link.alias != self.owner or key in keep_links or key in gone:
+                    continue
+                peer_ns, peer = self._partner(netns, link) if link.kind == "veth" else (None, None)
+                if peer is not None and (peer_ns, peer.name) in keep_links:
+                    continue  # the kept end keeps its pair alive
+                results.append(ObjectResult(
+                    ("link", netns, link.name),
+                    before={"name": link.name, "netns": netns, "kind": link.kind, "state": "present"},
+                    after={"name": link.name, "netns": netns, "kind": link.kind, "state": "absent"},
+                    actions=[DeleteLink(netns, link.name)]))
+                gone.add(key)
+                if peer is not None:
+                    gone.add((peer_ns, peer.name))
+        for netns in doomed:
+            results.append(ObjectResult(
+                ("netns", netns), before=netns_view(netns, True, self.spaces.get(netns)),
+                after=netns_view(netns, False, None), actions=[DeleteNetns(netns)]))
+            self.namespaces.discard(netns)
+            self.spaces.pop(netns, None)
+        for netns, name in gone:
+            if netns in self.spaces:
+                self.space(netns).links.pop(name, None)
+        return results
+
+    def _marked(self, netns: Optional[str], name: str) -> bool:
+        link = self.spaces.get(netns).get(name) if netns in self.spaces else None
+        return link is not None and link.alias == self.owner
 
     # -- projected world ----------------------------------------------------
 
@@ -1151,9 +1236,40 @@ def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) ->
     return view
 
 
-def plan(desired: Sequence, world: World) -> Plan:
-    """Plan the changes that bring ``world`` to ``desired``."""
-    return Planner(world).plan(desired)
+def owned_interfaces(desired) -> List[Tuple[Optional[str], str]]:
+    """The interfaces a desired object stands for: (netns, name); a namespace by its loopback."""
+    kind = desired.kind
+    if kind == "netns":
+        return [(desired.name, "lo")]
+    if kind == "veth":
+        return [(desired.netns, desired.name), (desired.peer_netns, desired.peer)]
+    if kind in ("bridge", "tap", "vxlan"):
+        return [(desired.netns, desired.name)]
+    return []
+
+
+def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bool = False) -> Plan:
+    """Plan the changes that bring ``world`` to ``desired``.
+
+    With ``owner`` (a topology lab's marker) everything created is marked, and
+    with ``prune`` marked objects the description no longer names are removed.
+    """
+    planner = Planner(world, owner)
+    result = planner.plan(desired)
+    if owner is not None and prune:
+        keep_namespaces = {obj.name for obj in desired if obj.kind == "netns"}
+        keep_links = {end for obj in desired for end in owned_interfaces(obj)}
+        removed = planner.plan_removal(keep_namespaces, keep_links)
+        deleted = {(a.netns, a.name) for obj in removed for a in obj.actions if isinstance(a, DeleteLink)}
+        doomed = {a.name for obj in removed for a in obj.actions if isinstance(a, DeleteNetns)}
+        for obj in result.objects:
+            # A deleted link leaves its bridge by itself, and everything in a
+            # deleted namespace goes with it: no separate step for those.
+            obj.actions = [a for a in obj.actions if not (
+                isinstance(a, DetachPort) and ((a.netns, a.name) in deleted or a.netns in doomed))]
+        result.objects.extend(removed)
+        result.projected = World(namespaces=frozenset(planner.namespaces), spaces=planner.spaces)
+    return result
 
 
 # ------------------------------------------------------------------ vxlan ---

@@ -213,14 +213,13 @@ tap:
       sample: br0
 """
 
-import grp
-import pwd
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import Tap
 from ansible_collections.netvirt.linux.plugins.module_utils._module import (
     base_result,
     netvirt_module,
+    resolve_id,
     run,
 )
 
@@ -239,24 +238,6 @@ ARGUMENT_SPEC = dict(
     master=dict(type="str"),
     up=dict(type="bool", default=True),
 )
-
-
-def resolve_id(value, option: str):
-    """A user or group name or numeric id -> the numeric id, looked up on this host."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
-        grp.getgrnam, "group", "getent group")
-    try:
-        entry = database(value)
-    except KeyError:
-        raise ValidationError(
-            "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
-            % (option, value, what, command, value), **{option: value}) from None
-    return entry.pw_uid if option == "owner" else entry.gr_gid
 
 
 def main():

@@ -1,0 +1,106 @@
+"""netvirt.linux.topology in the sandbox: a whole lab in one task, owned by its marker."""
+
+import copy
+
+TOPOLOGY = "netvirt.linux.topology"
+MARK = "netvirt:lab=t1"
+
+
+def lab(n=2):
+    """n namespaces on bridge br0 in the host, a tap for a VM, a router namespace with a route."""
+    return {
+        "name": "t1",
+        "namespaces": [{"name": "h%d" % i} for i in range(n)]
+        + [{"name": "gw", "sysctls": {"net.ipv4.ip_forward": 1}}],
+        "veths": [{"name": "eth0", "netns": "h%d" % i, "addresses": ["10.0.0.%d/24" % (i + 1)],
+                   "peer": "h%d-br" % i} for i in range(n)]
+        + [{"name": "eth0", "netns": "gw", "addresses": ["10.0.0.254/24"], "peer": "gw-br", "mtu": 1400}],
+        "bridges": [{"name": "br0", "stp": False, "addresses": ["10.0.0.100/24"],
+                     "ports": ["h%d-br" % i for i in range(n)] + ["gw-br", "tap-vm"]}],
+        "taps": [{"name": "tap-vm", "master": "br0", "owner": "nobody"}],
+        "routes": [{"netns": "h%d" % i, "dst": "10.9.0.0/16", "gateway": "10.0.0.254"} for i in range(n)],
+    }
+
+
+def aliases(sandbox, netns=None):
+    return {name: entry.get("ifalias") for name, entry in sandbox.links(netns).items()}
+
+
+def test_whole_lab_four_steps(sandbox):
+    steps = sandbox.four_steps(TOPOLOGY, lab())
+    after = steps["after"]
+    assert set(after["netns"]) == {"h0", "h1", "gw"}
+    assert after["host"]["br0"]["kind"] == "bridge" and after["host"]["br0"]["addresses"] == ["10.0.0.100/24"]
+    assert {n for n, link in after["host"].items() if link["master"] == "br0"} == {"h0-br", "h1-br", "gw-br", "tap-vm"}
+    assert after["host"]["tap-vm"]["tun"]["user"] == "nobody"
+    assert after["netns"]["gw"]["eth0"]["mtu"] == 1400
+    assert after["sysctls"]["netns"]["gw"]["net/ipv4/ip_forward"] == "1"
+    assert any('"gateway": "10.0.0.254"' in r for r in after["routes"]["netns"]["h0"])
+    # Everything the lab made carries its marker.
+    host = aliases(sandbox)
+    assert all(host[name] == MARK for name in ("br0", "tap-vm", "h0-br", "h1-br", "gw-br"))
+    assert aliases(sandbox, "h0") == {"lo": MARK, "eth0": MARK}
+    summary = steps["apply"]["summary"]
+    assert summary["objects"] == 10 and summary["changed"] == 10 and summary["removed"] == 0
+    assert steps["apply_again"]["summary"]["changed"] == 0
+    assert len(steps["check"]["diff"]) == 10
+    assert sandbox.ping("h0", "10.0.0.2") and sandbox.ping("h1", "10.0.0.254") and sandbox.ping(None, "10.0.0.1")
+
+
+def test_teardown_removes_exactly_the_lab(sandbox):
+    empty = sandbox.snapshot()
+    sandbox.module(TOPOLOGY, lab())
+    # Foreign objects: a namespace and a host veth the lab never made, one with
+    # a name the lab also uses in a namespace.
+    sandbox.sh("ip netns add other; ip link add eth0 type veth peer name other0")
+    foreign = sandbox.snapshot()
+    steps = sandbox.four_steps(TOPOLOGY, {"name": "t1", "state": "absent"})
+    assert steps["apply"]["summary"]["removed"] > 0
+    after = steps["after"]
+    assert set(after["netns"]) == {"other"}
+    assert set(after["host"]) == {"lo", "eth0", "other0"}
+    assert after["netns"]["other"] == foreign["netns"]["other"]
+    sandbox.sh("ip netns del other; ip link del eth0")
+    assert sandbox.snapshot() == empty
+
+
+def test_prune_removes_what_the_description_dropped(sandbox):
+    sandbox.module(TOPOLOGY, lab(3))
+    smaller = lab(2)
+    steps = sandbox.four_steps(TOPOLOGY, smaller)
+    assert "h2" not in steps["after"]["netns"] and "h2-br" not in steps["after"]["host"]
+    assert "delete namespace h2" in steps["apply"]["actions"]
+    assert steps["apply"]["summary"]["removed"] == 2  # h2-br (with its peer) and namespace h2
+    # Without prune, dropped objects stay; the bridge's exact port set still detaches the dropped port.
+    sandbox.module(TOPOLOGY, lab(3))
+    kept = sandbox.module(TOPOLOGY, dict(smaller, prune=False))
+    assert kept["actions"] == ["detach h2-br from bridge br0 in host"]
+    assert "h2" in sandbox.namespaces() and "h2-br" in sandbox.links()
+
+
+def test_foreign_object_with_a_colliding_name_is_not_taken_over(sandbox):
+    sandbox.sh("ip netns add h0")  # made by hand, no marker
+    result = sandbox.refused(TOPOLOGY, lab(), "namespace 'h0' exists but this lab did not create it")
+    assert "never takes over" in result["msg"]
+    sandbox.sh("ip netns del h0; ip link add br0 type bridge")
+    sandbox.refused(TOPOLOGY, lab(), "'br0' in the host namespace exists but this lab did not create it")
+    # Another lab's objects are foreign too.
+    sandbox.sh("ip link del br0")
+    other = copy.deepcopy(lab())
+    other["name"] = "t2"
+    sandbox.module(TOPOLOGY, other)
+    sandbox.refused(TOPOLOGY, lab(), "its marker is 'netvirt:lab=t2', not 'netvirt:lab=t1'")
+    sandbox.module(TOPOLOGY, {"name": "t1", "state": "absent"})
+    assert sandbox.namespaces() == {"h0", "h1", "gw"}, "tearing down t1 removed t2's namespaces"
+
+
+def test_every_description_error_at_once(sandbox):
+    bad = lab()
+    bad["namespaces"].append({"name": "h0"})
+    bad["veths"].append({"name": "x", "netns": "nowhere", "peer": "y"})
+    bad["bridges"][0]["ports"].append("ghost")
+    bad["veths"][0]["addresses"].append("10.0.0.7/24")
+    result = sandbox.refused(TOPOLOGY, bad, "the topology has 4 problem(s), nothing was changed")
+    assert len(result["problems"]) == 4
+    assert any("port 'ghost'" in p for p in result["problems"])
+    assert any("overlap" in p for p in result["problems"])
