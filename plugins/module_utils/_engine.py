@@ -75,6 +75,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
     if plan.changed and not check_mode:
         kernel.apply(plan.actions, outcome.applied)
+        if plan.reaped:
+            kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
         outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
     return outcome

@@ -16,6 +16,7 @@ import ipaddress
 import fcntl
 import os
 import struct
+import time
 import traceback
 from typing import Dict, Iterable, Optional
 
@@ -172,13 +173,15 @@ class Kernel:
         where a desired object needs them."""
         existing = list_namespaces()
         world = World(namespaces=existing)
+        named = set(namespaces)
         if everything:
             namespaces = [HOST] + sorted(existing) + list(namespaces)
         routes_in = set(routes_in)
         for netns in namespaces:
             if netns in world.spaces or not (netns is HOST or netns in existing):
                 continue
-            space = self.read_namespace(netns)
+            # A namespace read only to find a lab's marks needs no addresses.
+            space = self.read_namespace(netns, addresses=netns in named)
             if netns in routes_in:
                 space.routes = self.read_routes(netns)
             keys = (sysctls or {}).get(netns)
@@ -237,15 +240,15 @@ class Kernel:
                     values[key] = None
         return values
 
-    def read_namespace(self, netns: Optional[str]) -> NamespaceState:
+    def read_namespace(self, netns: Optional[str], addresses: bool = True) -> NamespaceState:
         sock = self._socket(netns)
-        addresses: Dict[int, list] = {}
-        for msg in sock.get_addr():
+        by_index: Dict[int, list] = {}
+        for msg in sock.get_addr() if addresses else ():
             addr = msg.get_attr("IFA_ADDRESS") if msg["family"] == 10 else (
                 msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS"))
             if addr is None:
                 continue
-            addresses.setdefault(msg["index"], []).append("%s/%d" % (addr, msg["prefixlen"]))
+            by_index.setdefault(msg["index"], []).append("%s/%d" % (addr, msg["prefixlen"]))
         space = NamespaceState(netns)
         for msg in sock.get_links():
             name = msg.get_attr("IFLA_IFNAME")
@@ -256,7 +259,7 @@ class Kernel:
                 kind=kind,
                 mtu=msg.get_attr("IFLA_MTU"),
                 up=bool(msg["flags"] & IFF_UP),
-                addresses=tuple(_normalize_all(addresses.get(msg["index"], ()))),
+                addresses=tuple(_normalize_all(by_index.get(msg["index"], ()))),
                 link_index=msg.get_attr("IFLA_LINK") if kind == "veth" else None,
                 link_netnsid=msg.get_attr("IFLA_LINK_NETNSID") if kind == "veth" else None,
                 master=msg.get_attr("IFLA_MASTER"),
@@ -293,6 +296,33 @@ class Kernel:
                     errno=exc.errno, failed_action=action.describe(), actions=[a.describe() for a in done],
                 ) from None
             done.append(action)
+
+    def wait_gone(self, links, timeout: float = 10.0) -> None:
+        """Wait until the kernel has reaped links that die with a deleted namespace.
+
+        Namespace cleanup runs in a kernel work queue after `ip netns del`
+        returns; waiting here means a task that removed a lab never reports
+        back while parts of it linger (a re-run would find them).
+        """
+        pending = {}
+        for netns, name in links:
+            pending.setdefault(netns, set()).add(name)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for netns in list(pending):
+                if netns is not HOST and netns not in list_namespaces():
+                    del pending[netns]
+                    continue
+                present = {msg.get_attr("IFLA_IFNAME") for msg in self._socket(netns).get_links()}
+                pending[netns] &= present
+                if not pending[netns]:
+                    del pending[netns]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise KernelError("the kernel did not remove %s within %d seconds" % (
+                    ", ".join(sorted(n for names in pending.values() for n in names)), timeout))
+            time.sleep(0.01)
 
     def _ifindex(self, netns: Optional[str], name: str) -> int:
         index = self._index.get((netns, name))

@@ -246,6 +246,9 @@ class Plan:
     objects: List[ObjectResult] = field(default_factory=list)
     # The world as it will be once the plan is applied.
     projected: World = field(default_factory=World)
+    # Links that go away by themselves once the plan is applied (a veth whose
+    # peer's namespace is deleted): the engine waits for the kernel to reap them.
+    reaped: List[Tuple[Optional[str], str]] = field(default_factory=list)
 
     @property
     def actions(self) -> List[Action]:
@@ -533,8 +536,13 @@ class Planner:
                     "over objects it did not make: remove or rename it (nothing was changed)"
                     % (what, link.alias, self.owner), netns=netns, name=name)
 
-    def plan_removal(self, keep_namespaces, keep_links) -> List[ObjectResult]:
-        """Everything carrying this lab's mark that is not kept: namespaces whole, links one by one."""
+    def plan_removal(self, keep_namespaces, keep_links, reaped: list) -> List[ObjectResult]:
+        """Everything carrying this lab's mark that is not kept: namespaces whole, links one by one.
+
+        A veth whose peer lives in a namespace being deleted is not deleted on
+        its own (each deletion costs the kernel a grace period); it goes with
+        the namespace, all in one batch, and is added to ``reaped``.
+        """
         results: List[ObjectResult] = []
         doomed = [ns for ns in sorted(self.namespaces)
                   if ns not in keep_namespaces and self._marked(ns, "lo")]
@@ -549,11 +557,14 @@ class Planner:
                 peer_ns, peer = self._partner(netns, link) if link.kind == "veth" else (None, None)
                 if peer is not None and (peer_ns, peer.name) in keep_links:
                     continue  # the kept end keeps its pair alive
+                goes_with_namespace = peer is not None and peer_ns in doomed
+                if goes_with_namespace:
+                    reaped.append(key)
                 results.append(ObjectResult(
                     ("link", netns, link.name),
                     before={"name": link.name, "netns": netns, "kind": link.kind, "state": "present"},
                     after={"name": link.name, "netns": netns, "kind": link.kind, "state": "absent"},
-                    actions=[DeleteLink(netns, link.name)]))
+                    actions=[] if goes_with_namespace else [DeleteLink(netns, link.name)]))
                 gone.add(key)
                 if peer is not None:
                     gone.add((peer_ns, peer.name))
@@ -1259,8 +1270,9 @@ def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bo
     if owner is not None and prune:
         keep_namespaces = {obj.name for obj in desired if obj.kind == "netns"}
         keep_links = {end for obj in desired for end in owned_interfaces(obj)}
-        removed = planner.plan_removal(keep_namespaces, keep_links)
+        removed = planner.plan_removal(keep_namespaces, keep_links, result.reaped)
         deleted = {(a.netns, a.name) for obj in removed for a in obj.actions if isinstance(a, DeleteLink)}
+        deleted.update(result.reaped)
         doomed = {a.name for obj in removed for a in obj.actions if isinstance(a, DeleteNetns)}
         for obj in result.objects:
             # A deleted link leaves its bridge by itself, and everything in a
