@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: lab S(N) three ways, each in a fresh network sandbox.
 
 S(N) = N namespaces, each joined by a veth to one bridge in the host, an
@@ -100,7 +100,7 @@ def timed(box: Sandbox, argv) -> float:
 
 def run_playbook(box: Sandbox, plays) -> tuple:
     started = time.monotonic()
-    _, records = box.playbook(plays)
+    records = box.playbook(plays)[1]
     wall = time.monotonic() - started
     module = [r["result"] for r in records if "elapsed" in r["result"]]
     return wall, module[-1] if module else None
@@ -120,7 +120,7 @@ def bench_size(n: int, repeat: int, per_object: bool, workdir: Path) -> dict:
     rows = {}
     a = {"build": [], "rerun": [], "teardown": [], "build_module": [], "rerun_module": [], "teardown_module": [],
          "memory": [], "rerun_changed": []}
-    for _ in range(repeat):
+    for _repetition in range(repeat):
         box = fresh(workdir)
         try:
             wall, result = run_playbook(box, topology_play(n))
@@ -140,7 +140,7 @@ def bench_size(n: int, repeat: int, per_object: bool, workdir: Path) -> dict:
             box.close()
     rows["a"] = a
     c = {"build": [], "teardown": []}
-    for _ in range(repeat):
+    for _repetition in range(repeat):
         box = fresh(workdir)
         try:
             scratch = Path(tempfile.mkdtemp(dir=workdir))
@@ -152,7 +152,7 @@ def bench_size(n: int, repeat: int, per_object: bool, workdir: Path) -> dict:
     rows["c"] = c
     if per_object:
         b = {"build": [], "rerun": [], "teardown": []}
-        for _ in range(repeat):
+        for _repetition in range(repeat):
             box = fresh(workdir)
             try:
                 b["build"].append(run_playbook(box, per_object_plays(n))[0])
@@ -208,7 +208,7 @@ def machine() -> str:
     except OSError:
         pass
     ansible = subprocess.run([str(Path(sys.executable).parent / "ansible"), "--version"], capture_output=True,
-                             text=True).stdout.splitlines()[:1]
+                             text=True, check=False).stdout.splitlines()[:1]
     debian = Path("/etc/debian_version").read_text().strip() if Path("/etc/debian_version").exists() else "?"
     return "%s; %d cores; kernel %s; Debian %s; Python %s; %s" % (
         cpu or platform.processor(), os.cpu_count(), platform.release(), debian, platform.python_version(),

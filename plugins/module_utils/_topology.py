@@ -119,17 +119,21 @@ def _in_dependency_order(built: Dict[str, list]) -> list:
     its own ``master`` is dropped; a tap joining a bridge whose ports are not
     managed is planned after that bridge instead.
     """
-    managed_ports = {(b.netns, b.name) for _, b in built["bridges"] if b.ports is not None}
+    managed_ports = {(b.netns, b.name) for _where, b in built["bridges"] if b.ports is not None}
     early_taps, late_taps = [], []
-    for _, tap in built["taps"]:
+    for _where, tap in built["taps"]:
         if tap.master and (tap.netns, tap.master) in managed_ports:
             early_taps.append(replace(tap, master=None))
         elif tap.master:
             late_taps.append(tap)
         else:
             early_taps.append(tap)
-    return ([obj for _, obj in built["namespaces"]] + [obj for _, obj in built["veths"]] + early_taps
-            + [obj for _, obj in built["bridges"]] + late_taps + [obj for _, obj in built["routes"]])
+
+    def objects(section: str) -> list:
+        return [obj for _where, obj in built[section]]
+
+    return (objects("namespaces") + objects("veths") + early_taps + objects("bridges") + late_taps
+            + objects("routes"))
 
 
 def _check_references(built: Dict[str, list], result: Description, problems: List[str]) -> None:
@@ -218,4 +222,3 @@ def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
                     where, ip, name, other[1], other[0], _where(netns)))
             else:
                 owner_of_ip[(netns, ip)] = (where, name)
-

@@ -18,7 +18,7 @@ description:
   - Changes nothing, so it runs the same in check mode and always reports C(changed=false).
   - The pings of all pairs run concurrently.
 author:
-  - netvirt.linux developers
+  - netvirt.linux developers (@netvirt)
 options:
   checks:
     description:

@@ -18,7 +18,7 @@ description:
   - A name already held by a device of another kind, or by a veth paired with another peer, is an error;
     the module then changes nothing.
 author:
-  - netvirt.linux developers
+  - netvirt.linux developers (@netvirt)
 options:
   name:
     description:

@@ -6,6 +6,7 @@ of that the sandbox's network state after the run must equal the state before.
 
 import pytest
 
+from multihost import wheelhouse
 from sandbox import BIN, PYTHON, REPO, ensure_collection_path
 
 SCENARIOS = sorted(
@@ -15,6 +16,9 @@ SCENARIOS = sorted(
 )
 
 
+# Molecule (through ansible-compat) installs the collection under ~/.ansible and
+# the role's .ansible/: scenarios run one after another, on one worker.
+@pytest.mark.xdist_group("molecule")
 @pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])
 def test_molecule_scenario(sandbox, role, scenario):
     before = sandbox.snapshot()
@@ -22,6 +26,8 @@ def test_molecule_scenario(sandbox, role, scenario):
         "PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % BIN,
         "ANSIBLE_COLLECTIONS_PATH": str(ensure_collection_path()),
         "NETVIRT_PYTHON": PYTHON,
+        # lab_host installs from it: the sandbox has no network.
+        "NETVIRT_WHEELHOUSE": str(wheelhouse()),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "NO_COLOR": "1",
@@ -35,4 +41,4 @@ def test_molecule_scenario(sandbox, role, scenario):
 
 def test_every_role_has_a_scenario():
     roles = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
-    assert roles and sorted({r for r, _ in SCENARIOS}) == roles
+    assert roles and sorted({role for role, _scenario in SCENARIOS}) == roles

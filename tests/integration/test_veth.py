@@ -194,7 +194,7 @@ def test_missing_pyroute2_names_the_library(sandbox):
     task = {"name": "call", VETH: {"name": "va", "peer": "vb"}, "ignore_errors": True}
     plays = [dict(hosts="localhost", gather_facts=False, tasks=[task])]
     before = sandbox.snapshot()
-    _, records = sandbox.playbook(plays, extra_args=["-e", "ansible_python_interpreter=/usr/bin/python3"])
+    records = sandbox.playbook(plays, extra_args=["-e", "ansible_python_interpreter=/usr/bin/python3"])[1]
     msg = records[-1]["result"]["msg"]
     assert records[-1]["status"] == "failed"
     assert "Failed to import the required Python library (pyroute2)" in msg

@@ -1,0 +1,42 @@
+# netvirt.linux developer and CI entry points. Plain targets; the work is in scripts/.
+#
+#   make venv      .venv (newest Python 3.12-3.14), Debian packages, collection symlink
+#   make test      everything CI runs: ruff, unit, ansible-lint, ansible-test sanity,
+#                  then one pytest session (unit + integration + build check)
+#   make ruff | unit | ansible-lint | sanity | pytest    one stage
+#                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
+#   make lab | lab-down    stand up / tear down the seed lab on THIS host (root)
+#   make clean     remove build/ and tests/output/ (keeps .venv)
+
+SHELL := /bin/bash
+VENV := .venv
+COLLECTIONS := $(CURDIR)/build/collections
+PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook \
+	-i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(VENV)/bin/python
+
+export SANITY_TEST
+
+.PHONY: all venv test ruff unit ansible-lint sanity pytest lab lab-down clean distclean
+
+all: test
+
+venv:
+	@scripts/bootstrap.sh
+
+test: venv
+	@scripts/test.sh all
+
+ruff unit ansible-lint sanity pytest: venv
+	@scripts/test.sh $@
+
+lab: venv
+	$(PLAYBOOK) playbooks/seed000_host_netns.yml
+
+lab-down: venv
+	$(PLAYBOOK) playbooks/teardown.yml
+
+clean:
+	rm -rf build tests/output .pytest_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV)

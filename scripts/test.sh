@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The test stages behind `make test` and its parts. Usage: scripts/test.sh STAGE...
+#
+#   ruff          ruff check plugins tests scripts
+#   unit          pytest tests/unit (a quick gate before the slow stages)
+#   ansible-lint  ansible-lint, production profile (.ansible-lint)
+#   sanity        ansible-test sanity on a copy of the tree under
+#                 build/sanity/ansible_collections/netvirt/linux (no ignore files);
+#                 SANITY_TEST=pylint (say) runs just that one
+#   pytest        one pytest session: unit, integration (root; each test in its own
+#                 unshare sandbox) and the build/install/ansible-doc check
+#   all           every stage above, in that order; pytest runs last so its
+#                 summary line closes the output
+#
+# Stops at the first failing stage. Expects `make venv` to have run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$(pwd)
+VENV="$REPO/.venv"
+PY="$VENV/bin/python"
+export PATH="$VENV/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$REPO/build/collections"
+export ANSIBLE_NOCOLOR=1
+export PY_COLORS=0
+export NO_COLOR=1
+# pytest workers for the full session (integration tests are independent).
+JOBS=${NETVIRT_TEST_JOBS:-$(nproc)}
+
+[ -x "$PY" ] || { echo "no $VENV: run make venv first" >&2; exit 1; }
+
+stage_ruff() {
+    ruff check --no-cache plugins tests scripts
+}
+
+stage_unit() {
+    "$PY" -m pytest -q -p no:cacheprovider tests/unit
+}
+
+stage_ansible_lint() {
+    # --offline: never ask Galaxy for anything; the collection has no dependencies.
+    ansible-lint --offline --nocolor
+}
+
+stage_sanity() {
+    local root="$REPO/build/sanity/ansible_collections/netvirt/linux"
+    local version
+    version=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    "$PY" "$REPO/scripts/seed_get_pip.py"
+    # ansible-test needs the collection at .../ansible_collections/NS/NAME as its
+    # real working directory, so it gets a fresh copy of the working tree.
+    rm -rf "$root"
+    mkdir -p "$root"
+    tar -C "$REPO" -cf - \
+        --exclude=./.git --exclude=./.venv --exclude=./venv --exclude=./build --exclude=./.ansible \
+        --exclude=./tests/output --exclude=.pytest_cache --exclude=.ruff_cache \
+        --exclude=__pycache__ --exclude='*.pyc' --exclude='*.tar.gz' . \
+        | tar -C "$root" -xf -
+    # Its own (empty) git repository: otherwise ansible-test finds this checkout's
+    # .git further up, asks it for the files, and build/ being ignored, sees none.
+    git -C "$root" init -q
+    if [ -d "$root/tests/sanity" ] && find "$root/tests/sanity" -name 'ignore-*.txt' | grep -q .; then
+        echo "tests/sanity/ignore-*.txt found: this project allows no sanity ignore files" >&2
+        return 1
+    fi
+    local only=()
+    if [ -n "${SANITY_TEST:-}" ]; then
+        only=(--test "$SANITY_TEST")
+    fi
+    (cd "$root" && ansible-test sanity --venv --python "$version" --color no --truncate 0 "${only[@]}")
+}
+
+stage_pytest() {
+    local args=(-p no:cacheprovider)
+    if [ "$JOBS" -gt 1 ]; then
+        # loadgroup: tests marked @pytest.mark.xdist_group("name") share one worker
+        args+=(-n "$JOBS" --dist loadgroup)
+    fi
+    "$PY" -m pytest "${args[@]}"
+}
+
+run_stage() {
+    local name=$1 fn start rc
+    fn="stage_${name//-/_}"
+    declare -F "$fn" >/dev/null || { echo "unknown stage: $name" >&2; exit 2; }
+    printf '\n==> %s\n' "$name"
+    start=$SECONDS
+    # A subshell outside any `||`, so that `set -e` holds inside the stage.
+    set +e
+    (set -e; "$fn")
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ]; then
+        printf '==> %s FAILED (exit %d) after %ds\n' "$name" "$rc" "$((SECONDS - start))"
+        exit "$rc"
+    fi
+    printf '==> %s passed in %ds\n' "$name" "$((SECONDS - start))"
+}
+
+[ "$#" -gt 0 ] || set -- all
+for stage in "$@"; do
+    if [ "$stage" = all ]; then
+        for s in ruff unit ansible-lint sanity; do
+            run_stage "$s"
+        done
+        # pytest last, with nothing printed after it: CI reads its summary line.
+        printf '\n==> pytest (unit + integration + build)\n'
+        stage_pytest
+    else
+        run_stage "$stage"
+    fi
+done
