@@ -725,4 +725,3 @@ class Vxlan:
     @property
     def key(self) -> Tuple[str, Optional[str], str]:
         return ("vxlan", self.netns, self.name)
-

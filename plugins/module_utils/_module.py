@@ -24,9 +24,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
 )
 
 PREPARE_HINT = (
-    " On a lab host, install the libraries from the collection's requirements.txt "
-    "(pip install pyroute2) into the Python that runs the modules, or point "
-    "ansible_python_interpreter at one that has them."
+    " Prepare the lab host with the netvirt.linux.lab_host role first: it installs the libraries of "
+    "the collection's requirements.txt into a virtual environment (/opt/netvirt/venv by default, "
+    "from a wheelhouse for hosts without internet access) and sets ansible_python_interpreter to it "
+    "for the plays that follow. Or install them (pip install pyroute2) into the Python that runs the "
+    "modules, or point ansible_python_interpreter at one that has them."
 )
 
 NETNS_ARGUMENT_SPEC = dict(netns=dict(type="str"))

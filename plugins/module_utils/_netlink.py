@@ -617,4 +617,3 @@ def _vxlan_info(msg, kind: Optional[str]) -> Optional[VxlanInfo]:
         dstport=data.get_attr("IFLA_VXLAN_PORT"),
         dev=data.get_attr("IFLA_VXLAN_LINK") or None,
     )
-

@@ -1143,7 +1143,6 @@ class Planner:
         self._forget_link(desired.netns, link)
         return result
 
-
     # -- vxlan --------------------------------------------------------------
 
     def _plan_vxlan(self, desired: Vxlan) -> ObjectResult:
@@ -1345,4 +1344,3 @@ def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceSt
         "addresses": _addresses_view(link, desired.addresses),
         "master": master.name if master is not None else None,
     }
-
