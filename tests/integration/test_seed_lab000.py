@@ -24,9 +24,9 @@ def changed_tasks(records):
 
 def test_playbook_builds_the_seed_lab_idempotently(sandbox, tmp_path):
     empty = sandbox.snapshot()
-    _, first = sandbox.playbook(PLAYBOOK)
+    first = sandbox.playbook(PLAYBOOK)[1]
     assert changed_tasks(first) == ["Create the namespace, loopback up", "Join it to the host with a veth pair"]
-    _, second = sandbox.playbook(PLAYBOOK)
+    second = sandbox.playbook(PLAYBOOK)[1]
     assert changed_tasks(second) == [], "a second run changed something"
     built = sandbox.snapshot()
 
@@ -39,10 +39,10 @@ def test_playbook_builds_the_seed_lab_idempotently(sandbox, tmp_path):
 
     assert sandbox.ping(None, "10.1.1.1") and sandbox.ping("iris_network", "10.1.1.2")
 
-    _, down = sandbox.playbook(TEARDOWN)
+    down = sandbox.playbook(TEARDOWN)[1]
     assert len(changed_tasks(down)) == 2
     assert sandbox.snapshot() == empty, "teardown left something behind"
-    _, again = sandbox.playbook(TEARDOWN)
+    again = sandbox.playbook(TEARDOWN)[1]
     assert changed_tasks(again) == []
 
 
@@ -51,5 +51,7 @@ def test_teardown_leaves_foreign_objects_alone(sandbox):
     sandbox.sh("ip link add veth0 type veth peer name other")
     proc, records = sandbox.playbook(TEARDOWN, check=False)
     assert proc.returncode != 0
-    assert "paired with 'other', not with 'iris_veth'" in records[0]["result"]["msg"]
+    failed = [r for r in records if r["status"] == "failed"]
+    assert [r["task"] for r in failed] == ["Seed 000 - remove the host's veth0 (its peer in iris_network goes with it)"]
+    assert "paired with 'other', not with 'iris_veth'" in failed[0]["result"]["msg"]
     assert "veth0" in sandbox.links()
