@@ -5,7 +5,8 @@
 #                  then one pytest session (unit + integration + build check)
 #   make ruff | unit | ansible-lint | sanity | pytest    one stage
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
-#   make lab | lab-down    stand up / tear down the seed lab on THIS host (root)
+#   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
+#   make bench     benchmark S(N) labs (topology vs per-object tasks vs ip -batch)
 #   make clean     remove build/ and tests/output/ (keeps .venv)
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook
 
 export SANITY_TEST
 
-.PHONY: all venv test ruff unit ansible-lint sanity pytest lab lab-down clean distclean
+.PHONY: all venv test ruff unit ansible-lint sanity pytest lab lab-down bench clean distclean
 
 all: test
 
@@ -30,10 +31,13 @@ ruff unit ansible-lint sanity pytest: venv
 	@scripts/test.sh $@
 
 lab: venv
-	$(PLAYBOOK) playbooks/seed000_host_netns.yml
+	$(PLAYBOOK) playbooks/lab.yml
 
 lab-down: venv
-	$(PLAYBOOK) playbooks/teardown.yml
+	$(PLAYBOOK) playbooks/lab_down.yml
+
+bench: venv
+	$(VENV)/bin/python scripts/bench.py --output docs/performance.md
 
 clean:
 	rm -rf build tests/output .pytest_cache .ruff_cache

@@ -841,6 +841,14 @@ class Planner:
                 % (desired.name, netns_label(desired.netns), peer.name, desired.peer),
                 netns=desired.netns, name=desired.name,
             )
+        if desired.peer is not None and (peer is None or peer_ns != desired.peer_netns):
+            # The task names the pair by both ends: a same-named peer elsewhere is another pair.
+            where = netns_label(peer_ns) if peer is not None else "a namespace this task does not name"
+            raise ConflictError(
+                "'%s' in %s is paired with '%s' in %s, not in %s; refusing to delete it"
+                % (desired.name, netns_label(desired.netns), desired.peer, where, netns_label(desired.peer_netns)),
+                netns=desired.netns, name=desired.name,
+            )
         result = ObjectResult(desired.key, before=veth_view(desired, link, desired.netns, peer, peer_ns),
                               after=veth_view(desired, None, None, None, None))
         result.actions.append(DeleteLink(desired.netns, desired.name))

@@ -29,7 +29,7 @@ options:
     description:
       - Name of the other end, in O(peer_netns). At most 15 characters.
       - Required with O(state=present). With O(state=absent), when given, the module refuses to delete
-        a veth paired with another name.
+        a veth whose peer has another name or does not live in O(peer_netns).
     type: str
   peer_netns:
     description:

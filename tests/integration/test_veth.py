@@ -120,7 +120,8 @@ def test_seed000_commands_match_the_module(sandbox):
 
 def test_absent_four_steps(sandbox):
     sandbox.sh("ip netns add iris_network; ip link add veth0 type veth peer name iris_veth netns iris_network")
-    steps = sandbox.four_steps(VETH, {"name": "veth0", "peer": "iris_veth", "state": "absent"})
+    steps = sandbox.four_steps(VETH, {"name": "veth0", "peer": "iris_veth", "peer_netns": "iris_network",
+                                      "state": "absent"})
     assert "veth0" not in steps["after"]["host"]
     assert "iris_veth" not in steps["after"]["netns"]["iris_network"], "deleting one end deletes its peer"
     assert steps["apply"]["veth"] == {"name": "veth0", "netns": None, "state": "absent"}
@@ -200,3 +201,9 @@ def test_missing_pyroute2_names_the_library(sandbox):
     assert "Failed to import the required Python library (pyroute2)" in msg
     assert "requirements.txt" in msg
     assert sandbox.snapshot() == before
+
+
+def test_absent_refuses_a_pair_whose_peer_is_elsewhere(sandbox):
+    sandbox.sh("ip netns add remote; ip link add veth0 type veth peer name veth1")
+    sandbox.refused(VETH, {"name": "veth0", "peer": "veth1", "peer_netns": "remote", "state": "absent"},
+                    "paired with 'veth1' in the host namespace, not in namespace 'remote'")

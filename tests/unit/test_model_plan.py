@@ -260,3 +260,14 @@ def test_multi_object_plan_orders_by_dependency():
     assert kinds(plan) == ["CreateNetns", "CreateNetns", "CreateVeth", "SetUp", "SetUp", "SetUp", "SetUp",
                            "DeleteNetns"]
     assert [obj.key for obj in plan.objects] == [d.key for d in desired]
+
+
+def test_veth_absent_checks_the_peers_namespace_too():
+    host = [lo(), veth("veth0", 5, 6), veth("veth1", 6, 5)]
+    with pytest.raises(ConflictError, match="paired with 'veth1' in the host namespace, not in namespace 'remote'"):
+        P.plan([Veth("veth0", peer="veth1", peer_netns="remote", state="absent")],
+               world(["remote"], host=host, remote=[lo()]))
+    # Its peer in a namespace the task does not name: not the pair described either.
+    ns_host = [lo(), veth("veth0", 5, 2, nsid=0)]
+    with pytest.raises(ConflictError, match="in a namespace this task does not name"):
+        P.plan([Veth("veth0", peer="iris_veth", state="absent")], world(["iris_network"], host=ns_host))
