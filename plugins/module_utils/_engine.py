@@ -56,12 +56,13 @@ class Outcome:
 
 
 def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] = None,
-              prune: bool = False) -> Outcome:
+              prune: bool = False, read_back: bool = True) -> Outcome:
     """Bring the kernel to ``desired``; in check mode, only say what would change.
 
     ``owner`` marks everything created as a lab's (and reads every namespace,
     to find what the lab owns); ``prune`` removes what the lab owns but
-    ``desired`` no longer names.
+    ``desired`` no longer names. ``read_back=False`` skips reading the kernel
+    again after changes, for callers that report only the plan's views.
     """
     spaces = namespaces_to_read(desired)
     routes_in = {obj.netns for obj in desired if obj.kind == "route"}
@@ -78,5 +79,6 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
+        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything) \
+            if read_back else plan.projected
     return outcome

@@ -75,7 +75,8 @@ def preflight() -> None:
         raise PrivilegeError(problem)
 
 
-def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, prune: bool = False):
+def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, prune: bool = False,
+        read_back: bool = True):
     """Reconcile ``desired`` honouring the module's check mode; returns the engine's Outcome.
 
     ``owner`` and ``prune`` are a topology lab's marker and pruning switch.
@@ -85,7 +86,8 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
 
     preflight()
     with _netlink.Kernel() as kernel:
-        return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune)
+        return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
+                         read_back=read_back)
 
 
 def base_result(module: AnsibleModule, outcome) -> dict:

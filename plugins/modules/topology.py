@@ -211,7 +211,8 @@ def main():
         else:
             desired = build({s: params[s] for s in SECTIONS}, resolve_id=resolve_id).objects
             prune = params["prune"]
-        outcome = run(module, desired, owner=marker(lab), prune=prune)
+        # Results come from the plan's views: no second read of every namespace.
+        outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False)
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
 
