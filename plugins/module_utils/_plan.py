@@ -973,27 +973,9 @@ class Planner:
         return attached
 
     def _plan_bridge_absent(self, desired: Bridge) -> ObjectResult:
-        view = bridge_view(desired, None, None)
-        if not self.exists(desired.netns):
-            return ObjectResult(desired.key, before=view, after=view)
-        space = self.space(desired.netns)
-        link = space.get(desired.name)
-        if link is None:
-            return ObjectResult(desired.key, before=view, after=view)
-        if link.kind != "bridge":
-            raise ConflictError(
-                "'%s' in %s is a %s device, not a bridge; refusing to delete it"
-                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
-                netns=desired.netns, name=desired.name,
-            )
-        result = ObjectResult(desired.key, before=bridge_view(desired, link, space), after=view)
-        result.actions.append(DeleteLink(desired.netns, desired.name))
-        del space.links[desired.name]
         # The kernel detaches the ports; it never deletes them.
-        for other in list(space.links.values()):
-            if other.master == link.index:
-                space.links[other.name] = replace(other, master=None, port=None)
-        return result
+        return self._plan_link_absent(desired, "bridge", "bridge",
+                                      lambda link, space: bridge_view(desired, link, space))
 
     # -- tap ----------------------------------------------------------------
 
@@ -1068,6 +1050,29 @@ class Planner:
             fixed.append(("multi_queue", (info.multi_queue, desired.multi_queue)))
         return fixed
 
+    def _plan_link_absent(self, desired, kind: str, label: str, view) -> ObjectResult:
+        """Delete one device of ``kind``, refusing a same-named device of another kind.
+
+        ``view(link, space)`` is the object's view; ``view(None, None)`` the absent one.
+        """
+        absent = view(None, None)
+        if not self.exists(desired.netns):
+            return ObjectResult(desired.key, before=absent, after=absent)
+        space = self.space(desired.netns)
+        link = space.get(desired.name)
+        if link is None:
+            return ObjectResult(desired.key, before=absent, after=absent)
+        if link.kind != kind:
+            raise ConflictError(
+                "'%s' in %s is a %s device, not a %s; refusing to delete it"
+                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual", label),
+                netns=desired.netns, name=desired.name,
+            )
+        result = ObjectResult(desired.key, before=view(link, space), after=absent)
+        result.actions.append(DeleteLink(desired.netns, desired.name))
+        self._forget_link(desired.netns, link)
+        return result
+
     def _forget_link(self, netns, link: Link) -> None:
         space = self.space(netns)
         space.links.pop(link.name, None)
@@ -1133,23 +1138,9 @@ class Planner:
         return link
 
     def _plan_tap_absent(self, desired: Tap) -> ObjectResult:
-        view = tap_view(desired, None, None, None)
-        if not self.exists(desired.netns):
-            return ObjectResult(desired.key, before=view, after=view)
-        space = self.space(desired.netns)
-        link = space.get(desired.name)
-        if link is None:
-            return ObjectResult(desired.key, before=view, after=view)
-        if link.kind != "tun":
-            raise ConflictError(
-                "'%s' in %s is a %s device, not a tun/tap; refusing to delete it"
-                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
-                netns=desired.netns, name=desired.name,
-            )
-        result = ObjectResult(desired.key, before=tap_view(desired, link, desired.netns, space), after=view)
-        result.actions.append(DeleteLink(desired.netns, desired.name))
-        self._forget_link(desired.netns, link)
-        return result
+        return self._plan_link_absent(
+            desired, "tun", "tun/tap",
+            lambda link, space: tap_view(desired, link, desired.netns if link is not None else None, space))
 
     # -- vxlan --------------------------------------------------------------
 
@@ -1226,23 +1217,8 @@ class Planner:
         return fixed
 
     def _plan_vxlan_absent(self, desired: Vxlan) -> ObjectResult:
-        view = vxlan_view(desired, None, None)
-        if not self.exists(desired.netns):
-            return ObjectResult(desired.key, before=view, after=view)
-        space = self.space(desired.netns)
-        link = space.get(desired.name)
-        if link is None:
-            return ObjectResult(desired.key, before=view, after=view)
-        if link.kind != "vxlan":
-            raise ConflictError(
-                "'%s' in %s is a %s device, not a vxlan; refusing to delete it"
-                % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
-                netns=desired.netns, name=desired.name,
-            )
-        result = ObjectResult(desired.key, before=vxlan_view(desired, link, space), after=view)
-        result.actions.append(DeleteLink(desired.netns, desired.name))
-        self._forget_link(desired.netns, link)
-        return result
+        return self._plan_link_absent(desired, "vxlan", "vxlan",
+                                      lambda link, space: vxlan_view(desired, link, space))
 
 
 def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) -> dict:
