@@ -500,9 +500,6 @@ class World:
     namespaces: frozenset = frozenset()
     spaces: Dict[Optional[str], NamespaceState] = field(default_factory=dict)
 
-    def exists(self, netns: Optional[str]) -> bool:
-        return netns is HOST or netns in self.namespaces
-
     def space(self, netns: Optional[str]) -> NamespaceState:
         """The links of a namespace; an empty one if it does not (yet) exist or was not read."""
         return self.spaces.get(netns) or NamespaceState(netns)
