@@ -36,6 +36,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     RouteEntry,
     World,
     address_sort_key,
+    resolve_peers,
     normalize_sysctl_value,
     sysctl_path,
     netns_label,
@@ -114,6 +115,8 @@ class Kernel:
         self._fds: Dict[Optional[str], int] = {}
         self._index: Dict[tuple, int] = {}
         self._home_fd: Optional[int] = None
+        # (namespace, other namespace) -> the netnsid the first gives the second.
+        self._nsids: Dict[tuple, Optional[int]] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -155,7 +158,9 @@ class Kernel:
     def _netns_fd(self, netns: Optional[str]) -> int:
         fd = self._fds.get(netns)
         if fd is None:
-            path = "/proc/self/ns/net" if netns is HOST else os.path.join(NETNS_RUN_DIR, netns)
+            if netns is HOST:
+                return self._home()
+            path = os.path.join(NETNS_RUN_DIR, netns)
             try:
                 fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
@@ -173,6 +178,8 @@ class Kernel:
         where a desired object needs them."""
         existing = list_namespaces()
         world = World(namespaces=existing)
+        # Namespaces may have been deleted and made again since the last read.
+        self._nsids.clear()
         named = set(namespaces)
         if everything:
             namespaces = [HOST] + sorted(existing) + list(namespaces)
@@ -188,7 +195,41 @@ class Kernel:
             if keys:
                 space.sysctls = self.read_sysctls(netns, keys)
             world.spaces[netns] = space
+        resolve_peers(world.spaces, self._peer_namespace_finder(world.spaces))
         return world
+
+    def _peer_namespace_finder(self, spaces):
+        """peer_namespace(netns, link) for resolve_peers: the namespace a veth's netnsid names.
+
+        A netnsid means something only inside the namespace that holds the
+        link, so the kernel is asked there (RTM_GETNSID with the candidate's
+        fd). Only namespaces holding a veth at the peer's index that points
+        back are asked, so a read costs about one question per veth.
+        """
+        by_index = {netns: {link.index: link for link in space.links.values() if link.kind == "veth"}
+                    for netns, space in spaces.items()}
+
+        def peer_namespace(netns, link):
+            for other in spaces:
+                if other == netns:
+                    continue
+                candidate = by_index[other].get(link.link_index)
+                if candidate is None or candidate.link_index != link.index or candidate.link_netnsid is None:
+                    continue
+                if self._nsid(netns, other) == link.link_netnsid:
+                    return other
+            return None
+
+        return peer_namespace
+
+    def _nsid(self, netns: Optional[str], other: Optional[str]) -> Optional[int]:
+        key = (netns, other)
+        if key not in self._nsids:
+            answer = self._socket(netns).get_netnsid(fd=self._netns_fd(other))
+            nsid = (answer or {}).get("nsid")
+            # NETNSA_NSID_NOT_ASSIGNED (-1, read unsigned): no id there, so no link points at it.
+            self._nsids[key] = nsid if nsid is not None and 0 <= nsid < 0x7FFFFFFF else None
+        return self._nsids[key]
 
     def read_routes(self, netns: Optional[str]) -> tuple:
         """Unicast routes of every table, one dump."""

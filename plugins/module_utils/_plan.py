@@ -690,21 +690,16 @@ class Planner:
         return order
 
     def _partner(self, netns: Optional[str], link: Link) -> Tuple[Optional[str], Optional[Link]]:
-        """Find the other end of a veth among the namespaces read."""
-        if link.link_index is None:
+        """The other end of a veth: ``link.peer`` (namespace, name), see _model.resolve_peers."""
+        if link.peer is None:
             return None, None
-        if link.link_netnsid is None:
-            return netns, self.space(netns).by_index(link.link_index)
-        # The peer lives in another namespace: accept a candidate only when it
-        # points back at this link, which rules out ifindex coincidences.
-        for other_ns, space in self.spaces.items():
-            if other_ns == netns:
-                continue
-            candidate = space.by_index(link.link_index)
-            if (candidate is not None and candidate.kind == "veth"
-                    and candidate.link_index == link.index and candidate.link_netnsid is not None):
-                return other_ns, candidate
-        return None, None
+        peer_ns, peer_name = link.peer
+        if peer_ns not in self.spaces:
+            return None, None
+        peer = self.spaces[peer_ns].get(peer_name)
+        if peer is None or peer.kind != "veth" or peer.peer != (netns, link.name):
+            return None, None
+        return peer_ns, peer
 
     def _find_pair(self, desired: Veth):
         """The existing pair (netns, link, peer_netns, peer) named as desired, wherever it sits."""
@@ -716,12 +711,14 @@ class Planner:
             peer_ns, peer = self._partner(ns, link)
             if peer is None or (desired.peer is not None and peer.name != desired.peer):
                 continue
+            if peer_ns not in (desired.netns, desired.peer_netns, HOST):
+                continue  # never pull an end out of a namespace the task does not name
             in_place = (ns == desired.netns) + (peer_ns == desired.peer_netns)
             if best is None or in_place > best[0]:
                 best = (in_place, ns, link, peer_ns, peer)
         return best[1:] if best else None
 
-    def _refuse_foreign(self, netns, name: str, want_peer: Optional[str], role: str) -> None:
+    def _refuse_foreign(self, netns, name: str, want_peer: Optional[str], want_netns, role: str) -> None:
         """A device holding one of our names that is not our pair: refuse, touch nothing."""
         link = self.space(netns).get(name)
         if link is None:
@@ -740,9 +737,9 @@ class Planner:
                 netns=netns, name=name,
             )
         raise ConflictError(
-            "%s '%s' in %s is a veth paired with '%s' in %s, not with '%s'; remove it or choose "
+            "%s '%s' in %s is a veth paired with '%s' in %s, not with '%s' in %s; remove it or choose "
             "another name (nothing was changed)"
-            % (role, name, netns_label(netns), peer.name, netns_label(peer_ns), want_peer),
+            % (role, name, netns_label(netns), peer.name, netns_label(peer_ns), want_peer, netns_label(want_netns)),
             netns=netns, name=name,
         )
 
@@ -757,8 +754,8 @@ class Planner:
             ns, link, peer_ns, peer = found
             before = veth_view(desired, link, ns, peer, peer_ns)
         else:
-            self._refuse_foreign(desired.netns, desired.name, desired.peer, "name")
-            self._refuse_foreign(desired.peer_netns, desired.peer, desired.name, "peer")
+            self._refuse_foreign(desired.netns, desired.name, desired.peer, desired.peer_netns, "name")
+            self._refuse_foreign(desired.peer_netns, desired.peer, desired.name, desired.netns, "peer")
             before = veth_view(desired, None, None, None, None)
         result = ObjectResult(desired.key, before=before, after={})
 
@@ -766,15 +763,17 @@ class Planner:
             result.actions.append(CreateVeth(desired.name, desired.netns, desired.peer, desired.peer_netns,
                                              desired.mtu))
             mtu = desired.mtu or 1500
-            link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False)
-            peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False)
             ns, peer_ns = desired.netns, desired.peer_netns
+            link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False, peer=(peer_ns, desired.peer))
+            peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False, peer=(ns, desired.name))
             self.space(ns).links[link.name] = link
             self.space(peer_ns).links[peer.name] = peer
         else:
             link = self._move(result, ns, link, desired.netns)
-            peer = self._move(result, peer_ns, peer, desired.peer_netns)
+            peer = self._move(result, peer_ns, self.space(peer_ns).links[peer.name], desired.peer_netns)
             ns, peer_ns = desired.netns, desired.peer_netns
+            # Each move re-pointed the other end: take both ends as they are now.
+            link, peer = self.space(ns).links[link.name], self.space(peer_ns).links[peer.name]
 
         link = self._settle(result, ns, link, desired.addresses, desired)
         peer = self._settle(result, peer_ns, peer, desired.peer_addresses, desired)
@@ -793,10 +792,14 @@ class Planner:
                 netns=target, name=link.name,
             )
         result.actions.append(MoveLink(netns, link.name, target))
+        partner_ns, partner = self._partner(netns, link)
         del self.space(netns).links[link.name]
         # The kernel downs a moved device and drops its addresses.
         moved = replace(link, up=False, addresses=())
         self.space(target).links[moved.name] = moved
+        if partner is not None:
+            # The other end now points at the moved one's new namespace.
+            self.space(partner_ns).links[partner.name] = replace(partner, peer=(target, moved.name))
         return moved
 
     def _settle(self, result: ObjectResult, netns, link: Link, addresses, desired: Veth) -> Link:
@@ -1013,6 +1016,11 @@ class Planner:
             self.space(netns).links[link.name] = link
         else:
             if found_ns != netns:
+                if link.tun is not None and link.tun.attached:
+                    raise ConflictError(
+                        "tap '%s' in %s is open in a program (a VM, a VPN); moving it to %s would pull it from under "
+                        "that program: stop the program and run the task again (nothing was changed)"
+                        % (desired.name, netns_label(found_ns), netns_label(netns)), netns=found_ns, name=desired.name)
                 link = self._move(result, found_ns, link, netns)
                 # Leaving a namespace also means leaving its bridge.
                 link = replace(link, master=None, port=None)
