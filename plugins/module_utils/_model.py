@@ -497,6 +497,15 @@ class NamespaceState:
         return None
 
 
+NETNS_RUN_DIR = "/run/netns"
+
+
+def stale_message(netns: str) -> str:
+    return ("'%s' in %s is a stale entry: no network namespace is mounted on it (left by a crashed "
+            "`ip netns add`, or a stray file); remove it with netvirt.linux.netns state=absent "
+            "(or `ip netns delete %s`)" % (netns, NETNS_RUN_DIR, netns))
+
+
 def resolve_peers(spaces: Dict[Optional[str], "NamespaceState"],
                   peer_namespace: Callable[[Optional[str], Link], Optional[str]]) -> None:
     """Set ``Link.peer`` on every veth whose other end is among ``spaces``.
@@ -530,6 +539,9 @@ class World:
 
     namespaces: frozenset = frozenset()
     spaces: Dict[Optional[str], NamespaceState] = field(default_factory=dict)
+    # Entries of /run/netns with no namespace mounted on them (a crashed
+    # `ip netns add`, a stray file): listed, but nothing can enter them.
+    stale: frozenset = frozenset()
 
     def space(self, netns: Optional[str]) -> NamespaceState:
         """The links of a namespace; an empty one if it does not (yet) exist or was not read."""

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, Optional
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     KernelError,
     NamespaceMissingError,
+    NamespaceStaleError,
     PrivilegeError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -37,6 +38,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     World,
     address_sort_key,
     resolve_peers,
+    stale_message,
+    NETNS_RUN_DIR,
     normalize_sysctl_value,
     sysctl_path,
     netns_label,
@@ -55,7 +58,6 @@ else:
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 
-NETNS_RUN_DIR = "/run/netns"
 AF_INET6 = 10
 RTN_UNICAST = 1
 RT_SCOPE_LINK = 253
@@ -176,8 +178,9 @@ class Kernel:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); a route dump and sysctl reads only
         where a desired object needs them."""
-        existing = list_namespaces()
-        world = World(namespaces=existing)
+        existing = set(list_namespaces())
+        stale = set()
+        world = World()
         # Namespaces may have been deleted and made again since the last read.
         self._nsids.clear()
         named = set(namespaces)
@@ -185,16 +188,27 @@ class Kernel:
             namespaces = [HOST] + sorted(existing) + list(namespaces)
         routes_in = set(routes_in)
         for netns in namespaces:
-            if netns in world.spaces or not (netns is HOST or netns in existing):
+            if netns in world.spaces or netns in stale or not (netns is HOST or netns in existing):
                 continue
-            # A namespace read only to find a lab's marks needs no addresses.
-            space = self.read_namespace(netns, addresses=netns in named)
-            if netns in routes_in:
-                space.routes = self.read_routes(netns)
-            keys = (sysctls or {}).get(netns)
-            if keys:
-                space.sysctls = self.read_sysctls(netns, keys)
+            try:
+                # A namespace read only to find a lab's marks needs no addresses.
+                space = self.read_namespace(netns, addresses=netns in named)
+                if netns in routes_in:
+                    space.routes = self.read_routes(netns)
+                keys = (sysctls or {}).get(netns)
+                if keys:
+                    space.sysctls = self.read_sysctls(netns, keys)
+            except NamespaceStaleError:
+                # Reported by name by whoever needs it; no concern of anyone else.
+                stale.add(netns)
+                continue
+            except NamespaceMissingError:
+                # Deleted between listing and opening (another run, another lab).
+                existing.discard(netns)
+                continue
             world.spaces[netns] = space
+        world.namespaces = frozenset(existing)
+        world.stale = frozenset(stale)
         resolve_peers(world.spaces, self._peer_namespace_finder(world.spaces))
         return world
 
@@ -264,6 +278,9 @@ class Kernel:
                 raise PrivilegeError(
                     "cannot enter network namespace '%s': permission denied; run the task as root "
                     "(become: true)" % netns, netns=netns) from None
+            if exc.errno == errno.EINVAL:
+                self._drop(netns)
+                raise NamespaceStaleError(stale_message(netns), netns=netns) from None
             raise
         try:
             yield
@@ -379,6 +396,9 @@ class Kernel:
         self._index.pop((netns, name), None)
 
     def _apply_CreateNetns(self, action: P.CreateNetns) -> None:
+        if action.replace_stale:
+            self._drop(action.name)
+            pyroute2_netns.remove(action.name)
         create_here = getattr(pyroute2_netns, "_create", None)
         if create_here is None:  # pragma: no cover - other pyroute2 releases
             pyroute2_netns.create(action.name)
@@ -393,13 +413,18 @@ class Kernel:
         finally:
             pyroute2_netns.setns(home, flags=0)
 
-    def _apply_DeleteNetns(self, action: P.DeleteNetns) -> None:
-        sock = self._sockets.pop(action.name, None)
+    def _drop(self, netns: Optional[str]) -> None:
+        """Forget the socket and descriptor held for a namespace."""
+        sock = self._sockets.pop(netns, None)
         if sock is not None:
             sock.close()
-        fd = self._fds.pop(action.name, None)
+        fd = self._fds.pop(netns, None)
         if fd is not None:
             os.close(fd)
+
+    def _apply_DeleteNetns(self, action: P.DeleteNetns) -> None:
+        self._drop(action.name)
+        # As `ip netns del`: detach the mount (a stale entry has none) and unlink the entry.
         pyroute2_netns.remove(action.name)
 
     def _apply_CreateVeth(self, action: P.CreateVeth) -> None:

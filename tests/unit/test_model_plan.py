@@ -336,3 +336,19 @@ def test_resolve_peers_same_namespace_pair():
     resolve_peers(spaces, lambda netns, link: None)
     assert spaces[HOST].links["a"].peer == (HOST, "b")
     assert spaces[HOST].links["b"].peer == (HOST, "a")
+
+
+# --------------------------------------- check mode across a whole playbook ---
+
+
+def test_check_mode_assumes_a_namespace_an_earlier_task_makes():
+    plan = P.plan([Veth(**SEED)], world(host=[lo()]), assume_missing=True)
+    assert kinds(plan)[0] == "CreateVeth"
+    assert plan.warnings == ["veth veth0 peer iris_veth: network namespace 'iris_network' does not exist; "
+                             "check mode assumes an earlier task creates it"]
+    assert plan.objects[0].after["peer_netns"] == "iris_network"
+
+
+def test_outside_check_mode_a_missing_namespace_stays_an_error():
+    with pytest.raises(NamespaceMissingError, match="'iris_network' does not exist; create it first"):
+        P.plan([Veth(**SEED)], world(host=[lo()]))
