@@ -617,7 +617,8 @@ class Planner:
                 if self._marked(netns, link.name) or link.name == "lo" or _kernel_made(link):
                     continue
                 peer_ns, peer = self._partner(netns, link)
-                where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else ""
+                where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else (
+                    " (its peer is in a namespace that is not the lab's)" if link.link_netnsid is not None else "")
                 problems.append("'%s' (%s)%s in namespace '%s'" % (
                     link.name, link.kind or "non-virtual", where, netns))
         if problems:
