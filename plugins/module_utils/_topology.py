@@ -80,6 +80,7 @@ def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
     problems: List[str] = []
     result = Description()
     built: Dict[str, list] = {section: [] for section in SECTIONS}
+    unbuilt: set = set()
 
     for section, cls in SECTIONS.items():
         for index, entry in enumerate(description.get(section) or []):
@@ -102,10 +103,12 @@ def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
                 obj = cls(**kwargs)
             except NetvirtError as exc:
                 problems.append("%s%s" % (where, exc.msg if exc.msg.startswith(".") else ": " + exc.msg))
+                # Said once: references to it are not problems of their own.
+                unbuilt.add((section, entry.get("netns"), entry.get("name")))
                 continue
             built[section].append((where, obj))
 
-    _check_references(built, result, problems)
+    _check_references(built, result, problems, unbuilt)
     if problems:
         raise ValidationError(
             "the topology has %d problem(s), nothing was changed: %s" % (len(problems), "; ".join(problems)),
@@ -150,7 +153,8 @@ def _in_dependency_order(built: Dict[str, list]) -> list:
             + objects("routes"))
 
 
-def _check_references(built: Dict[str, list], result: Description, problems: List[str]) -> None:
+def _check_references(built: Dict[str, list], result: Description, problems: List[str],
+                      unbuilt=frozenset()) -> None:
     namespaces: Dict[str, str] = {}
     for where, ns in built["namespaces"]:
         if ns.name in namespaces:
@@ -207,6 +211,8 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
     for where, tap in built["taps"]:
         if tap.master:
             bridge = bridges.get((tap.netns, tap.master))
+            if bridge is None and ("bridges", tap.netns, tap.master) in unbuilt:
+                continue
             if bridge is None:
                 problems.append("%s: master '%s' is not a bridge the lab describes in %s" % (
                     where, tap.master, _where(tap.netns)))

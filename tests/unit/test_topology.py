@@ -326,3 +326,11 @@ def test_the_roles_labs_pass():
                          "ports": ["p-" + ns for ns, _a in members] + taps}],
         }
         build(desc)
+
+
+def test_a_broken_bridge_is_told_once_not_again_by_its_taps():
+    desc = star(1)
+    desc["bridges"][0]["ports"].append("tap0")
+    desc["bridges"][0]["priority"] = 70000
+    desc["taps"] = [{"name": "tap0", "master": "br0"}]
+    assert problems_of(desc) == ["bridges[0]: priority 70000 is out of range; use 0 to 65535"]
