@@ -9,7 +9,10 @@ once, from inside each source namespace. Nothing here changes any state.
 A probe that did not run (ping could not start, refused its arguments, exited
 with a status other than 0 or 1, or printed no summary) is an error, never an
 outcome: it fails the task whatever the pair expected, so that an
-``expect: unreachable`` pair cannot pass because nothing was sent.
+``expect: unreachable`` pair cannot pass because nothing was sent. The one
+exit-2 case that is an outcome is the kernel's own routing verdict: no route
+from the source to the target (ENETUNREACH, EHOSTUNREACH at connect), which is
+how two isolated labs prove they do not reach each other.
 """
 
 from __future__ import annotations
@@ -41,13 +44,15 @@ INTERVAL_RANGE = (0.01, 10.0)
 TIMEOUT_RANGE = (0.1, 60.0)
 # Ping exits 0 when a reply came back and 1 when none did; anything else means it did not probe.
 PING_PROBED = (0, 1)
-# A ping that outlives its own deadline (-w) by this much is killed and recorded as an error.
+# A ping that outlives deadline() by this much is killed and recorded as an error.
 WATCHDOG_GRACE = 10.0
 IFNAMSIZ = 16
 _NS_GET_NSTYPE = 0xB703  # ioctl on a namespace file: which kind of namespace it is
 _CLONE_NEWNET = 0x40000000
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/")
+# What iputils ping prints (LC_ALL=C) when the source's routing table has no way to the target.
+_NO_ROUTE = ("ping: connect: Network is unreachable", "ping: connect: No route to host")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -70,6 +75,7 @@ class Probe:
     rtt_avg_ms: Optional[float] = None
     rtt_max_ms: Optional[float] = None
     error: Optional[str] = None
+    no_route: bool = False
 
     @property
     def reachable(self) -> bool:
@@ -188,6 +194,8 @@ def judge(pair: Pair, returncode: int, out: str, err: str) -> Probe:
     if returncode in PING_PROBED and "sent" in found and found["sent"] > 0:
         return Probe(pair.source, pair.target, pair.expect, **found)
     said = [line.strip() for line in (err + "\n" + out).splitlines() if line.strip() and "statistics" not in line]
+    if returncode == 2 and not found and said and all(line in _NO_ROUTE for line in said):
+        return Probe(pair.source, pair.target, pair.expect, no_route=True)
     reason = said[-1] if said else "no output"
     if returncode not in PING_PROBED:
         why = "ping did not probe (exit status %d): %s" % (returncode, reason)
@@ -197,14 +205,15 @@ def judge(pair: Pair, returncode: int, out: str, err: str) -> Probe:
 
 
 def deadline(count: int, interval: float, timeout: float) -> int:
-    """Seconds after which ping stops whatever happens (its -w)."""
+    """Seconds a ping may take: ``count`` requests ``interval`` apart, then ``timeout`` for the last reply."""
     return int(math.ceil(count * interval + timeout + 1))
 
 
 def ping_argv(pair: Pair, count: int, interval: float, timeout: float) -> List[str]:
     prefix = [] if pair.source is HOST else ["ip", "netns", "exec", pair.source]
-    return prefix + ["ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", str(timeout),
-                     "-w", str(deadline(count, interval, timeout)), pair.target]
+    # No -w: with a deadline, ping keeps sending until ``count`` replies come back, so an unreachable
+    # pair would get far more requests than asked for. A watchdog in probe() bounds the run instead.
+    return prefix + ["ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", str(timeout), pair.target]
 
 
 def namespace_problem(name: str) -> Optional[str]:
@@ -315,6 +324,6 @@ def failures_message(results: Sequence[Probe]) -> str:
         if r.error:
             words.append(head + "but the probe failed: %s" % r.error)
         else:
-            words.append(head + "%s (%d/%d replies)" % (
-                "reachable" if r.reachable else "unreachable", r.received, r.sent))
+            words.append(head + "%s (%s)" % ("reachable" if r.reachable else "unreachable",
+                                              "no route" if r.no_route else "%d/%d replies" % (r.received, r.sent)))
     return "%d of %d reachability checks failed: %s" % (len(bad), len(results), "; ".join(words))

@@ -20,9 +20,11 @@ description:
   - A probe that did not run is an error, never an outcome - whatever the pair expects, the task fails naming it.
     That covers ping failing to start or refusing its arguments, a source namespace that is missing or cannot
     be entered (a stale entry in C(/run/netns)), a ping exit status other than 0 (replies) or 1 (no reply),
-    and output without ping's summary. So an V(unreachable) pair never passes because nothing was sent; note
-    that a source without any route to the target cannot send either (C(connect: Network is unreachable))
-    and fails likewise - give it a route towards the target if the lab is meant to drop that traffic.
+    and output without ping's summary. So an V(unreachable) pair never passes because nothing was sent.
+  - The one exception is the kernel's routing verdict - the source has no route to the target (ping's
+    C(connect: Network is unreachable) or C(connect: No route to host), for example through an C(unreachable)
+    route). That is an outcome, unreachable, with C(no_route=true): it is how two isolated labs prove that
+    neither reaches the other.
   - In check mode, when source namespaces do not exist yet (an earlier task of the play would create them),
     the task is skipped with a message naming them; outside check mode a missing source is an error.
 author:
@@ -169,7 +171,11 @@ matrix:
         - Why the probe did not run (ping could not start, refused its arguments, exited with a status other
           than 0 or 1, or printed no summary); null when it ran. A pair with an error is never V(ok).
       type: str
-      sample: "ping did not probe (exit status 2): ping: connect: Network is unreachable"
+      sample: "ping did not probe (exit status 255): setting the network namespace \"ghost\" failed: Invalid argument"
+    no_route:
+      description: Whether the source had no route to the target, so nothing was sent; the pair is unreachable.
+      type: bool
+      sample: false
 summary:
   description: Counts of probed, passed and failed pairs. When the task is skipped, C(pairs) counts the pairs
     that were not probed.

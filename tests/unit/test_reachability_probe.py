@@ -89,7 +89,12 @@ PAIR = Pair("a", "10.0.1.2", "unreachable")
      "ping printed no summary (exit status 1): ping: invalid argument"),
     (255, "", 'setting the network namespace "ghost" failed: Invalid argument\n',
      'exit status 255): setting the network namespace "ghost" failed'),
-    (2, "", "ping: connect: Network is unreachable\n", "exit status 2): ping: connect: Network is unreachable"),
+    (2, "", "ping: connect: Invalid argument\n", "exit status 2): ping: connect: Invalid argument"),
+    (2, "", "ping: fe80::9%nope: Name or service not known\n", "exit status 2): ping: fe80::9%nope: Name or"),
+    (2, "", "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n",
+     "exit status 2): ping: Do you want to ping broadcast?"),
+    (1, "", "ping: connect: Network is unreachable\n", "ping printed no summary (exit status 1)"),
+    (2, "", "ping: connect: Network is unreachable\nping: something else\n", "exit status 2): ping: something"),
     (0, "garbage\n", "", "ping printed no summary (exit status 0): garbage"),
     (1, "", "", "ping printed no summary (exit status 1): no output"),
     (-9, OK, "", "exit status -9)"),  # killed after printing a summary: still not a clean run
@@ -98,6 +103,16 @@ def test_judge_records_probes_that_did_not_run(returncode, out, err, words):
     probe = judge(PAIR, returncode, out, err)
     assert probe.error is not None and words in probe.error, probe.error
     assert probe.ok is False and probe.sent == 0 and probe.received == 0
+
+
+@pytest.mark.parametrize("message", ["ping: connect: Network is unreachable", "ping: connect: No route to host"])
+def test_no_route_is_an_outcome(message):
+    probe = judge(PAIR, 2, "", message + "\n")
+    assert (probe.error, probe.no_route, probe.reachable, probe.ok, probe.sent) == (None, True, False, True, 0)
+    wanted = judge(Pair(None, "10.0.1.9"), 2, "", message + "\n")
+    assert wanted.ok is False
+    assert failures_message([wanted]) == ("1 of 1 reachability checks failed: host -> 10.0.1.9: expected reachable, "
+                                          "unreachable (no route)")
 
 
 def test_judge_outcomes():
@@ -181,4 +196,6 @@ def test_ping_argv():
     assert ping_argv(Pair(None, "10.0.0.1"), 3, 0.2, 1.0)[0] == "ping"
     assert ping_argv(Pair("ns1", "fe80::1%lo"), 3, 0.2, 1.0)[-1] == "fe80::1%lo"
     argv = ping_argv(Pair(None, "10.0.0.1"), 100, 10.0, 60.0)
-    assert argv[argv.index("-w") + 1] == "1061" and argv[argv.index("-W") + 1] == "60.0"
+    assert argv[argv.index("-c") + 1] == "100" and argv[argv.index("-W") + 1] == "60.0"
+    assert "-w" not in argv  # with a deadline ping sends until `count` replies: more requests than asked for
+    assert deadline(100, 10.0, 60.0) == 1061
