@@ -1,5 +1,7 @@
 """netvirt.linux.reachability in the sandbox: the matrix, expectations, and failures."""
 
+import pytest
+
 REACH = "netvirt.linux.reachability"
 
 LAB = """
@@ -209,3 +211,58 @@ def test_outside_check_mode_a_missing_source_is_an_error(sandbox):
     assert records[-1]["status"] == "failed"
     assert records[-1]["result"]["msg"] == ("source namespace(s) 'n0' do not exist; source namespace 'ghost' is not "
                                             "a network namespace (a stale entry in /run/netns?)")
+
+
+# -- the roles' proofs in --check (issue 10 item 3): never a failure for a lab that is not built yet ---------
+
+ROLE_PREVIEWS = {
+    # role, its variables, what exists before (a lab in namespaces the role does not own, or nothing)
+    "bridge_lab, nothing built": ("bridge_lab", {"bridge_lab_bridge_netns": None, "bridge_lab_bridge": "hbr"}, ""),
+    "bridge_lab, foreign namespaces": (
+        "bridge_lab", {"bridge_lab_manage_netns": False, "bridge_lab_bridge_netns": None, "bridge_lab_bridge": "hbr"},
+        "ip netns add net0; ip netns add net1"),
+    "veth_lab, foreign namespaces": (
+        "veth_lab", {"veth_lab_manage_netns": False, "veth_lab_left": {"name": "l0", "netns": "nl",
+                                                                       "addresses": ["10.2.0.1/24"]},
+                     "veth_lab_right": {"name": "r0", "netns": "nr", "addresses": ["10.2.0.2/24"]}},
+        "ip netns add nl; ip netns add nr"),
+    "router_lab, namespaces already there": (
+        "router_lab", {}, "for ns in router client1 client2 upstream; do ip netns add $ns; done"),
+}
+
+
+BRIDGE_PORTS_IN_CHECK_MODE = pytest.mark.xfail(strict=True, reason=(
+    "netvirt.linux.bridge in check mode still refuses ports that an earlier task would create (issue 10 item 3, "
+    "bridge part, another branch); remove this mark once that lands"))
+
+
+@pytest.mark.parametrize("label", [pytest.param(label, marks=BRIDGE_PORTS_IN_CHECK_MODE)
+                                   if label == "bridge_lab, foreign namespaces" else label
+                                   for label in sorted(ROLE_PREVIEWS)])
+def test_role_proofs_in_check_mode(sandbox, label):
+    role, variables, setup = ROLE_PREVIEWS[label]
+    if setup:
+        sandbox.sh(setup)
+    before = sandbox.snapshot()
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "roles": [{"role": "netvirt.linux.%s" % role, "vars": variables}]}]
+    proc, records = sandbox.playbook(play, extra_args=["--check", "--diff"], check=False)
+    failed = [(r["task"], r["result"].get("msg")) for r in records if r["status"] == "failed"]
+    assert proc.returncode == 0 and not failed, "%s\n%s" % (failed, proc.stdout[-3000:])
+    proofs = [r for r in records if r["task"].split(" : ", 1)[-1].startswith("Prove")]
+    assert [r["status"] for r in proofs] == ["skipped"], proofs
+    assert sandbox.snapshot() == before
+
+
+def test_role_proof_runs_in_check_mode_once_the_lab_is_built(sandbox):
+    play = [{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "netvirt.linux.veth_lab", "vars": {
+        "veth_lab_left": {"name": "l0", "netns": "nl", "addresses": ["10.2.0.1/24"]},
+        "veth_lab_right": {"name": "r0", "netns": "nr", "addresses": ["10.2.0.2/24"]}}}]}]
+    proc, records = sandbox.playbook(play)
+    proof = [r for r in records if r["task"].endswith("Prove each end reaches the other")]
+    assert [r["status"] for r in proof] == ["ok"] and proof[0]["result"]["summary"]["passed"] == 2
+    proc, records = sandbox.playbook(play, extra_args=["--check", "--diff"])
+    proof = [r for r in records if r["task"].endswith("Prove each end reaches the other")]
+    assert [r["status"] for r in proof] == ["ok"], proof  # nothing would change: the lab is proved
+    assert proof[0]["result"]["summary"] == {"pairs": 2, "passed": 2, "failed": 0}
+    assert "changed=0" in proc.stdout and "failed=0" in proc.stdout
