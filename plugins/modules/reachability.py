@@ -22,8 +22,8 @@ description:
     be entered (a stale entry in C(/run/netns)), a ping exit status other than 0 (replies) or 1 (no reply),
     and output without ping's summary. So an V(unreachable) pair never passes because nothing was sent.
   - The one exception is the kernel's routing verdict - the source has no route to the target (ping's
-    C(connect: Network is unreachable) or C(connect: No route to host), for example through an C(unreachable)
-    route). That is an outcome, unreachable, with C(no_route=true): it is how two isolated labs prove that
+    C(Network is unreachable) or C(No route to host) at connect, for example through an C(unreachable)
+    route). That is an outcome, unreachable, with C(no_route=true) - it is how two isolated labs prove that
     neither reaches the other.
   - In check mode, when source namespaces do not exist yet (an earlier task of the play would create them),
     the task is skipped with a message naming them; outside check mode a missing source is an error.
