@@ -231,14 +231,7 @@ ROLE_PREVIEWS = {
 }
 
 
-BRIDGE_PORTS_IN_CHECK_MODE = pytest.mark.xfail(strict=True, reason=(
-    "netvirt.linux.bridge in check mode still refuses ports that an earlier task would create (issue 10 item 3, "
-    "bridge part, another branch); remove this mark once that lands"))
-
-
-@pytest.mark.parametrize("label", [pytest.param(label, marks=BRIDGE_PORTS_IN_CHECK_MODE)
-                                   if label == "bridge_lab, foreign namespaces" else label
-                                   for label in sorted(ROLE_PREVIEWS)])
+@pytest.mark.parametrize("label", sorted(ROLE_PREVIEWS))
 def test_role_proofs_in_check_mode(sandbox, label):
     role, variables, setup = ROLE_PREVIEWS[label]
     if setup:
