@@ -16,7 +16,7 @@ Two backends, matching the two variants of the ``iptables`` command:
   fails the table is written with ``iptables-legacy-restore`` instead, and the
   result says so.
 
-Every run that writes holds the xtables lock (``/run/xtables.lock``, or
+Every run (check mode too) holds the xtables lock (``/run/xtables.lock``, or
 ``$XTABLES_LOCKFILE``: the file ``iptables -w`` locks) from its first read to
 its last, so that it never replaces a table another writer changed after it
 was read: libiptc itself takes no lock, and without it two runs updating two
