@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import ctypes.util
 import fcntl
 import importlib.util
@@ -69,9 +70,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules impo
     plan_chain,
     where,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, netns_label
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, NETNS_RUN_DIR, netns_label, stale_message
 
-NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 BACKENDS = ("auto", "legacy", "nft")
@@ -134,7 +134,12 @@ def in_netns(netns: Optional[str], func: Callable, *args):
                 if netns == SCRATCH:
                     _unshare_net()
                 elif fd is not None:
-                    _setns(fd)
+                    try:
+                        _setns(fd)
+                    except OSError as exc:
+                        if exc.errno != errno.EINVAL:
+                            raise
+                        raise E.NamespaceStaleError(stale_message(netns), netns=netns) from None
                 answer = {"ok": func(*args)}
             except E.NetvirtError as exc:
                 answer = {"error": type(exc).__name__, "msg": exc.msg, "details": exc.details}
@@ -581,8 +586,19 @@ def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: b
     results = {chain.key: ChainResult(chain) for chain in desired}
     plans: List[TablePlan] = []
     # Read, normalise and plan everything before writing anything.
+    assumed: List[str] = []
     for (netns, family, table), chains in _group(desired).items():
-        current = kernel.read(netns, family, table)
+        try:
+            current = kernel.read(netns, family, table)
+        except E.NamespaceMissingError:
+            if not check_mode:
+                raise
+            # Check mode previews a whole playbook: the namespace is one an
+            # earlier task would create, and a new namespace's table is what
+            # a scratch namespace holds.
+            if netns not in assumed:
+                assumed.append(netns)
+            current = kernel.read(SCRATCH, family, table)
         canonical = kernel.normalise(netns, family, table, current, chains)
         plan = TablePlan(netns, family, table, current=current, projected=current.copy())
         for chain in chains:
@@ -595,6 +611,8 @@ def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: b
         plans.append(plan)
 
     outcome = Outcome(backend=backend.variant, tables=plans, chains=list(results.values()))
+    outcome.warnings.extend("iptables chains in namespace '%s': it does not exist; check mode assumes an earlier "
+                            "task creates it" % netns for netns in assumed)
     chosen = []
     for plan in plans:
         if not plan.actions:

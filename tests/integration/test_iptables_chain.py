@@ -282,3 +282,18 @@ print(json.dumps([dict(changed=o.changed, engine=o.engine, warnings=o.warnings, 
     lines = saved(ns_c, "legacy", "c")
     assert ":INPUT DROP" in lines and chain_rules(lines, "INPUT") == ["-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"]
     assert saved(ns_c, "nft", "c") == []
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_check_mode_previews_a_chain_in_a_namespace_an_earlier_task_makes(sandbox, backend):
+    """A whole playbook in --check: the namespace does not exist yet, so the chain is previewed against a new one."""
+    before = sandbox.snapshot()
+    args = {"name": "MINE", "netns": "later", "backend": backend, "rules": ["-s 192.0.2.1 -j DROP"]}
+    records = sandbox.tasks([{"name": "chain", MODULE: args, "check_mode": True, "diff": True}])
+    result = records[-1]["result"]
+    assert records[-1]["status"] == "ok" and result["changed"] is True, result
+    assert any("namespace 'later': it does not exist; check mode assumes" in w for w in result["warnings"]), result
+    assert sandbox.snapshot() == before
+    # Outside check mode it stays the clear error it was.
+    failed = sandbox.module(MODULE, args, expect_failure=True)
+    assert "network namespace 'later' does not exist" in failed["msg"]
