@@ -288,7 +288,7 @@ print(json.dumps([dict(changed=o.changed, engine=o.engine, warnings=o.warnings, 
 def test_check_mode_previews_a_chain_in_a_namespace_an_earlier_task_makes(sandbox, backend):
     """A whole playbook in --check: the namespace does not exist yet, so the chain is previewed against a new one."""
     before = sandbox.snapshot()
-    args = {"name": "MINE", "netns": "later", "backend": backend, "rules": ["-s 192.0.2.1 -j DROP"]}
+    args = {"chain": "MINE", "netns": "later", "backend": backend, "rules": ["-s 192.0.2.1 -j DROP"]}
     records = sandbox.tasks([{"name": "chain", MODULE: args, "check_mode": True, "diff": True}])
     result = records[-1]["result"]
     assert records[-1]["status"] == "ok" and result["changed"] is True, result
