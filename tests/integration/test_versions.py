@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+import ansible.release
 import pytest
 
 from sandbox import REPO, Sandbox
@@ -232,8 +233,6 @@ def test_modules_on_the_oldest_claimed_managed_python(sandbox):
                     % (MANAGED_MINOR, MANAGED_MINOR, found))
     venv = cached_venv("managed-py3.%d" % MANAGED_MINOR, python, managed_requirements())
     ansible_version, python_version = build_rerun_teardown(sandbox, Path(sys.executable).parent, str(venv / "bin" / "python"))
-    import ansible.release
-
     assert ansible_version == ansible.release.__version__
     assert python_version == found
 
