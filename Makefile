@@ -1,6 +1,7 @@
 # netvirt.linux developer and CI entry points. Plain targets; the work is in scripts/.
 #
-#   make venv      .venv (newest Python 3.12-3.14), Debian packages, collection symlink
+#   make venv      .venv (newest Python 3.11-3.14; ansible-core 2.19 on 3.11, 2.21 on 3.12+),
+#                  Debian packages, collection symlink
 #   make test      everything CI runs: ruff, unit, ansible-lint, ansible-test sanity,
 #                  then one pytest session (unit + integration + build check)
 #   make ruff | unit | ansible-lint | sanity | pytest    one stage

@@ -4,21 +4,28 @@
 #  1. Debian packages the tests use (iptables, iproute2, ping, a C compiler for
 #     python-iptables), installed only when missing; `apt-get update` only if an
 #     install is needed.
-#  2. .venv from the newest usable Python (3.12 .. 3.14: ansible-core 2.21's
-#     controller range) with requirements-dev.txt; skipped when the stamp file
-#     says the same Python and the same requirements are already installed.
+#  2. .venv from the newest usable Python, 3.11 .. 3.14 (pyenv's, python3.1x,
+#     python3), with the requirements file for that Python:
+#       3.12 .. 3.14  requirements-dev.txt        (ansible-core 2.21)
+#       3.11          requirements-dev-py311.txt  (ansible-core 2.19: Debian 12's
+#                     own python3; 2.20 and later need 3.12)
+#     Skipped when the stamp file says the same Python, the same requirements
+#     file and the same content are already installed.
+#     NETVIRT_VENV_PYTHON=/path/to/python chooses the interpreter instead.
 #  3. build/collections/ansible_collections/netvirt/linux -> repository root, so
 #     ansible finds the collection by its name without installing it.
 #
 # Idempotent; a second run takes well under a second.
+#
+# `scripts/bootstrap.sh --which-python` only prints the interpreter and the
+# requirements file it would use, and changes nothing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$(pwd)
 VENV="$REPO/.venv"
-REQUIREMENTS="$REPO/requirements-dev.txt"
 STAMP="$VENV/.netvirt-stamp"
-MIN_MINOR=12
+MIN_MINOR=11
 MAX_MINOR=14
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -93,6 +100,20 @@ find_python() {
     printf '%s\n' "$best"
 }
 
+# The pinned tool set for an interpreter: ansible-core 2.20+ needs Python 3.12.
+requirements_for() {
+    local minor
+    minor=$("$1" -c 'import sys; print(sys.version_info[1] if sys.version_info[0] == 3 else -1)') \
+        || die "$1 does not run"
+    if [ "$minor" -ge 12 ] && [ "$minor" -le "$MAX_MINOR" ]; then
+        printf '%s\n' "$REPO/requirements-dev.txt"
+    elif [ "$minor" -eq 11 ]; then
+        printf '%s\n' "$REPO/requirements-dev-py311.txt"
+    else
+        die "$1 is Python 3.$minor; the tools need 3.$MIN_MINOR..3.$MAX_MINOR"
+    fi
+}
+
 # Debian's own Python needs python3-venv (ensurepip) to make a venv.
 ensure_venv_support() {
     local python=$1 minor
@@ -107,17 +128,18 @@ ensure_venv_support() {
 }
 
 venv() {
-    local python wanted
+    local python wanted requirements
     python=$(find_python)
-    # The stamp names the interpreter and the requirements' content.
-    wanted="$("$python" -c 'import sys; print(sys.executable, sys.version.split()[0])') $(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+    requirements=$(requirements_for "$python")
+    # The stamp names the interpreter, the requirements file and its content.
+    wanted="$("$python" -c 'import sys; print(sys.executable, sys.version.split()[0])') $(basename "$requirements") $(sha256sum "$requirements" | cut -d' ' -f1)"
     if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
         return 0
     fi
     if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cut -d' ' -f1,2 "$STAMP")" = "$(printf '%s' "$wanted" | cut -d' ' -f1,2)" ]; then
-        log "requirements changed: updating $VENV"
+        log "$(basename "$requirements") changed: updating $VENV"
     else
-        log "creating $VENV with $python"
+        log "creating $VENV with $python and $(basename "$requirements")"
         ensure_venv_support "$python"
         rm -rf "$VENV"
         "$python" -m venv "$VENV"
@@ -125,7 +147,7 @@ venv() {
     rm -f "$STAMP"
     # -qq: errors only (this machine's pip.conf names local indexes that warn per package)
     "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check -r "$REQUIREMENTS"
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check -r "$requirements"
     printf '%s\n' "$wanted" > "$STAMP"
     log "$VENV ready in ${SECONDS}s: $("$VENV/bin/python" -c 'import sys, ansible.release as r; print("Python", sys.version.split()[0], "ansible-core", r.__version__)')"
 }
@@ -142,6 +164,12 @@ collection_link() {
     ln -s "$REPO" "$link"
 }
 
+if [ "${1:-}" = --which-python ]; then
+    python=$(find_python)
+    requirements=$(requirements_for "$python")
+    printf '%s %s\n' "$python" "$(basename "$requirements")"
+    exit 0
+fi
 system_packages
 venv
 collection_link

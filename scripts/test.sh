@@ -8,7 +8,9 @@
 #                 build/sanity/ansible_collections/netvirt/linux (no ignore files);
 #                 SANITY_TEST=pylint (say) runs just that one
 #   pytest        one pytest session: unit, integration (root; each test in its own
-#                 unshare sandbox) and the build/install/ansible-doc check
+#                 unshare sandbox) and the build/install/ansible-doc check; first
+#                 prints which interpreters prove the claimed versions (oldest
+#                 ansible-core, oldest managed-host Python) or that one is missing
 #   all           every stage above, in that order; pytest runs last so its
 #                 summary line closes the output
 #
@@ -72,6 +74,9 @@ stage_sanity() {
 
 stage_pytest() {
     local args=(-p no:cacheprovider)
+    # Which interpreters prove the versions we claim (tests/integration/test_versions.py),
+    # or, in capitals, which claim this machine cannot prove (that test is then skipped).
+    "$PY" "$REPO/tests/integration/test_versions.py"
     if [ "$JOBS" -gt 1 ]; then
         # loadgroup: tests marked @pytest.mark.xdist_group("name") share one worker
         args+=(-n "$JOBS" --dist loadgroup)

@@ -792,7 +792,9 @@ class Planner:
             in_place = (ns == desired.netns) + (peer_ns == desired.peer_netns)
             if best is None or in_place > best[0]:
                 best = (in_place, ns, link, peer_ns, peer)
-        return best[1:] if best else None
+        if best is None:
+            return None
+        return best[1], best[2], best[3], best[4]
 
     def _refuse_foreign(self, netns, name: str, want_peer: Optional[str], want_netns, role: str) -> None:
         """A device holding one of our names that is not our pair: refuse, touch nothing."""
