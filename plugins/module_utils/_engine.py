@@ -95,7 +95,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # Written and synced before the first change: from here on a kill
             # leaves nothing this lab cannot recognise as its own.
             created = {end for action in plan.actions for end in action.creates()}
-            journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {ns for ns, _ in created if ns},
+            journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {end[0] for end in created if end[0]},
                                    record.pending | created, known=True))
         kernel.apply(plan.actions, outcome.applied)
         if plan.reaped:

@@ -72,13 +72,13 @@ def test_same_lab_twice_at_once_one_waits_for_the_other(sandbox):
         proc, records = sandbox.playbook(play(small_lab(n=6)), check=False)
         outcomes.append((proc.returncode, records[-1]["result"] if records else proc.stdout))
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run) for dummy in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert [rc for rc, _ in outcomes] == [0, 0], outcomes
-    assert sorted(result["changed"] for _, result in outcomes) == [False, True], outcomes
+    assert [outcome[0] for outcome in outcomes] == [0, 0], outcomes
+    assert sorted(outcome[1]["changed"] for outcome in outcomes) == [False, True], outcomes
     assert namespaces(sandbox) == {"a%d" % i for i in range(6)}
 
 
@@ -95,7 +95,7 @@ def test_another_lab_coming_and_going_never_fails_this_one(sandbox):
     churner = threading.Thread(target=churn)
     churner.start()
     try:
-        for _ in range(5):
+        for dummy in range(5):
             proc, records = sandbox.playbook(play(small_lab("labA", "a", 3)), check=False)
             assert proc.returncode == 0, proc.stdout
             assert records[-1]["result"]["changed"] is False
