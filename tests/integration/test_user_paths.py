@@ -127,10 +127,17 @@ MULTI = [c for c in CASES if c.hosts > 1]
 
 # -- reading results ---------------------------------------------------------------------------
 
+def message(result: dict) -> str:
+    """A failed result's message; a loop's, each failed item's."""
+    items = [i for i in result.get("results") or [] if isinstance(i, dict) and i.get("failed")]
+    if items:
+        return " | ".join("%s: %s" % (i.get("_ansible_item_label", i.get("item")), message(i)) for i in items)
+    return str(result.get("msg") or result.get("stderr") or result)
+
+
 def failures(proc, records) -> List[str]:
     """Each failed or unreachable task as 'task: message'; a run that failed before any task, its output."""
-    found = ["%s%s: %s" % ("[%s] " % r["host"] if r.get("host") else "", r["task"],
-                           r["result"].get("msg") or r["result"].get("stderr") or r["result"])
+    found = ["%s%s: %s" % ("[%s] " % r["host"] if r.get("host") else "", r["task"], message(r["result"]))
              for r in records if r["status"] in ("failed", "unreachable")]
     if proc.returncode != 0 and not found:
         found.append("ansible-playbook exited %d: %s" % (proc.returncode, (proc.stdout + proc.stderr)[-1500:]))
@@ -340,12 +347,6 @@ def user_path(target) -> Tuple[List[str], dict]:
     return problems, seen
 
 
-@pytest.mark.parametrize("case", SINGLE, ids=[c.id for c in SINGLE])
-def test_user_path(sandbox, tmp_path, case):
-    problems, _seen = user_path(LocalTarget(sandbox, tmp_path, case))
-    assert not problems, "%s:\n  %s" % (case.id, "\n  ".join(problems))
-
-
 @pytest.fixture(scope="module")
 def user_path_key(tmp_path_factory):
     return ssh_key(tmp_path_factory.mktemp("ssh") / "key")
@@ -358,6 +359,12 @@ def test_user_path_on_several_hosts(sandbox, tmp_path, case, user_path_key):
         problems, _seen = user_path(target)
     finally:
         target.close()
+    assert not problems, "%s:\n  %s" % (case.id, "\n  ".join(problems))
+
+
+@pytest.mark.parametrize("case", SINGLE, ids=[c.id for c in SINGLE])
+def test_user_path(sandbox, tmp_path, case):
+    problems, _seen = user_path(LocalTarget(sandbox, tmp_path, case))
     assert not problems, "%s:\n  %s" % (case.id, "\n  ".join(problems))
 
 
