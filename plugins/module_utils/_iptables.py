@@ -16,6 +16,15 @@ Two backends, matching the two variants of the ``iptables`` command:
   fails the table is written with ``iptables-legacy-restore`` instead, and the
   result says so.
 
+Every run (check mode too) holds the xtables lock (``/run/xtables.lock``, or
+``$XTABLES_LOCKFILE``: the file ``iptables -w`` locks) from its first read to
+its last, so that it never replaces a table another writer changed after it
+was read: libiptc itself takes no lock, and without it two runs updating two
+chains of one legacy table lose one update. The nft variant ignores that lock
+(its kernel transactions are atomic and ``--noflush`` touches only the listed
+chains); holding it anyway serialises runs of this module, so each reads what
+the other wrote.
+
 Rules are normalised by the iptables binary itself: the user's rules are loaded
 into a private, empty network namespace (a forked child that unshared its
 network namespace) and read back with ``*-save``. That also validates them
@@ -26,8 +35,10 @@ sees two namespaces.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import importlib.util
 import json
 import os
@@ -68,6 +79,8 @@ ENGINE_IPTC = "python-iptables"
 HAS_IPTC = importlib.util.find_spec("iptc") is not None
 # Marks "a fresh, empty network namespace" where a netns name is expected.
 SCRATCH = "\0scratch"
+# iptables' own lock file (XT_LOCK_NAME); iptables reads the override from the environment too.
+XTABLES_LOCK = "/run/xtables.lock"
 
 
 # ------------------------------------------------------------- namespaces ---
@@ -230,9 +243,49 @@ def resolve_backend(option: str) -> Backend:
 # ------------------------------------------------------ work in a namespace ---
 
 
+def lock_path() -> str:
+    return os.environ.get("XTABLES_LOCKFILE") or XTABLES_LOCK
+
+
+@contextlib.contextmanager
+def xtables_lock():
+    """Hold the xtables lock as ``iptables -w`` takes it: flock(LOCK_EX) on its lock file, waiting."""
+    path = lock_path()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise E.KernelError("cannot open the xtables lock %s: %s" % (path, exc.strerror)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _private_lock() -> Tuple[dict, Tuple[int, ...]]:
+    """Environment and fds that give an iptables child a lock file of its own.
+
+    The real writes happen while this process holds the xtables lock, and
+    iptables-legacy-restore takes that lock itself: it would wait for us for
+    ever. An anonymous file (memfd) reopened through /proc is a lock nobody
+    else holds, and creates nothing on disk.
+    """
+    if not hasattr(os, "memfd_create"):
+        return {}, ()
+    fd = os.memfd_create("netvirt-xtables-lock", 0)
+    return {"XTABLES_LOCKFILE": "/proc/self/fd/%d" % fd}, (fd,)
+
+
 def _run(argv: List[str], stdin: Optional[str] = None) -> subprocess.CompletedProcess:
-    # pylint: disable-next=ansible-bad-function  # runs in a forked child inside a namespace, no AnsibleModule there
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    env, fds = _private_lock()
+    try:
+        # surrogateescape: a foreign chain name or comment need not be UTF-8.
+        # pylint: disable-next=ansible-bad-function  # runs in a forked child inside a namespace, no AnsibleModule there
+        return subprocess.run(argv, input=stdin, capture_output=True, text=True, errors="surrogateescape",
+                              timeout=120, check=False, env=dict(os.environ, **env), pass_fds=fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _save(save: str) -> str:
@@ -244,7 +297,8 @@ def _save(save: str) -> str:
 
 
 def _restore(restore: str, payload: str) -> Tuple[int, str]:
-    # --wait: the legacy variant shares a lock with other iptables users; nft accepts and ignores it.
+    # Real tables are only written under xtables_lock(), and _run gives the child a private lock file;
+    # --wait stays so that a restore run without it still waits rather than fails.
     proc = _run([restore, "--noflush", "--wait"], payload)
     return proc.returncode, proc.stderr
 
@@ -511,8 +565,18 @@ def chain_view(table: TableState, chain: str) -> dict:
 
 
 def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode: bool) -> Outcome:
-    """Bring every chain to ``desired``: one atomic commit per table, nothing written in check mode."""
+    """Bring every chain to ``desired``: one atomic commit per table, nothing written in check mode.
+
+    Read, compare and write happen under the xtables lock, as ``iptables -w``
+    does it, so no other writer that honours the lock changes a table between
+    this run's read and its write.
+    """
     backend = resolve_backend(backend_option)
+    with xtables_lock():
+        return _reconcile(desired, backend, check_mode)
+
+
+def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: bool) -> Outcome:
     kernel = Netfilter(backend)
     results = {chain.key: ChainResult(chain) for chain in desired}
     plans: List[TablePlan] = []

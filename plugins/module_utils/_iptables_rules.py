@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -52,6 +53,41 @@ PLACEMENT_OPTIONS = frozenset((
 JUMP_OPTIONS = ("-j", "--jump", "-g", "--goto")
 
 
+# Names for the characters that most often end up in a rule by accident or on purpose.
+CHARACTER_NAMES = {
+    "\0": "NUL", "\t": "tab \\t", "\n": "line break \\n", "\r": "line break \\r", "\v": "vertical tab \\v",
+    "\f": "form feed \\f", "\x1c": "file separator", "\x1d": "group separator", "\x1e": "record separator",
+    "\x1f": "unit separator", "\x7f": "DEL", "\x85": "next line", "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+}
+
+
+def control_character(text: str) -> Optional[str]:
+    """The first control character (Unicode Cc) or line/paragraph separator in ``text``, if any.
+
+    str.splitlines() breaks on many of them and iptables never should see them:
+    a rule or chain name holding one could be read back as several lines.
+    """
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return char
+    return None
+
+
+def describe_character(char: str) -> str:
+    name = CHARACTER_NAMES.get(char)
+    return "U+%04X%s" % (ord(char), ", %s" % name if name else "")
+
+
+def refuse_control_characters(text: str, what: str) -> None:
+    char = control_character(text)
+    if char is not None:
+        raise ValidationError(
+            "%s contains a control character (%s); rules and chain names must be plain text on one line, "
+            "since a line break or separator there could split it into other rules: remove it "
+            "(nothing was changed): %r" % (what, describe_character(char), text))
+
+
 def family_label(family: str) -> str:
     return "iptables" if family == "ipv4" else "ip6tables"
 
@@ -70,8 +106,7 @@ def split_rule(rule: str, what: str) -> Tuple[str, ...]:
     if not isinstance(rule, str) or not rule.strip():
         raise ValidationError("%s is empty; write it as iptables arguments, e.g. '-p tcp --dport 22 -j ACCEPT'"
                               % what)
-    if "\n" in rule or "\r" in rule or "\0" in rule:
-        raise ValidationError("%s contains a line break; write one rule per list item" % what)
+    refuse_control_characters(rule, what)
     try:
         tokens = tuple(shlex.split(rule))
     except ValueError as exc:
@@ -187,6 +222,7 @@ def parse_canonical(rule: str) -> RuleParts:
 def validate_chain_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise ValidationError("chain must be a non-empty string")
+    refuse_control_characters(name, "chain name")
     if len(name) > CHAIN_NAME_MAX:
         raise ValidationError("chain '%s' is %d characters long; iptables allows at most %d"
                               % (name, len(name), CHAIN_NAME_MAX))
@@ -235,6 +271,11 @@ class IptablesChain:
                     "policy applies only to built-in chains (%s of table %s); '%s' is a user-defined chain, "
                     "end it with a rule such as '-j DROP' instead" % (", ".join(TABLES[self.table]), self.table,
                                                                       self.chain))
+            if self.table == "nat" and self.policy == "DROP":
+                # iptables -P refuses it too; only iptables-restore's ':CHAIN DROP' and libiptc let it through.
+                raise ValidationError(
+                    "policy DROP on %s of table nat is refused, as iptables refuses it: the \"nat\" table is "
+                    "not intended for filtering; filter in table filter (or mangle) instead" % self.chain)
         if self.state == "absent":
             if self.builtin:
                 raise ValidationError(
@@ -304,15 +345,66 @@ class TableState:
         return found
 
 
+def save_lines(text: str) -> List[str]:
+    """iptables-save output as iptables-restore reads it: lines end at "\\n" only.
+
+    Never str.splitlines(): it also breaks at \\v, \\f, \\x1c-\\x1e, \\x85, U+2028 and
+    U+2029, which anyone with CAP_NET_ADMIN can put in a comment of their own rule.
+    A comment may even hold a real "\\n": iptables-save prints it inside the
+    double quotes, so a rule line whose quotes are still open continues on the next.
+    """
+    lines: List[str] = []
+    pending: Optional[str] = None
+    for line in text.split("\n"):
+        if pending is not None:
+            pending += "\n" + line
+            if not _open_quote(pending):
+                lines.append(pending)
+                pending = None
+            continue
+        if line.startswith("-A ") and _open_quote(line):
+            pending = line
+        else:
+            lines.append(line)
+    if pending is not None:
+        # Never closed: not a quoted string after all; read the lines one by one.
+        lines.extend(pending.split("\n"))
+    return lines
+
+
+def _open_quote(line: str) -> bool:
+    """Whether a rule line ends inside a double-quoted argument as iptables-save quotes them.
+
+    Quotes open only at the start of an argument (a chain or interface name may
+    hold a '"' of its own); inside, backslash escapes the next character.
+    """
+    body = (line.split(" ", 2) + ["", ""])[2]  # after "-A CHAIN": names may contain '"'
+    inside = False
+    escaped = False
+    previous = " "
+    for char in body:
+        if inside:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                inside = False
+        elif char == '"' and previous == " ":
+            inside = True
+        previous = char
+    return inside
+
+
 def parse_save(text: str, table: str) -> TableState:
     """The named table from iptables-save output; an unloaded table reads as empty."""
     state: Optional[TableState] = None
     inside = False
-    for line in text.splitlines():
+    for line in save_lines(text):
         if not line or line.startswith("#"):
             continue
         if line.startswith("*"):
-            inside = line[1:].strip() == table
+            inside = line[1:] == table
             if inside:
                 state = TableState(table)
             continue
@@ -321,7 +413,8 @@ def parse_save(text: str, table: str) -> TableState:
         if line == "COMMIT":
             inside = False
         elif line.startswith(":"):
-            name, policy = line[1:].split()[:2]
+            # Split at spaces only: iptables allows e.g. \\x1c in a chain name, str.split() does not.
+            name, policy = (line[1:].split(" ") + ["-"])[:2]
             state.chains[name] = ChainState(name, None if policy == "-" else policy)
         elif line.startswith("-A "):
             name, rest = (line.split(" ", 2) + [""])[1:3]
@@ -476,7 +569,7 @@ def missing_target(stderr: str) -> Optional[str]:
 
 def explain_restore_error(stderr: str) -> str:
     """iptables-restore's own words, without its usage hint."""
-    lines = [line.strip() for line in stderr.splitlines()
+    lines = [line.strip() for line in stderr.split("\n")
              if line.strip() and not line.startswith("Try `") and not line.startswith("Error occurred at line")]
     text = " ".join(lines)
     return re.sub(r"^\S*tables\S*-restore( v[\d.]+ \(\w+\))?:\s*", "", text) or "iptables-restore failed"

@@ -21,6 +21,9 @@ description:
   - All changes to one table (of one IP version) are one atomic commit. An invalid rule, a jump to a chain that
     does not exist, or the deletion of a chain other rules still jump to is reported as an error and leaves the
     table exactly as it was.
+  - From reading the tables to writing them the module holds the xtables lock (C(/run/xtables.lock), or
+    C($XTABLES_LOCKFILE)), waiting for it as C(iptables -w) does, so concurrent runs updating different chains
+    of one table, and other iptables users that take the lock, never undo each other's changes.
   - "Two backends: C(nft) writes the nf_tables tables through C(iptables-nft-restore); C(legacy) writes the
     x_tables tables with python-iptables (libiptc). By default the module writes where the host's own
     C(iptables -S) shows rules, that is the variant the C(iptables) command belongs to."
@@ -37,7 +40,7 @@ options:
     description:
       - Name of the chain. A built-in chain of O(table) (C(INPUT), C(FORWARD), C(OUTPUT), C(PREROUTING),
         C(POSTROUTING) as the table has them), or a user-defined chain, created when missing.
-      - At most 28 characters, no white space.
+      - At most 28 characters, no white space, quotes or control characters.
     type: str
     required: true
   state:
@@ -53,12 +56,16 @@ options:
       - Policy of a built-in chain. Omit it to leave the policy alone.
       - User-defined chains have no policy; giving one for them is an error (end the chain with a
         C(-j DROP) rule instead).
+      - V(DROP) on a chain of table C(nat) is refused, as C(iptables -P) refuses it.
     type: str
     choices: [ACCEPT, DROP]
   rules:
     description:
       - The ordered list of rules the chain holds, each written as iptables arguments after C(-A CHAIN).
       - Quote arguments with spaces as a shell would, for example C(-m comment --comment "allow ssh").
+      - A rule holding a control character (tab, a line break, vertical tab, form feed, C(\x1c)-C(\x1f), C(\x85),
+        and the like) or a Unicode line or paragraph separator is refused before anything is read or written, since
+        in saved tables such a character could split the rule into others.
       - The chain is made to hold exactly these rules in this order; rules not listed are removed.
         V([]) empties the chain; omit the option to leave the rules alone.
       - A rule that iptables expands into several (C(-s 10.0.0.1,10.0.0.2)) counts as all of them.

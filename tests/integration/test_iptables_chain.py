@@ -19,7 +19,7 @@ def saved(sandbox, variant, netns=None, family="ipv4"):
     save = "%s-%s-save" % ("iptables" if family == "ipv4" else "ip6tables", variant)
     argv = (["ip", "netns", "exec", netns] if netns else []) + [save]
     return [line.split(" [")[0] if line.startswith(":") else line
-            for line in sandbox.run(argv).stdout.splitlines() if line and not line.startswith("#")]
+            for line in sandbox.run(argv).stdout.split("\n") if line and not line.startswith("#")]
 
 
 def chain_rules(lines, chain):

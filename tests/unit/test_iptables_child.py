@@ -58,3 +58,51 @@ def test_a_crashing_child_is_reported_not_fatal():
 def test_missing_namespace_is_named():
     with pytest.raises(NamespaceMissingError, match="network namespace 'no-such-ns-here' does not exist"):
         in_netns("no-such-ns-here", answer, 1)
+
+
+# ------------------------------------------------------------ xtables lock ---
+
+
+def test_xtables_lock_waits_for_the_holder_like_iptables_w(tmp_path, monkeypatch):
+    import fcntl
+    import time
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import xtables_lock
+
+    path = tmp_path / "xtables.lock"
+    monkeypatch.setenv("XTABLES_LOCKFILE", str(path))
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the other holder
+        fd = os.open(str(path), os.O_RDONLY | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(ready_write, b"x")
+        time.sleep(0.5)
+        os._exit(0)
+    os.read(ready_read, 1)
+    started = time.monotonic()
+    with xtables_lock() as held:
+        waited = time.monotonic() - started
+        assert held == str(path)
+        # Held now: nobody else gets it.
+        probe = os.open(str(path), os.O_RDONLY)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(probe)
+    os.waitpid(pid, 0)
+    assert waited >= 0.4
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_commands_run_under_the_lock_get_a_private_one(tmp_path, monkeypatch):
+    """iptables-legacy-restore takes the xtables lock itself: under ours it must not wait for us for ever."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import _run, xtables_lock
+
+    path = tmp_path / "xtables.lock"
+    monkeypatch.setenv("XTABLES_LOCKFILE", str(path))
+    with xtables_lock():
+        own = _run(["sh", "-c", 'flock -n "$XTABLES_LOCKFILE" true && echo "$XTABLES_LOCKFILE"'])
+        real = _run(["flock", "-n", str(path), "true"])
+    assert own.returncode == 0 and own.stdout.startswith("/proc/self/fd/"), own
+    assert real.returncode != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xtables.lock"]

@@ -100,6 +100,7 @@ def test_split_rule(rule, tokens):
     ("", "empty"),
     ("   ", "empty"),
     ("-j ACCEPT\n-A INPUT -j DROP", "line break"),
+    ("-p tcp\t-j ACCEPT", "control character"),
     ("-m comment --comment 'open", "cannot be split"),
     ("-A INPUT -j ACCEPT", "contains -A"),
     ("-I INPUT 1 -j ACCEPT", "contains -I"),
@@ -287,3 +288,78 @@ def test_restore_errors_are_explained():
     assert failing_line(NFT_COMMIT) == 2
     assert "RULE_APPEND failed" in explain_restore_error(NFT_COMMIT)
     assert failing_line("iptables-restore: line 3 failed") == 3
+
+
+# ----------------------------------------- control characters (issue 11) ---
+
+# Every character str.splitlines() breaks at, and the other control characters iptables must never see.
+SEPARATORS = ["\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+CONTROLS = SEPARATORS + ["\t", "\0", "\x01", "\x1b", "\x1f", "\x7f", "\x9f"]
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=lambda c: "U+%04X" % ord(c))
+def test_rules_with_control_characters_are_refused(char):
+    rule = '-m comment --comment "allow%s-A MINE -s 6.6.6.6 -j ACCEPT%snote" -j DROP' % (char, char)
+    with pytest.raises(ValidationError, match=r"rule 1 contains a control character \(U\+%04X" % ord(char)):
+        IptablesChain("filter", "MINE", rules=[rule])
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=lambda c: "U+%04X" % ord(c))
+def test_chain_names_with_control_characters_are_refused(char):
+    with pytest.raises(ValidationError, match=r"chain name contains a control character \(U\+%04X" % ord(char)):
+        IptablesChain("filter", "MI%sNE" % char, rules=[])
+
+
+def test_plain_unicode_in_a_comment_is_fine():
+    chain = IptablesChain("filter", "MINE", rules=['-m comment --comment "café ü" -j ACCEPT'])
+    assert chain.rules == ('-m comment --comment "café ü" -j ACCEPT',)
+
+
+@pytest.mark.parametrize("char", SEPARATORS[2:], ids=lambda c: "U+%04X" % ord(c))
+def test_parse_save_splits_at_newline_only(char):
+    # Someone else's comment in INPUT that splitlines() would turn into a chain MINE with a rule.
+    text = ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+            '-A INPUT -m comment --comment "x{0}:MINE - [0:0]{0}-A MINE -j ACCEPT{0}y" -j ACCEPT\nCOMMIT\n'
+            .format(char))
+    table = parse_save(text, "filter")
+    assert list(table.chains) == ["INPUT", "FORWARD", "OUTPUT"]
+    assert table.chains["INPUT"].rules == [
+        '-m comment --comment "x{0}:MINE - [0:0]{0}-A MINE -j ACCEPT{0}y" -j ACCEPT'.format(char)]
+
+
+def test_parse_save_keeps_a_newline_inside_a_quoted_comment():
+    # iptables accepts a real line break in a comment and iptables-save prints it inside the quotes.
+    text = ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+            '-A INPUT -m comment --comment "x\nCOMMIT\n*filter\n:MINE - [0:0]\n-A MINE -j ACCEPT\n'
+            'say \\"hi\\" \\\\" -j ACCEPT\n-A INPUT -i a"b -j DROP\nCOMMIT\n')
+    table = parse_save(text, "filter")
+    assert list(table.chains) == ["INPUT", "FORWARD", "OUTPUT"]
+    assert table.chains["INPUT"].rules == [
+        '-m comment --comment "x\nCOMMIT\n*filter\n:MINE - [0:0]\n-A MINE -j ACCEPT\nsay \\"hi\\" \\\\" -j ACCEPT',
+        '-i a"b -j DROP']
+
+
+def test_parse_save_an_unclosed_quote_falls_back_to_lines():
+    text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i "eth -j DROP\n-A INPUT -j ACCEPT\nCOMMIT\n'
+    table = parse_save(text, "filter")
+    assert table.chains["INPUT"].rules == ['-i "eth -j DROP', "-j ACCEPT"]
+
+
+def test_parse_save_chain_names_split_at_spaces_only():
+    # iptables refuses white space in chain names as C's isspace() sees it, not as Python's.
+    table = parse_save("*filter\n:INPUT ACCEPT [0:0]\n:a\x1cb - [0:0]\n-A a\x1cb -j RETURN\nCOMMIT\n", "filter")
+    assert table.chains["a\x1cb"].policy is None and table.chains["a\x1cb"].rules == ["-j RETURN"]
+
+
+@pytest.mark.parametrize("chain", ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"])
+def test_nat_chains_refuse_policy_drop_like_iptables(chain):
+    with pytest.raises(ValidationError, match='policy DROP on %s of table nat is refused.*"nat" table is not intended '
+                                              'for filtering' % chain):
+        IptablesChain("nat", chain, policy="DROP")
+    assert IptablesChain("nat", chain, policy="ACCEPT").policy == "ACCEPT"
+
+
+@pytest.mark.parametrize("table, chain", [("mangle", "PREROUTING"), ("raw", "OUTPUT"), ("security", "INPUT"),
+                                          ("filter", "FORWARD")])
+def test_other_tables_allow_policy_drop(table, chain):
+    assert IptablesChain(table, chain, policy="DROP").policy == "DROP"
