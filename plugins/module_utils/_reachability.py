@@ -160,7 +160,7 @@ def normalize_target(target, number: int = 0) -> str:
     if not isinstance(target, str) or _CONTROL.search(target):
         raise not_address
     text = target.strip()
-    address, _, prefix = text.partition("/")
+    address, _slash, prefix = text.partition("/")
     address, percent, zone = address.partition("%")
     if percent and not _valid_zone(zone):
         raise ValidationError("check %d: %r has a zone %r that is not an interface name" % (number, target, zone))
