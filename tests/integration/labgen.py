@@ -360,19 +360,19 @@ def generate(seed: int) -> Lab:
             bridge_members.append(name)
         else:
             links.append(b.direct_link(rng.choice(names[:i]), name))
-    for _ in range(rng.choice((0, 0, 1, 1, 2))):  # extra links, possibly parallel ones
+    for _ in range(rng.choice((0, 0, 0, 1))):  # extra links, possibly parallel ones
         a, z = rng.sample(names, 2)
         links.append(b.direct_link(a, z, routable=rng.random() < 0.8))
-    for _ in range(rng.choice((0, 0, 1, 1, 2))):  # host <-> namespace
+    for _ in range(rng.choice((0, 0, 1))):  # host <-> namespace
         ns = rng.choice(names)
         links.append(b.direct_link(HOST, ns) if rng.random() < 0.5 else b.direct_link(ns, HOST))
 
     # Bridges: the grouped members (if any) plus random others, in the host or in a namespace.
     bridges = 1 if bridge_members else 0
-    if rng.random() < 0.5:
+    if rng.random() < 0.35:
         bridges += 1
     for index in range(bridges):
-        where: Where = rng.choice([HOST] + names)
+        where: Where = HOST if rng.random() < 0.4 else rng.choice(names)
         pool = [HOST] + names if where is not HOST else list(names)
         pool = [p for p in pool if p != where]
         members = [m for m in bridge_members if m != where] if index == 0 else []
@@ -381,16 +381,16 @@ def generate(seed: int) -> Lab:
         if rng.random() < 0.1:
             members.append(where)  # both ends of a veth in the bridge's namespace
         rng.shuffle(members)
-        b.bridge(where, members, taps=rng.choice((0, 1, 1, 2)))
-    if rng.random() < 0.15:  # a bridge for taps alone, its ports not managed
+        b.bridge(where, members, taps=rng.choice((0, 1)))
+    if rng.random() < 0.1:  # a bridge for taps alone, its ports not managed
         b.bridge(rng.choice([HOST] + names), [], taps=rng.choice((1, 2)), manage_ports=False)
-    if rng.random() < 0.25:
+    if rng.random() < 0.15:
         b.standalone_tap(rng.choice([HOST] + names))
 
     # Routes over direct links: gateway = the peer's address on the link.
     taken: set = set()
     routable = [link for link in links if link["up"]]
-    for _ in range(min(4, len(routable))):
+    for _ in range(min(3, len(routable))):
         link = rng.choice(routable)
         near, far = ("a", "b") if rng.random() < 0.5 else ("b", "a")
         b.route(link, near, far, taken) or b.route(link, far, near, taken)
