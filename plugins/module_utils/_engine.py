@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
+from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, World
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan, plan as make_plan
 
@@ -56,29 +57,63 @@ class Outcome:
 
 
 def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] = None,
-              prune: bool = False, read_back: bool = True) -> Outcome:
+              prune: bool = False, read_back: bool = True, journal=None) -> Outcome:
     """Bring the kernel to ``desired``; in check mode, only say what would change.
 
-    ``owner`` marks everything created as a lab's (and reads every namespace,
-    to find what the lab owns); ``prune`` removes what the lab owns but
-    ``desired`` no longer names. ``read_back=False`` skips reading the kernel
-    again after changes, for callers that report only the plan's views.
+    ``owner`` marks everything created as a lab's; ``prune`` removes what the
+    lab owns but ``desired`` no longer names. ``journal`` (a held
+    _labstate.LabState) says which namespaces may hold the lab's objects, so
+    only those are read, and records what a run is about to create before it
+    creates it, so a killed run is finished or undone by the next.
+    ``read_back=False`` skips reading the kernel again after changes, for
+    callers that report only the plan's views.
     """
     spaces = namespaces_to_read(desired)
+    if owner is not None and HOST not in spaces:
+        spaces.insert(0, HOST)  # a lab's links in the host: veth ends, bridges, taps
+    record = journal.load() if journal is not None else None
+    everything = owner is not None and not (record is not None and record.known)
+    if record is not None:
+        for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST}):
+            if netns not in spaces:
+                spaces.append(netns)
     routes_in = {obj.netns for obj in desired if obj.kind == "route"}
     sysctls: dict = {}
     for obj in desired:
         if obj.kind == "netns" and obj.sysctls:
             sysctls.setdefault(obj.name, set()).update(key for key, _value in obj.sysctls)
-    everything = owner is not None
     world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
-    plan = make_plan(desired, world, owner=owner, prune=prune)
+    adopt = set()
+    if record is not None:
+        adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
+    plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt)
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
-    if plan.changed and not check_mode:
+    if check_mode:
+        return outcome
+    if plan.changed:
+        if journal is not None:
+            # Written and synced before the first change: from here on a kill
+            # leaves nothing this lab cannot recognise as its own.
+            created = {end for action in plan.actions for end in action.creates()}
+            journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {ns for ns, _ in created if ns},
+                                   record.pending | created, known=True))
         kernel.apply(plan.actions, outcome.applied)
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
         outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything) \
             if read_back else plan.projected
+    if journal is not None:
+        # Everything is made and marked: nothing is pending any more.
+        keep = _lab_namespaces(desired)
+        if not prune:
+            keep |= {ns for ns in record.namespaces if ns in plan.projected.namespaces}
+        if keep:
+            journal.save(LabRecord(keep, (), known=True))
+        else:
+            journal.remove()
     return outcome
+
+
+def _lab_namespaces(desired: Sequence) -> set:
+    return {obj.name for obj in desired if obj.kind == "netns" and getattr(obj, "state", "present") == "present"}

@@ -27,6 +27,10 @@ class NamespaceMissingError(NetvirtError):
     """A network namespace named by the task does not exist."""
 
 
+class NamespaceStaleError(NamespaceMissingError):
+    """A /run/netns entry with no namespace mounted on it (left by a crashed `ip netns add`)."""
+
+
 class DeviceMissingError(NetvirtError):
     """An interface the task refers to (a bridge port, a master) does not exist where it must."""
 

@@ -10,8 +10,8 @@ unit-tested with plain pytest.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
 
@@ -406,7 +406,8 @@ class Link:
     addresses: Tuple[str, ...] = ()
     # IFLA_LINK: for a veth, the peer's ifindex in the peer's namespace.
     link_index: Optional[int] = None
-    # IFLA_LINK_NETNSID: set when the peer lives in another namespace.
+    # IFLA_LINK_NETNSID: set when the peer lives in another namespace; a
+    # number that only has a meaning inside this link's own namespace.
     link_netnsid: Optional[int] = None
     master: Optional[int] = None
     # Kind-specific details, read from the same link dump: a bridge's options
@@ -418,6 +419,9 @@ class Link:
     vxlan: Optional["VxlanInfo"] = None
     # IFLA_IFALIAS: carries the ownership marker of a topology lab.
     alias: Optional[str] = None
+    # A veth's other end as (namespace, name), set by resolve_peers(); None when
+    # it is not a veth or its peer lives in a namespace that was not read.
+    peer: Optional[Tuple[Optional[str], str]] = None
 
     def managed_addresses(self, desired: Iterable[str] = ()) -> Tuple[str, ...]:
         """Addresses the module owns: kernel IPv6 link-local ones are left alone unless asked for."""
@@ -493,12 +497,51 @@ class NamespaceState:
         return None
 
 
+NETNS_RUN_DIR = "/run/netns"
+
+
+def stale_message(netns: str) -> str:
+    return ("'%s' in %s is a stale entry: no network namespace is mounted on it (left by a crashed "
+            "`ip netns add`, or a stray file); remove it with netvirt.linux.netns state=absent "
+            "(or `ip netns delete %s`)" % (netns, NETNS_RUN_DIR, netns))
+
+
+def resolve_peers(spaces: Dict[Optional[str], "NamespaceState"],
+                  peer_namespace: Callable[[Optional[str], Link], Optional[str]]) -> None:
+    """Set ``Link.peer`` on every veth whose other end is among ``spaces``.
+
+    THE PEER RULE: a veth's peer is (namespace, ifindex), never an ifindex
+    alone. Every new namespace numbers its devices from 1, so index 2 in one
+    namespace says nothing about index 2 in another. IFLA_LINK gives the peer's
+    index; the namespace is this link's own when IFLA_LINK_NETNSID is absent,
+    else the one that netnsid names, as ``peer_namespace(netns, link)`` finds
+    it (the kernel adapter asks the kernel, RTM_GETNSID; tests pass a table).
+    Everything that pairs ends or decides a pair is "ours" goes through
+    ``Link.peer``.
+    """
+    by_index = {netns: {link.index: link for link in space.links.values()} for netns, space in spaces.items()}
+    for netns, space in spaces.items():
+        for name, link in list(space.links.items()):
+            if link.kind != "veth" or link.link_index is None:
+                continue
+            peer_ns = netns if link.link_netnsid is None else peer_namespace(netns, link)
+            if peer_ns not in spaces or (peer_ns == netns and link.link_netnsid is not None):
+                continue
+            peer = by_index[peer_ns].get(link.link_index)
+            if peer is None or peer.kind != "veth" or peer.link_index != link.index:
+                continue
+            space.links[name] = replace(link, peer=(peer_ns, peer.name))
+
+
 @dataclass
 class World:
     """What the kernel holds: which named namespaces exist, and the links of those read."""
 
     namespaces: frozenset = frozenset()
     spaces: Dict[Optional[str], NamespaceState] = field(default_factory=dict)
+    # Entries of /run/netns with no namespace mounted on them (a crashed
+    # `ip netns add`, a stray file): listed, but nothing can enter them.
+    stale: frozenset = frozenset()
 
     def space(self, netns: Optional[str]) -> NamespaceState:
         """The links of a namespace; an empty one if it does not (yet) exist or was not read."""

@@ -83,16 +83,26 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
     """
     from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
     from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
+    from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabState
 
     preflight()
-    with _netlink.Kernel() as kernel:
-        return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
-                         read_back=read_back)
+    if owner is None or module.check_mode:
+        # Check mode reads the lab's record but takes no lock and writes nothing.
+        journal = LabState(owner) if owner is not None else None
+        with _netlink.Kernel() as kernel:
+            return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
+                             read_back=read_back, journal=journal)
+    with LabState(owner) as journal, _netlink.Kernel() as kernel:
+        return reconcile(kernel, desired, check_mode=False, owner=owner, prune=prune, read_back=read_back,
+                         journal=journal)
 
 
 def base_result(module: AnsibleModule, outcome) -> dict:
     """changed, actions and (in diff mode) diff, the same in check mode and for real."""
     result = dict(changed=outcome.changed, actions=outcome.actions())
+    plan = getattr(outcome, "plan", None)
+    for warning in getattr(plan, "warnings", ()):
+        module.warn(warning)
     if module._diff:
         diffs = outcome.diffs()
         result["diff"] = diffs[0] if len(diffs) == 1 else diffs

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, Optional
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     KernelError,
     NamespaceMissingError,
+    NamespaceStaleError,
     PrivilegeError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -36,6 +37,9 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     RouteEntry,
     World,
     address_sort_key,
+    resolve_peers,
+    stale_message,
+    NETNS_RUN_DIR,
     normalize_sysctl_value,
     sysctl_path,
     netns_label,
@@ -54,7 +58,6 @@ else:
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 
-NETNS_RUN_DIR = "/run/netns"
 AF_INET6 = 10
 RTN_UNICAST = 1
 RT_SCOPE_LINK = 253
@@ -114,6 +117,8 @@ class Kernel:
         self._fds: Dict[Optional[str], int] = {}
         self._index: Dict[tuple, int] = {}
         self._home_fd: Optional[int] = None
+        # (namespace, other namespace) -> the netnsid the first gives the second.
+        self._nsids: Dict[tuple, Optional[int]] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -155,7 +160,9 @@ class Kernel:
     def _netns_fd(self, netns: Optional[str]) -> int:
         fd = self._fds.get(netns)
         if fd is None:
-            path = "/proc/self/ns/net" if netns is HOST else os.path.join(NETNS_RUN_DIR, netns)
+            if netns is HOST:
+                return self._home()
+            path = os.path.join(NETNS_RUN_DIR, netns)
             try:
                 fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
@@ -171,24 +178,72 @@ class Kernel:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); a route dump and sysctl reads only
         where a desired object needs them."""
-        existing = list_namespaces()
-        world = World(namespaces=existing)
+        existing = set(list_namespaces())
+        stale = set()
+        world = World()
+        # Namespaces may have been deleted and made again since the last read.
+        self._nsids.clear()
         named = set(namespaces)
         if everything:
             namespaces = [HOST] + sorted(existing) + list(namespaces)
         routes_in = set(routes_in)
         for netns in namespaces:
-            if netns in world.spaces or not (netns is HOST or netns in existing):
+            if netns in world.spaces or netns in stale or not (netns is HOST or netns in existing):
                 continue
-            # A namespace read only to find a lab's marks needs no addresses.
-            space = self.read_namespace(netns, addresses=netns in named)
-            if netns in routes_in:
-                space.routes = self.read_routes(netns)
-            keys = (sysctls or {}).get(netns)
-            if keys:
-                space.sysctls = self.read_sysctls(netns, keys)
+            try:
+                # A namespace read only to find a lab's marks needs no addresses.
+                space = self.read_namespace(netns, addresses=netns in named)
+                if netns in routes_in:
+                    space.routes = self.read_routes(netns)
+                keys = (sysctls or {}).get(netns)
+                if keys:
+                    space.sysctls = self.read_sysctls(netns, keys)
+            except NamespaceStaleError:
+                # Reported by name by whoever needs it; no concern of anyone else.
+                stale.add(netns)
+                continue
+            except NamespaceMissingError:
+                # Deleted between listing and opening (another run, another lab).
+                existing.discard(netns)
+                continue
             world.spaces[netns] = space
+        world.namespaces = frozenset(existing)
+        world.stale = frozenset(stale)
+        resolve_peers(world.spaces, self._peer_namespace_finder(world.spaces))
         return world
+
+    def _peer_namespace_finder(self, spaces):
+        """peer_namespace(netns, link) for resolve_peers: the namespace a veth's netnsid names.
+
+        A netnsid means something only inside the namespace that holds the
+        link, so the kernel is asked there (RTM_GETNSID with the candidate's
+        fd). Only namespaces holding a veth at the peer's index that points
+        back are asked, so a read costs about one question per veth.
+        """
+        by_index = {netns: {link.index: link for link in space.links.values() if link.kind == "veth"}
+                    for netns, space in spaces.items()}
+
+        def peer_namespace(netns, link):
+            for other in spaces:
+                if other == netns:
+                    continue
+                candidate = by_index[other].get(link.link_index)
+                if candidate is None or candidate.link_index != link.index or candidate.link_netnsid is None:
+                    continue
+                if self._nsid(netns, other) == link.link_netnsid:
+                    return other
+            return None
+
+        return peer_namespace
+
+    def _nsid(self, netns: Optional[str], other: Optional[str]) -> Optional[int]:
+        key = (netns, other)
+        if key not in self._nsids:
+            answer = self._socket(netns).get_netnsid(fd=self._netns_fd(other))
+            nsid = (answer or {}).get("nsid")
+            # NETNSA_NSID_NOT_ASSIGNED (-1, read unsigned): no id there, so no link points at it.
+            self._nsids[key] = nsid if nsid is not None and 0 <= nsid < 0x7FFFFFFF else None
+        return self._nsids[key]
 
     def read_routes(self, netns: Optional[str]) -> tuple:
         """Unicast routes of every table, one dump."""
@@ -223,6 +278,9 @@ class Kernel:
                 raise PrivilegeError(
                     "cannot enter network namespace '%s': permission denied; run the task as root "
                     "(become: true)" % netns, netns=netns) from None
+            if exc.errno == errno.EINVAL:
+                self._drop(netns)
+                raise NamespaceStaleError(stale_message(netns), netns=netns) from None
             raise
         try:
             yield
@@ -338,6 +396,9 @@ class Kernel:
         self._index.pop((netns, name), None)
 
     def _apply_CreateNetns(self, action: P.CreateNetns) -> None:
+        if action.replace_stale:
+            self._drop(action.name)
+            pyroute2_netns.remove(action.name)
         create_here = getattr(pyroute2_netns, "_create", None)
         if create_here is None:  # pragma: no cover - other pyroute2 releases
             pyroute2_netns.create(action.name)
@@ -352,13 +413,18 @@ class Kernel:
         finally:
             pyroute2_netns.setns(home, flags=0)
 
-    def _apply_DeleteNetns(self, action: P.DeleteNetns) -> None:
-        sock = self._sockets.pop(action.name, None)
+    def _drop(self, netns: Optional[str]) -> None:
+        """Forget the socket and descriptor held for a namespace."""
+        sock = self._sockets.pop(netns, None)
         if sock is not None:
             sock.close()
-        fd = self._fds.pop(action.name, None)
+        fd = self._fds.pop(netns, None)
         if fd is not None:
             os.close(fd)
+
+    def _apply_DeleteNetns(self, action: P.DeleteNetns) -> None:
+        self._drop(action.name)
+        # As `ip netns del`: detach the mount (a stale entry has none) and unlink the entry.
         pyroute2_netns.remove(action.name)
 
     def _apply_CreateVeth(self, action: P.CreateVeth) -> None:

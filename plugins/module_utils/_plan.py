@@ -19,6 +19,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     ConflictError,
     DeviceMissingError,
     NamespaceMissingError,
+    NamespaceStaleError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
@@ -38,6 +39,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     VxlanInfo,
     World,
     address_sort_key,
+    stale_message,
     centis_to_seconds,
     netns_label,
 )
@@ -64,14 +66,23 @@ class Action:
     def describe(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def creates(self) -> Tuple[Tuple[Optional[str], str], ...]:
+        """The interfaces this action brings into being, as (netns, name); a namespace by its loopback."""
+        return ()
+
 
 @dataclass(frozen=True)
 class CreateNetns(Action):
     name: str
+    # A stale /run/netns entry of that name is removed first.
+    replace_stale: bool = False
     phase = PHASE_CREATE_NETNS
 
     def describe(self) -> str:
-        return "create namespace %s" % self.name
+        return "create namespace %s%s" % (self.name, " (replacing a stale entry)" if self.replace_stale else "")
+
+    def creates(self):
+        return ((self.name, "lo"),)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,9 @@ class CreateVeth(Action):
     def describe(self) -> str:
         return "create veth %s in %s with peer %s in %s" % (
             self.name, _where(self.netns), self.peer, _where(self.peer_netns))
+
+    def creates(self):
+        return ((self.netns, self.name), (self.peer_netns, self.peer))
 
 
 @dataclass(frozen=True)
@@ -249,6 +263,8 @@ class Plan:
     # Links that go away by themselves once the plan is applied (a veth whose
     # peer's namespace is deleted): the engine waits for the kernel to reap them.
     reaped: List[Tuple[Optional[str], str]] = field(default_factory=list)
+    # What check mode assumed an earlier task of the playbook would make.
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def actions(self) -> List[Action]:
@@ -332,6 +348,9 @@ class CreateBridge(Action):
         text = "create bridge %s in %s" % (self.name, _where(self.netns))
         return text + (" with %s" % _describe_options(self.options) if self.options else "")
 
+    def creates(self):
+        return ((self.netns, self.name),)
+
 
 @dataclass(frozen=True)
 class SetBridgeOptions(Action):
@@ -396,6 +415,9 @@ class CreateTap(Action):
         extra += [flag for flag in ("multi_queue", "pi", "vnet_hdr") if getattr(self, flag)]
         return "create %s %s in %s%s" % (self.mode, self.name, _where(self.netns),
                                          " (%s)" % ", ".join(extra) if extra else "")
+
+    def creates(self):
+        return ((self.netns, self.name),)
 
 
 @dataclass(frozen=True)
@@ -482,12 +504,22 @@ def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[Namespac
 class Planner:
     """Plans a set of desired objects against a world, projecting each step."""
 
-    def __init__(self, world: World, owner: Optional[str] = None):
+    def __init__(self, world: World, owner: Optional[str] = None, assume_missing: bool = False,
+                 adopt=frozenset()):
         self.world = world
+        # Objects a killed run of this lab created before it could mark them
+        # (its journal, _labstate): taken as the lab's own, marked now.
+        self.adopt = frozenset(adopt)
+        # Check mode previews a whole playbook: a namespace, port, master or
+        # device that does not exist yet is one an earlier task would make, so
+        # it is assumed (with a warning) instead of refused.
+        self.assume_missing = assume_missing
+        self.warnings: List[str] = []
         # A topology lab's ownership marker: everything the plan creates gets
         # it, and anything existing without it is not taken over.
         self.owner = owner
-        self.namespaces = set(world.namespaces)
+        self.stale = set(world.stale)
+        self.namespaces = set(world.namespaces) - self.stale
         # Copies, so that projecting a plan never alters what was read.
         self.spaces: Dict[Optional[str], NamespaceState] = {
             ns: replace(space, links=dict(space.links), sysctls=dict(space.sysctls))
@@ -503,6 +535,7 @@ class Planner:
             handler = getattr(self, "_plan_%s" % desired[i].kind)
             results[i] = handler(desired[i])
         plan.objects = results
+        plan.warnings = self.warnings
         if self.owner is not None:
             for obj, result in zip(desired, results):
                 self._stamp(obj, result)
@@ -515,17 +548,11 @@ class Planner:
         """Mark what this plan creates for the object; refuse what exists without the mark."""
         if getattr(desired, "state", "present") != "present":
             return
-        created = set()
-        for action in result.actions:
-            if isinstance(action, CreateNetns):
-                created.add((action.name, "lo"))
-            elif isinstance(action, CreateVeth):
-                created.update({(action.netns, action.name), (action.peer_netns, action.peer)})
-            elif isinstance(action, (CreateBridge, CreateTap, CreateVxlan)):
-                created.add((action.netns, action.name))
+        created = {end for action in result.actions for end in action.creates()}
         for netns, name in owned_interfaces(desired):
             link = self.space(netns).get(name)
-            if (netns, name) in created:
+            if (netns, name) in created or (link is not None and link.alias != self.owner
+                                            and (netns, name) in self.adopt):
                 result.actions.append(SetAlias(netns, name, self.owner))
                 if link is not None:
                     self.space(netns).links[name] = replace(link, alias=self.owner)
@@ -546,6 +573,9 @@ class Planner:
         results: List[ObjectResult] = []
         doomed = [ns for ns in sorted(self.namespaces)
                   if ns not in keep_namespaces and self._marked(ns, "lo")]
+        self._refuse_foreign_tenants(doomed)
+        # A stale entry the lab's own journal names: what is left of one of its namespaces.
+        doomed += sorted(ns for ns in self.stale if ns not in keep_namespaces and (ns, "lo") in self.adopt)
         gone = set()
         for netns in [HOST] + sorted(ns for ns in self.spaces if ns is not HOST):
             if netns in doomed or netns not in self.spaces:
@@ -579,9 +609,26 @@ class Planner:
                 self.space(netns).links.pop(name, None)
         return results
 
+    def _refuse_foreign_tenants(self, doomed) -> None:
+        """Deleting a namespace deletes every device in it: refuse when one is not the lab's."""
+        problems = []
+        for netns in doomed:
+            for link in sorted(self.space(netns).links.values(), key=lambda item: item.name):
+                if self._marked(netns, link.name) or link.name == "lo" or _kernel_made(link):
+                    continue
+                peer_ns, peer = self._partner(netns, link)
+                where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else (
+                    " (its peer is in a namespace that is not the lab's)" if link.link_netnsid is not None else "")
+                problems.append("'%s' (%s)%s in namespace '%s'" % (
+                    link.name, link.kind or "non-virtual", where, netns))
+        if problems:
+            raise ConflictError(
+                "the lab's namespaces hold devices the lab did not make, which deleting them would destroy: %s; "
+                "move them out or delete them first, then run again (nothing was changed)" % ", ".join(problems))
+
     def _marked(self, netns: Optional[str], name: str) -> bool:
         link = self.spaces.get(netns).get(name) if netns in self.spaces else None
-        return link is not None and link.alias == self.owner
+        return link is not None and (link.alias == self.owner or (netns, name) in self.adopt)
 
     # -- projected world ----------------------------------------------------
 
@@ -593,7 +640,28 @@ class Planner:
             self.spaces[netns] = NamespaceState(netns)
         return self.spaces[netns]
 
+    def assume(self, netns: Optional[str], name: str, link: Link, what: str) -> Link:
+        """Check mode: take a missing device as made by an earlier task; returns its projection."""
+        message = ("%s does not exist in %s; check mode assumes an earlier task creates it"
+                   % (what, netns_label(netns)))
+        if message not in self.warnings:
+            self.warnings.append(message)
+        link = replace(link, index=self._new_index())
+        self.space(netns).links[name] = link
+        return link
+
     def require_netns(self, netns: Optional[str], what: str) -> None:
+        if not self.exists(netns) and self.assume_missing:
+            message = ("%s: network namespace '%s' does not exist; check mode assumes an earlier task "
+                       "creates it" % (what, netns))
+            self.warnings.append(message)
+            self.namespaces.add(netns)
+            # As netvirt.linux.netns would make it: only a loopback device, up.
+            self.spaces[netns] = NamespaceState(
+                netns, {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=True)})
+            return
+        if netns in self.stale:
+            raise NamespaceStaleError("%s: %s" % (what, stale_message(netns)), netns=netns)
         if not self.exists(netns):
             raise NamespaceMissingError(
                 "%s: network namespace '%s' does not exist; create it first "
@@ -607,16 +675,21 @@ class Planner:
         exists = self.exists(desired.name)
         space = self.spaces.get(desired.name) if exists else None
         result = ObjectResult(desired.key, before=netns_view(desired.name, exists, space), after={})
+        stale = desired.name in self.stale
         if desired.state == "absent":
-            if exists:
+            if exists or stale:
                 result.actions.append(DeleteNetns(desired.name))
                 self.namespaces.discard(desired.name)
+                self.stale.discard(desired.name)
                 self.spaces.pop(desired.name, None)
             result.after = netns_view(desired.name, False, None)
             return result
 
+        if stale:
+            self.warnings.append(stale_message(desired.name) + "; replaced by a new namespace")
+            self.stale.discard(desired.name)
         if not exists:
-            result.actions.append(CreateNetns(desired.name))
+            result.actions.append(CreateNetns(desired.name, replace_stale=stale))
             self.namespaces.add(desired.name)
             # A new namespace holds only a loopback device, down.
             self.spaces[desired.name] = NamespaceState(
@@ -664,6 +737,9 @@ class Planner:
             result.after = route_view(desired, None, None)
             return result
 
+        if desired.dev is not None and space.get(desired.dev) is None and self.assume_missing:
+            self.assume(desired.netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
+                        "device '%s' of route %s" % (desired.dev, route_text(desired)))
         if desired.dev is not None and space.get(desired.dev) is None:
             raise NamespaceMissingError(
                 "route %s: there is no device '%s' in %s" % (route_text(desired), desired.dev, netns_label(desired.netns)),
@@ -690,21 +766,16 @@ class Planner:
         return order
 
     def _partner(self, netns: Optional[str], link: Link) -> Tuple[Optional[str], Optional[Link]]:
-        """Find the other end of a veth among the namespaces read."""
-        if link.link_index is None:
+        """The other end of a veth: ``link.peer`` (namespace, name), see _model.resolve_peers."""
+        if link.peer is None:
             return None, None
-        if link.link_netnsid is None:
-            return netns, self.space(netns).by_index(link.link_index)
-        # The peer lives in another namespace: accept a candidate only when it
-        # points back at this link, which rules out ifindex coincidences.
-        for other_ns, space in self.spaces.items():
-            if other_ns == netns:
-                continue
-            candidate = space.by_index(link.link_index)
-            if (candidate is not None and candidate.kind == "veth"
-                    and candidate.link_index == link.index and candidate.link_netnsid is not None):
-                return other_ns, candidate
-        return None, None
+        peer_ns, peer_name = link.peer
+        if peer_ns not in self.spaces:
+            return None, None
+        peer = self.spaces[peer_ns].get(peer_name)
+        if peer is None or peer.kind != "veth" or peer.peer != (netns, link.name):
+            return None, None
+        return peer_ns, peer
 
     def _find_pair(self, desired: Veth):
         """The existing pair (netns, link, peer_netns, peer) named as desired, wherever it sits."""
@@ -716,12 +787,14 @@ class Planner:
             peer_ns, peer = self._partner(ns, link)
             if peer is None or (desired.peer is not None and peer.name != desired.peer):
                 continue
+            if peer_ns not in (desired.netns, desired.peer_netns, HOST):
+                continue  # never pull an end out of a namespace the task does not name
             in_place = (ns == desired.netns) + (peer_ns == desired.peer_netns)
             if best is None or in_place > best[0]:
                 best = (in_place, ns, link, peer_ns, peer)
         return best[1:] if best else None
 
-    def _refuse_foreign(self, netns, name: str, want_peer: Optional[str], role: str) -> None:
+    def _refuse_foreign(self, netns, name: str, want_peer: Optional[str], want_netns, role: str) -> None:
         """A device holding one of our names that is not our pair: refuse, touch nothing."""
         link = self.space(netns).get(name)
         if link is None:
@@ -740,9 +813,9 @@ class Planner:
                 netns=netns, name=name,
             )
         raise ConflictError(
-            "%s '%s' in %s is a veth paired with '%s' in %s, not with '%s'; remove it or choose "
+            "%s '%s' in %s is a veth paired with '%s' in %s, not with '%s' in %s; remove it or choose "
             "another name (nothing was changed)"
-            % (role, name, netns_label(netns), peer.name, netns_label(peer_ns), want_peer),
+            % (role, name, netns_label(netns), peer.name, netns_label(peer_ns), want_peer, netns_label(want_netns)),
             netns=netns, name=name,
         )
 
@@ -757,8 +830,8 @@ class Planner:
             ns, link, peer_ns, peer = found
             before = veth_view(desired, link, ns, peer, peer_ns)
         else:
-            self._refuse_foreign(desired.netns, desired.name, desired.peer, "name")
-            self._refuse_foreign(desired.peer_netns, desired.peer, desired.name, "peer")
+            self._refuse_foreign(desired.netns, desired.name, desired.peer, desired.peer_netns, "name")
+            self._refuse_foreign(desired.peer_netns, desired.peer, desired.name, desired.netns, "peer")
             before = veth_view(desired, None, None, None, None)
         result = ObjectResult(desired.key, before=before, after={})
 
@@ -766,15 +839,17 @@ class Planner:
             result.actions.append(CreateVeth(desired.name, desired.netns, desired.peer, desired.peer_netns,
                                              desired.mtu))
             mtu = desired.mtu or 1500
-            link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False)
-            peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False)
             ns, peer_ns = desired.netns, desired.peer_netns
+            link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False, peer=(peer_ns, desired.peer))
+            peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False, peer=(ns, desired.name))
             self.space(ns).links[link.name] = link
             self.space(peer_ns).links[peer.name] = peer
         else:
             link = self._move(result, ns, link, desired.netns)
-            peer = self._move(result, peer_ns, peer, desired.peer_netns)
+            peer = self._move(result, peer_ns, self.space(peer_ns).links[peer.name], desired.peer_netns)
             ns, peer_ns = desired.netns, desired.peer_netns
+            # Each move re-pointed the other end: take both ends as they are now.
+            link, peer = self.space(ns).links[link.name], self.space(peer_ns).links[peer.name]
 
         link = self._settle(result, ns, link, desired.addresses, desired)
         peer = self._settle(result, peer_ns, peer, desired.peer_addresses, desired)
@@ -793,10 +868,14 @@ class Planner:
                 netns=target, name=link.name,
             )
         result.actions.append(MoveLink(netns, link.name, target))
+        partner_ns, partner = self._partner(netns, link)
         del self.space(netns).links[link.name]
         # The kernel downs a moved device and drops its addresses.
         moved = replace(link, up=False, addresses=())
         self.space(target).links[moved.name] = moved
+        if partner is not None:
+            # The other end now points at the moved one's new namespace.
+            self.space(partner_ns).links[partner.name] = replace(partner, peer=(target, moved.name))
         return moved
 
     def _settle(self, result: ObjectResult, netns, link: Link, addresses, desired: Veth) -> Link:
@@ -941,6 +1020,9 @@ class Planner:
         attached = False
         for port in desired.ports:
             link = space.get(port.name)
+            if link is None and self.assume_missing:
+                link = self.assume(desired.netns, port.name, Link(port.name, 0, "veth", 1500, False),
+                                   "port '%s' of bridge '%s'" % (port.name, desired.name))
             if link is None:
                 raise DeviceMissingError(
                     "port '%s' of bridge '%s' does not exist in %s; create it there first (for example the "
@@ -1013,6 +1095,11 @@ class Planner:
             self.space(netns).links[link.name] = link
         else:
             if found_ns != netns:
+                if link.tun is not None and link.tun.attached:
+                    raise ConflictError(
+                        "tap '%s' in %s is open in a program (a VM, a VPN); moving it to %s would pull it from under "
+                        "that program: stop the program and run the task again (nothing was changed)"
+                        % (desired.name, netns_label(found_ns), netns_label(netns)), netns=found_ns, name=desired.name)
                 link = self._move(result, found_ns, link, netns)
                 # Leaving a namespace also means leaving its bridge.
                 link = replace(link, master=None, port=None)
@@ -1116,6 +1203,10 @@ class Planner:
                 link = replace(link, master=None, port=None)
         else:
             bridge = space.get(desired.master)
+            if bridge is None and self.assume_missing:
+                bridge = self.assume(desired.netns, desired.master,
+                                     Link(desired.master, 0, "bridge", 1500, False, bridge=BridgeInfo()),
+                                     "master '%s' of %s '%s'" % (desired.master, desired.kind, desired.name))
             if bridge is None:
                 raise DeviceMissingError(
                     "master '%s' of %s '%s' does not exist in %s; create the bridge there first "
@@ -1161,6 +1252,9 @@ class Planner:
         dev = None
         if desired.dev is not None:
             dev = space.get(desired.dev)
+            if dev is None and self.assume_missing:
+                dev = self.assume(netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
+                                  "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
             if dev is None:
                 raise DeviceMissingError(
                     "dev '%s' of vxlan '%s' does not exist in %s; the underlay interface must be in the vxlan's "
@@ -1221,6 +1315,17 @@ class Planner:
                                       lambda link, space: vxlan_view(desired, link, space))
 
 
+# Devices the kernel puts in every new namespace when a tunnel module is loaded.
+KERNEL_FALLBACK_DEVICES = {
+    "tunl0": "ipip", "sit0": "sit", "ip6tnl0": "ip6tnl", "gre0": "gre", "gretap0": "gretap",
+    "erspan0": "erspan", "ip_vti0": "vti", "ip6_vti0": "vti6", "ip6gre0": "ip6gre",
+}
+
+
+def _kernel_made(link: Link) -> bool:
+    return KERNEL_FALLBACK_DEVICES.get(link.name) == link.kind
+
+
 def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) -> dict:
     view = {"dst": route.dst, "table": route.table, "metric": route.effective_metric}
     if entry is None:
@@ -1242,13 +1347,14 @@ def owned_interfaces(desired) -> List[Tuple[Optional[str], str]]:
     return []
 
 
-def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bool = False) -> Plan:
+def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bool = False,
+         assume_missing: bool = False, adopt=frozenset()) -> Plan:
     """Plan the changes that bring ``world`` to ``desired``.
 
     With ``owner`` (a topology lab's marker) everything created is marked, and
     with ``prune`` marked objects the description no longer names are removed.
     """
-    planner = Planner(world, owner)
+    planner = Planner(world, owner, assume_missing=assume_missing, adopt=adopt)
     result = planner.plan(desired)
     if owner is not None and prune:
         keep_namespaces = {obj.name for obj in desired if obj.kind == "netns"}
@@ -1284,6 +1390,9 @@ class CreateVxlan(Action):
     dstport: int = 4789
     dev: Optional[str] = None
     phase = PHASE_CREATE_LINK
+
+    def creates(self):
+        return ((self.netns, self.name),)
 
     def describe(self) -> str:
         words = ["create vxlan %s in %s with vni %d" % (self.name, _where(self.netns), self.vni)]

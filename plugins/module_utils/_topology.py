@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
     Bridge,
@@ -41,16 +42,15 @@ def validate_lab_name(name: str) -> str:
     return name
 
 
-# Each section: the model class and the keys it takes (as the single-object
-# module of that kind names them; `state` belongs to the whole topology).
-SECTIONS: Dict[str, Tuple[type, Tuple[str, ...]]] = {
-    "namespaces": (Netns, ("name", "loopback", "sysctls")),
-    "veths": (Veth, ("name", "netns", "peer", "peer_netns", "addresses", "peer_addresses", "mtu", "up")),
-    "bridges": (Bridge, ("name", "netns", "addresses", "mtu", "up", "ports", "stp", "forward_delay",
-                         "hello_time", "max_age", "ageing_time", "priority")),
-    "taps": (Tap, ("name", "netns", "mode", "owner", "group", "multi_queue", "pi", "vnet_hdr", "addresses",
-                   "mtu", "master", "up")),
-    "routes": (Route, ("dst", "gateway", "dev", "metric", "table", "netns")),
+# Each section: the model class its entries build. The options of an entry
+# are declared once, in _specs.SECTION_OPTIONS, as the module's suboptions:
+# Ansible has converted and type-checked them before build() sees them.
+SECTIONS: Dict[str, type] = {
+    "namespaces": Netns,
+    "veths": Veth,
+    "bridges": Bridge,
+    "taps": Tap,
+    "routes": Route,
 }
 
 
@@ -68,25 +68,29 @@ def _where(netns: Optional[str]) -> str:
     return "the host" if netns is HOST else "namespace '%s'" % netns
 
 
-def build(description: Dict[str, list], resolve_id: Optional[Callable] = None) -> Description:
+def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
+          convert_port: Optional[Callable] = None) -> Description:
     """Build and check the lab; raise one ValidationError listing every problem.
 
-    ``resolve_id(value, option)`` turns a tap's owner or group name into an id.
+    Entries are dicts of their section's options, as Ansible validated them.
+    ``resolve_id(value, option)`` turns a tap's owner or group name into an id;
+    ``convert_port(entry)`` converts a bridge port given as a dict (ValueError
+    when it does not fit).
     """
     problems: List[str] = []
     result = Description()
     built: Dict[str, list] = {section: [] for section in SECTIONS}
+    unbuilt: set = set()
 
-    for section, (cls, keys) in SECTIONS.items():
+    for section, cls in SECTIONS.items():
         for index, entry in enumerate(description.get(section) or []):
             where = "%s[%d]" % (section, index)
-            if not isinstance(entry, dict):
-                problems.append("%s: must be a mapping, not %r" % (where, entry))
-                continue
-            unknown = sorted(set(entry) - set(keys))
+            # Ansible refuses unknown keys before this; the guard keeps a
+            # section's entry from ever setting what the whole lab decides (state).
+            unknown = sorted(set(entry) - set(SECTION_OPTIONS[section]))
             if unknown:
                 problems.append("%s: unknown key(s) %s; %s take %s" % (
-                    where, ", ".join(unknown), section, ", ".join(keys)))
+                    where, ", ".join(unknown), section, ", ".join(SECTION_OPTIONS[section])))
                 continue
             kwargs = {k: v for k, v in entry.items() if v is not None}
             try:
@@ -94,22 +98,35 @@ def build(description: Dict[str, list], resolve_id: Optional[Callable] = None) -
                     for option in ("owner", "group"):
                         if option in kwargs:
                             kwargs[option] = resolve_id(str(kwargs[option]), option)
+                if section == "bridges" and convert_port is not None and kwargs.get("ports"):
+                    kwargs["ports"] = _converted_ports(kwargs["ports"], convert_port)
                 obj = cls(**kwargs)
             except NetvirtError as exc:
-                problems.append("%s: %s" % (where, exc.msg))
-                continue
-            except TypeError as exc:
-                problems.append("%s: %s" % (where, exc))
+                problems.append("%s%s" % (where, exc.msg if exc.msg.startswith(".") else ": " + exc.msg))
+                # Said once: references to it are not problems of their own.
+                unbuilt.add((section, entry.get("netns"), entry.get("name")))
                 continue
             built[section].append((where, obj))
 
-    _check_references(built, result, problems)
+    _check_references(built, result, problems, unbuilt)
     if problems:
         raise ValidationError(
             "the topology has %d problem(s), nothing was changed: %s" % (len(problems), "; ".join(problems)),
             problems=problems)
     result.objects = _in_dependency_order(built)
     return result
+
+
+def _converted_ports(ports: list, convert_port: Callable) -> list:
+    converted = []
+    for index, port in enumerate(ports):
+        if isinstance(port, dict):
+            try:
+                port = convert_port(port)
+            except ValueError as exc:
+                raise ValidationError(".ports[%d]: %s" % (index, exc)) from None
+        converted.append(port)
+    return converted
 
 
 def _in_dependency_order(built: Dict[str, list]) -> list:
@@ -136,7 +153,8 @@ def _in_dependency_order(built: Dict[str, list]) -> list:
             + objects("routes"))
 
 
-def _check_references(built: Dict[str, list], result: Description, problems: List[str]) -> None:
+def _check_references(built: Dict[str, list], result: Description, problems: List[str],
+                      unbuilt=frozenset()) -> None:
     namespaces: Dict[str, str] = {}
     for where, ns in built["namespaces"]:
         if ns.name in namespaces:
@@ -149,7 +167,10 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
             problems.append("%s: %s '%s' is not one of the lab's namespaces" % (where, what, netns))
 
     endpoints = result.endpoints
-    addresses: Dict[Tuple[Optional[str], str], List[str]] = {}
+    # (netns, ifname) -> the CIDRs the lab gives that interface; None when it
+    # leaves them alone.
+    addresses: Dict[Endpoint, Optional[List[str]]] = {}
+    segments = _Segments()
 
     def occupy(where: str, netns: Optional[str], name: str, cidrs) -> None:
         key = (netns, name)
@@ -158,24 +179,24 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
                 where, name, _where(netns), endpoints[key]))
             return
         endpoints[key] = where
-        if cidrs:
-            addresses[key] = list(cidrs)
+        addresses[key] = None if cidrs is None else list(cidrs)
 
     for where, veth in built["veths"]:
         known_netns(where, veth.netns)
         known_netns(where, veth.peer_netns, "peer_netns")
         occupy(where, veth.netns, veth.name, veth.addresses)
         occupy(where, veth.peer_netns, veth.peer, veth.peer_addresses)
+        segments.join((veth.netns, veth.name), (veth.peer_netns, veth.peer))
     for where, tap in built["taps"]:
         known_netns(where, tap.netns)
         occupy(where, tap.netns, tap.name, tap.addresses)
-    bridges: Dict[Tuple[Optional[str], str], Bridge] = {}
+    bridges: Dict[Endpoint, Bridge] = {}
     for where, bridge in built["bridges"]:
         known_netns(where, bridge.netns)
         occupy(where, bridge.netns, bridge.name, bridge.addresses)
         bridges[(bridge.netns, bridge.name)] = bridge
 
-    port_of: Dict[Tuple[Optional[str], str], str] = {}
+    port_of: Dict[Endpoint, str] = {}
     for where, bridge in built["bridges"]:
         for port in bridge.ports or ():
             key = (bridge.netns, port.name)
@@ -186,15 +207,20 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
                 problems.append("%s: port '%s' is already a port of bridge '%s'" % (where, port.name, port_of[key]))
             else:
                 port_of[key] = bridge.name
+                segments.join((bridge.netns, bridge.name), key)
     for where, tap in built["taps"]:
         if tap.master:
             bridge = bridges.get((tap.netns, tap.master))
+            if bridge is None and ("bridges", tap.netns, tap.master) in unbuilt:
+                continue
             if bridge is None:
                 problems.append("%s: master '%s' is not a bridge the lab describes in %s" % (
                     where, tap.master, _where(tap.netns)))
             elif bridge.ports is not None and tap.name not in {p.name for p in bridge.ports}:
                 problems.append("%s: master is '%s' but that bridge's ports do not list '%s'" % (
                     where, tap.master, tap.name))
+            else:
+                segments.join((tap.netns, tap.master), (tap.netns, tap.name))
 
     for where, route in built["routes"]:
         known_netns(where, route.netns)
@@ -203,11 +229,50 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
                 where, route.dev, _where(route.netns)))
 
     _check_addresses(addresses, endpoints, problems)
+    _check_subnets(addresses, endpoints, problems)
+    _check_segments(addresses, endpoints, segments, set(bridges), problems)
+    _check_gateways(built["routes"], addresses, set(namespaces), problems)
+
+
+Endpoint = Tuple[Optional[str], str]
+
+
+class _Segments:
+    """Interfaces joined into L2 segments (union-find): veth ends, a bridge and its ports."""
+
+    def __init__(self) -> None:
+        self._parent: Dict[Endpoint, Endpoint] = {}
+
+    def find(self, key: Endpoint) -> Endpoint:
+        root = key
+        while self._parent.get(root, root) != root:
+            root = self._parent[root]
+        while key != root:  # path compression: S(N) labs join thousands of ports
+            self._parent[key], key = root, self._parent.get(key, key)
+        return root
+
+    def join(self, one: Endpoint, other: Endpoint) -> None:
+        self._parent[self.find(one)] = self.find(other)
+
+
+def _interfaces(addresses):
+    """(key, ip_interface) for every address the lab gives, link-local ones left out.
+
+    The kernel gives every interface its own link-local address and subnet, so
+    those never conflict between interfaces.
+    """
+    for key, cidrs in addresses.items():
+        for cidr in cidrs or ():
+            interface = ipaddress.ip_interface(cidr)
+            if not interface.ip.is_link_local:
+                yield key, interface
 
 
 def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
     owner_of_ip: Dict[Tuple[Optional[str], str], Tuple[str, str]] = {}
     for (netns, name), cidrs in addresses.items():
+        if not cidrs:
+            continue
         where = endpoints[(netns, name)]
         networks = [ipaddress.ip_interface(c).network for c in cidrs]
         for i in range(len(networks)):
@@ -222,3 +287,69 @@ def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
                     where, ip, name, other[1], other[0], _where(netns)))
             else:
                 owner_of_ip[(netns, ip)] = (where, name)
+
+
+def _check_subnets(addresses, endpoints, problems: List[str]) -> None:
+    """Two interfaces of one namespace on overlapping subnets: the namespace cannot tell where to send.
+
+    CIDR blocks either nest or are disjoint, so with the wider blocks seen
+    first, each block only has to look up its own supernets.
+    """
+    seen: Dict[tuple, Tuple[Endpoint, str]] = {}
+    for key, interface in sorted(_interfaces(addresses), key=lambda item: item[1].network.prefixlen):
+        network = interface.network
+        for prefixlen in range(network.prefixlen + 1):
+            wider = network.supernet(new_prefix=prefixlen)
+            other = seen.get((key[0], wider))
+            # The same address twice is _check_addresses's problem; one interface's own overlaps too.
+            if other is None or other[0] == key or other[1] == str(interface.ip):
+                continue
+            problems.append("%s: subnet %s of '%s' (%s) overlaps subnet %s of '%s' (%s) in %s; each subnet "
+                            "of a namespace must be on one interface" % (
+                                endpoints[key], network, key[1], interface, wider, other[0][1],
+                                endpoints[other[0]], _where(key[0])))
+        seen.setdefault((key[0], network), (key, str(interface.ip)))
+
+
+def _check_segments(addresses, endpoints, segments: _Segments, bridges, problems: List[str]) -> None:
+    """One address twice on one L2 segment (across namespaces: within one, _check_addresses tells)."""
+    owner: Dict[Tuple[Endpoint, object], Endpoint] = {}
+    for key, interface in _interfaces(addresses):
+        segment = segments.find(key)
+        other = owner.setdefault((segment, interface.ip), key)
+        if other == key or other[0] == key[0]:
+            continue
+        members = [k for k in bridges if segments.find(k) == segment]
+        via = ("bridge " + ", ".join("'%s' in %s" % (k[1], _where(k[0])) for k in sorted(members, key=str))
+               if members else "a veth pair")
+        problems.append("%s: address %s of '%s' in %s is also on '%s' in %s (%s), on the same L2 segment (%s)" % (
+            endpoints[key], interface.ip, key[1], _where(key[0]), other[1], _where(other[0]), endpoints[other],
+            via))
+
+
+def _check_gateways(routes, addresses, namespaces, problems: List[str]) -> None:
+    """A route's gateway must be on a subnet the lab gives the route's namespace (on its dev, if given).
+
+    Only in the lab's own namespaces: the host has interfaces and routes the
+    lab does not describe. A route with a dev and no gateway makes its
+    destination a connected network too, as the kernel sees it.
+    """
+    for where, route in routes:
+        if route.gateway is None or route.netns not in namespaces or route.dev == "lo":
+            continue
+        gateway = ipaddress.ip_address(route.gateway)
+        if gateway.is_link_local:
+            continue
+        subnets = [(key[1], interface.network) for key, interface in _interfaces(addresses)
+                   if key[0] == route.netns and route.dev in (None, key[1])]
+        subnets += [(other.dev, ipaddress.ip_network(other.dst)) for _w, other in routes
+                    if other.netns == route.netns and other.gateway is None and other.dev is not None
+                    and route.dev in (None, other.dev)]
+        if any(gateway in network for _dev, network in subnets):
+            continue
+        target = _where(route.netns)
+        if route.dev:
+            target = "interface '%s' in %s" % (route.dev, target)
+        given = ", ".join("%s on '%s'" % (network, dev) for dev, network in subnets) or "none"
+        problems.append("%s: gateway %s is on no subnet the lab gives %s (it gives %s); the gateway must be "
+                        "in the subnet of an address of that namespace's interfaces" % (where, gateway, target, given))

@@ -17,6 +17,16 @@ description:
     that broke its expectation.
   - Changes nothing, so it runs the same in check mode and always reports C(changed=false).
   - The pings of all pairs run concurrently.
+  - A probe that did not run is an error, never an outcome - whatever the pair expects, the task fails naming it.
+    That covers ping failing to start or refusing its arguments, a source namespace that is missing or cannot
+    be entered (a stale entry in C(/run/netns)), a ping exit status other than 0 (replies) or 1 (no reply),
+    and output without ping's summary. So an V(unreachable) pair never passes because nothing was sent.
+  - The one exception is the kernel's routing verdict - the source has no route to the target (ping's
+    C(Network is unreachable) or C(No route to host) at connect, for example through an C(unreachable)
+    route). That is an outcome, unreachable, with C(no_route=true) - it is how two isolated labs prove that
+    neither reaches the other.
+  - In check mode, when source namespaces do not exist yet (an earlier task of the play would create them),
+    the task is skipped with a message naming them; outside check mode a missing source is an error.
 author:
   - netvirt.linux developers (@netvirt)
 options:
@@ -35,6 +45,8 @@ options:
         description:
           - Target address or list of addresses. An interface address in CIDR form (C(10.0.1.1/24)) is taken
             as its address, so a lab's own address lists can be passed as they are.
+          - An IPv6 address may carry its zone, the interface to reach it through (C(fe80::1%eth0)); it is kept.
+          - The unspecified address (C(0.0.0.0), C(::)) and C(255.255.255.255) are refused.
         type: raw
         required: true
       expect:
@@ -44,22 +56,27 @@ options:
         choices: [reachable, unreachable]
         default: reachable
   count:
-    description: Echo requests per pair.
+    description:
+      - Echo requests per pair, from 1 to 100.
     type: int
     default: 3
   interval:
-    description: Seconds between the echo requests of one pair.
+    description:
+      - Seconds between the echo requests of one pair, from 0.01 to 10.
     type: float
     default: 0.2
   timeout:
-    description: Seconds to wait for each reply.
+    description:
+      - Seconds to wait for each reply, from 0.1 to 60.
+      - Values out of these ranges (and NaN or infinity) are refused before any probe runs. Each ping is
+        also given a deadline of O(count) * O(interval) + O(timeout) + 1 seconds.
     type: float
     default: 1.0
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Probes run in check mode too; they change nothing.
+    details: Probes run in check mode too; they change nothing. Sources that do not exist yet skip the task.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
@@ -100,7 +117,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 matrix:
-  description: One entry per probed pair, in the order of the checks.
+  description: One entry per probed pair, in the order of the checks; empty when the task is skipped.
   returned: always
   type: list
   elements: dict
@@ -150,21 +167,36 @@ matrix:
       type: bool
       sample: true
     error:
-      description: What ping said when it could not send at all (for example C(Network is unreachable)).
+      description:
+        - Why the probe did not run (ping could not start, refused its arguments, exited with a status other
+          than 0 or 1, or printed no summary); null when it ran. A pair with an error is never V(ok).
       type: str
-      sample: null
+      sample: "ping did not probe (exit status 255): setting the network namespace \"ghost\" failed: Invalid argument"
+    no_route:
+      description: Whether the source had no route to the target, so nothing was sent; the pair is unreachable.
+      type: bool
+      sample: false
 summary:
-  description: Counts of probed, passed and failed pairs.
+  description: Counts of probed, passed and failed pairs. When the task is skipped, C(pairs) counts the pairs
+    that were not probed.
   returned: always
   type: dict
   sample: {"pairs": 2, "passed": 2, "failed": 0}
+missing_sources:
+  description: The source namespaces that do not exist yet, when check mode skipped the task for them.
+  returned: when skipped
+  type: list
+  elements: str
+  sample: [net0, net1]
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 from ansible_collections.netvirt.linux.plugins.module_utils._reachability import (
     expand,
     failures_message,
+    missing_in_check_mode,
     probe,
+    validate_timing,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._module import netvirt_module
 
@@ -183,14 +215,23 @@ ARGUMENT_SPEC = dict(
 def main():
     module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
     params = module.params
-    if params["count"] < 1 or params["interval"] <= 0 or params["timeout"] <= 0:
-        module.fail_json(msg="count must be at least 1, interval and timeout greater than 0")
+    missing = []
     try:
+        validate_timing(params["count"], params["interval"], params["timeout"])
         pairs = expand(params["checks"])
-        results = probe(pairs, count=params["count"], interval=params["interval"], timeout=params["timeout"])
+        if module.check_mode:
+            missing = missing_in_check_mode(pairs)
+        if not missing:
+            results = probe(pairs, count=params["count"], interval=params["interval"], timeout=params["timeout"])
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
 
+    if missing:
+        module.exit_json(
+            changed=False, skipped=True, matrix=[], missing_sources=missing,
+            summary={"pairs": len(pairs), "passed": 0, "failed": 0},
+            msg="check mode: not probed, source namespace(s) %s do not exist yet (an earlier task would create "
+                "them)" % ", ".join("'%s'" % name for name in missing))
     matrix = [r.as_dict() for r in results]
     failed = sum(1 for r in results if not r.ok)
     summary = {"pairs": len(results), "passed": len(results) - failed, "failed": failed}

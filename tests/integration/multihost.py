@@ -100,8 +100,9 @@ class LabHost:
         self.dir = workdir / name
         self.dir.mkdir(parents=True)
         (self.dir / "tmp").mkdir(mode=0o700)
-        script = ("mount -t tmpfs %s-netns /run/netns && hostname %s && ip link set lo up && "
-                  "mkdir -p /run/sshd && " % (name, name))
+        script = ("mount -t tmpfs %s-netns /run/netns && mkdir -p /run/netvirt && "
+                  "mount -t tmpfs %s-state /run/netvirt && hostname %s && ip link set lo up && "
+                  "mkdir -p /run/sshd && " % (name, name, name))
         if broken_link_kinds:
             script += self._break_ip(broken_link_kinds)
         script += "echo ready && exec sleep infinity"

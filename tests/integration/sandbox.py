@@ -42,10 +42,13 @@ class Sandbox:
     def __init__(self, workdir: Path, hostname: Optional[str] = None):
         self.workdir = Path(workdir)
         Path("/run/netns").mkdir(parents=True, exist_ok=True)
+        # Labs keep their records and locks here (_labstate); each sandbox gets its own.
+        Path("/run/netvirt").mkdir(parents=True, exist_ok=True)
         unshare = ["unshare", "--net", "--mount", "--propagation", "private"]
         if hostname:
             unshare.append("--uts")
-        script = "mount -t tmpfs netvirt-sandbox /run/netns && ip link set lo up && "
+        script = ("mount -t tmpfs netvirt-sandbox /run/netns && mount -t tmpfs netvirt-sandbox-state /run/netvirt && "
+                  "ip link set lo up && ")
         if hostname:
             script += "hostname %s && " % hostname
         script += "echo ready && exec sleep infinity"

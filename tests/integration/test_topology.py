@@ -104,3 +104,101 @@ def test_every_description_error_at_once(sandbox):
     assert len(result["problems"]) == 4
     assert any("port 'ghost'" in p for p in result["problems"])
     assert any("overlap" in p for p in result["problems"])
+
+
+# ------------------------------------------- input as Ansible suboptions ---
+
+def test_strings_from_extra_vars_are_converted(sandbox):
+    """`-e` values arrive as strings; the topology converts them as the single modules do."""
+    play = [{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "netvirt.linux.bridge_lab"}]}]
+    sandbox.playbook(play, extra_args=["-e", "bridge_lab_mtu=9000"])
+    for netns, name in (("net0", "net0-bridge"), ("net1", "net1-bridge"), ("bridge", "bridge-net0"),
+                        ("bridge", "bridge-net1"), ("bridge", "br")):
+        assert sandbox.links(netns)[name]["mtu"] == 9000, (netns, name)
+    # Again: nothing to change, the strings compare equal to what the kernel holds.
+    proc, records = sandbox.playbook(play, extra_args=["-e", "bridge_lab_mtu=9000"])
+    assert [r["task"] for r in records if r["result"].get("changed")] == [], proc.stdout
+
+    # Every kind of converted option, straight from -e, with the four steps.
+    args = lab()
+    args["veths"][0]["mtu"] = "{{ mtu }}"
+    args["veths"][0]["up"] = "{{ up }}"
+    args["bridges"][0]["priority"] = "{{ priority }}"
+    args["bridges"][0]["ports"][0] = {"name": "h0-br", "cost": "{{ cost }}", "hairpin": "{{ up }}"}
+    args["routes"][0]["metric"] = "{{ metric }}"
+    extra = ["-e", "mtu=1300 up=yes priority=4096 cost=42 metric=7"]
+    snapshot = sandbox.snapshot()
+    proc, records = sandbox.playbook(
+        [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "t", TOPOLOGY: args}]}], extra_args=extra)
+    assert records[-1]["result"]["changed"] is True
+    after = sandbox.snapshot()
+    assert after != snapshot
+    assert sandbox.links("h0")["eth0"]["mtu"] == 1300
+    assert sandbox.links()["br0"]["linkinfo"]["info_data"]["priority"] == 4096
+    port = sandbox.links()["h0-br"]["linkinfo"]["info_slave_data"]
+    assert port["cost"] == 42 and port["hairpin"] is True
+    routes = sandbox.ip_json("route", "show", "10.9.0.0/16", netns="h0")
+    assert [r.get("metric") for r in routes] == [7]
+    proc, records = sandbox.playbook(
+        [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "t", TOPOLOGY: args}]}], extra_args=extra)
+    assert records[-1]["result"]["changed"] is False and sandbox.snapshot() == after
+
+
+def test_bad_entry_types_are_refused_by_ansible(sandbox):
+    sandbox.module(TOPOLOGY, lab())
+    bad = lab(3)
+    bad["veths"][1]["mtu"] = "big"
+    sandbox.refused(TOPOLOGY, bad, "argument 'mtu' is of type str found in 'veths'")
+    bad = lab(3)
+    bad["veths"][2]["state"] = "absent"
+    sandbox.refused(TOPOLOGY, bad, "Unsupported parameters for (netvirt.linux.topology) module: veths.state")
+    bad = lab(3)
+    bad["bridges"][0]["ports"][1] = {"name": "h1-br", "priority": "high"}
+    result = sandbox.refused(TOPOLOGY, bad, "bridges[0].ports[1]: argument 'priority' is of type str")
+    assert len(result["problems"]) == 1
+
+
+# ------------------------------------------------ gateways, subnets, segments ---
+# Each refused on top of a built lab, with new namespaces in the description:
+# had anything been touched, the snapshot would show it.
+
+def test_gateway_on_no_subnet_of_the_namespace_is_refused(sandbox):
+    sandbox.module(TOPOLOGY, lab())
+    bad = lab(3)
+    bad["routes"][2]["gateway"] = "10.5.0.1"
+    result = sandbox.refused(TOPOLOGY, bad, "the topology has 1 problem(s), nothing was changed")
+    assert result["problems"] == [
+        "routes[2]: gateway 10.5.0.1 is on no subnet the lab gives namespace 'h2' (it gives 10.0.0.0/24 on 'eth0'); "
+        "the gateway must be in the subnet of an address of that namespace's interfaces"]
+    assert "h2" not in sandbox.namespaces()
+
+
+def test_overlapping_subnets_in_one_namespace_are_refused(sandbox):
+    sandbox.module(TOPOLOGY, lab())
+    bad = lab(3)
+    bad["veths"].append({"name": "eth1", "netns": "gw", "peer": "gw-up", "addresses": ["10.0.0.253/25"]})
+    result = sandbox.refused(TOPOLOGY, bad, "the topology has 1 problem(s), nothing was changed")
+    assert result["problems"] == [
+        "veths[4]: subnet 10.0.0.128/25 of 'eth1' (10.0.0.253/25) overlaps subnet 10.0.0.0/24 of 'eth0' (veths[3]) "
+        "in namespace 'gw'; each subnet of a namespace must be on one interface"]
+    assert "h2" not in sandbox.namespaces() and "gw-up" not in sandbox.links()
+
+
+def test_same_address_on_one_segment_is_refused(sandbox):
+    sandbox.module(TOPOLOGY, lab())
+    bad = lab(3)
+    bad["veths"][2]["addresses"] = ["10.0.0.1/24"]   # h2 takes h0's address on br0
+    bad["bridges"][0]["addresses"] = ["10.0.0.254/24"]  # the bridge takes gw's
+    bad["namespaces"].append({"name": "pair"})
+    bad["veths"].append({"name": "a", "netns": "pair", "peer": "b", "addresses": ["10.7.0.1/24"],
+                         "peer_addresses": ["10.7.0.1/24"]})
+    result = sandbox.refused(TOPOLOGY, bad, "the topology has 3 problem(s), nothing was changed")
+    assert sorted(result["problems"]) == [
+        "bridges[0]: address 10.0.0.254 of 'br0' in the host is also on 'eth0' in namespace 'gw' (veths[3]), "
+        "on the same L2 segment (bridge 'br0' in the host)",
+        "veths[2]: address 10.0.0.1 of 'eth0' in namespace 'h2' is also on 'eth0' in namespace 'h0' (veths[0]), "
+        "on the same L2 segment (bridge 'br0' in the host)",
+        "veths[4]: address 10.7.0.1 of 'b' in the host is also on 'a' in namespace 'pair' (veths[4]), "
+        "on the same L2 segment (a veth pair)",
+    ]
+    assert sandbox.namespaces() == {"h0", "h1", "gw"}

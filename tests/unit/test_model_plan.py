@@ -16,17 +16,26 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     World,
     normalize_addresses,
     normalize_cidr,
+    resolve_peers,
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
 
 
-def world(namespaces=(), **spaces):
-    """world(host=[links], ns1=[links]); 'host' is the module's own namespace."""
+def world(namespaces=(), nsids=None, **spaces):
+    """world(host=[links], ns1=[links]); 'host' is the module's own namespace.
+
+    ``nsids`` {(namespace, netnsid): namespace} says which namespace a netnsid
+    names inside another, as the kernel would answer; peers are then resolved
+    by the same rule the kernel adapter uses.
+    """
     result = World(namespaces=frozenset(namespaces))
     for name, links in spaces.items():
         key = HOST if name == "host" else name
         result.spaces[key] = NamespaceState(key, {link.name: link for link in links})
+    table = {(HOST if ns == "host" else ns, nsid): (HOST if other == "host" else other)
+             for (ns, nsid), other in (nsids or {}).items()}
+    resolve_peers(result.spaces, lambda netns, link: table.get((netns, link.link_netnsid)))
     return result
 
 
@@ -176,17 +185,20 @@ def test_veth_seed_way_pair_in_host_is_moved_not_duplicated():
     assert "CreateVeth" not in kinds(plan)
 
 
+IRIS_NSIDS = {("host", 0): "iris_network", ("iris_network", 0): "host"}
+
+
 def test_veth_converged_across_namespaces():
     host = [lo(), veth("veth0", 5, 2, nsid=0, addresses=["10.1.1.2/24", "fe80::1/64"])]
     ns = [lo(), veth("iris_veth", 2, 5, nsid=0, addresses=["10.1.1.1/24"])]
-    plan = P.plan([Veth(**SEED)], world(["iris_network"], host=host, iris_network=ns))
+    plan = P.plan([Veth(**SEED)], world(["iris_network"], host=host, iris_network=ns, nsids=IRIS_NSIDS))
     assert not plan.changed, [a.describe() for a in plan.actions]
 
 
 def test_veth_wrong_addresses_fixed_in_place():
     host = [lo(), veth("veth0", 5, 2, nsid=0, addresses=["10.9.9.9/24"])]
     ns = [lo(), veth("iris_veth", 2, 5, nsid=0, addresses=["10.1.1.1/24"])]
-    plan = P.plan([Veth(**SEED)], world(["iris_network"], host=host, iris_network=ns))
+    plan = P.plan([Veth(**SEED)], world(["iris_network"], host=host, iris_network=ns, nsids=IRIS_NSIDS))
     assert [a.describe() for a in plan.actions] == [
         "remove address 10.9.9.9/24 from veth0 in host",
         "add address 10.1.1.2/24 to veth0 in host",
@@ -271,3 +283,72 @@ def test_veth_absent_checks_the_peers_namespace_too():
     ns_host = [lo(), veth("veth0", 5, 2, nsid=0)]
     with pytest.raises(ConflictError, match="in a namespace this task does not name"):
         P.plan([Veth("veth0", peer="iris_veth", state="absent")], world(["iris_network"], host=ns_host))
+
+
+# ------------------------------------------- peers by (namespace, ifindex) ---
+
+
+def _reused_index_world():
+    """Two pairs a:eth0<->b:eth0 and c:eth0<->d:eth0, every end at ifindex 2 (each namespace counts from 1)."""
+    ends = {ns: [lo(), veth("eth0", 2, 2, nsid=0)] for ns in "abcd"}
+    nsids = {("a", 0): "b", ("b", 0): "a", ("c", 0): "d", ("d", 0): "c"}
+    return world(list("abcd"), nsids=nsids, **ends)
+
+
+def test_peer_is_found_by_namespace_and_index_not_index_alone():
+    current = _reused_index_world()
+    assert current.spaces["a"].links["eth0"].peer == ("b", "eth0")
+    assert current.spaces["c"].links["eth0"].peer == ("d", "eth0")
+    desired = [Netns(n) for n in "abcd"] + [
+        Veth("eth0", netns="a", peer="eth0", peer_netns="b"),
+        Veth("eth0", netns="c", peer="eth0", peer_netns="d"),
+    ]
+    plan = P.plan(desired, current)
+    assert not plan.changed, [a.describe() for a in plan.actions]
+
+
+def test_reused_index_pair_elsewhere_is_not_mistaken_for_ours():
+    # The task wants a:eth0 <-> d:eth0; the kernel pairs a with b and c with d.
+    with pytest.raises(ConflictError, match="paired with 'eth0' in namespace 'b'"):
+        P.plan([Veth("eth0", netns="a", peer="eth0", peer_netns="d")], _reused_index_world())
+
+
+def test_unknown_netnsid_leaves_the_peer_unresolved():
+    # Same shapes, but the kernel's nsid table names none of the namespaces read.
+    ends = {ns: [lo(), veth("eth0", 2, 2, nsid=0)] for ns in "ab"}
+    current = world(list("ab"), **ends)
+    assert current.spaces["a"].links["eth0"].peer is None
+    with pytest.raises(ConflictError, match="peer lives in a namespace this task does not name"):
+        P.plan([Veth("eth0", netns="a", peer="eth0", peer_netns="b")], current)
+
+
+def test_moving_an_end_repoints_its_partner():
+    # Seed 000 made the seeds' way: both ends in the host, one to be moved.
+    host = [lo(), veth("veth0", 5, 6, up=False), veth("iris_veth", 6, 5, up=False)]
+    plan = P.plan([Veth(**SEED)], world(["iris_network"], host=host, iris_network=[lo()]))
+    projected = plan.projected
+    assert projected.spaces[HOST].links["veth0"].peer == ("iris_network", "iris_veth")
+    assert projected.spaces["iris_network"].links["iris_veth"].peer == (HOST, "veth0")
+
+
+def test_resolve_peers_same_namespace_pair():
+    spaces = {HOST: NamespaceState(HOST, {"a": veth("a", 5, 6), "b": veth("b", 6, 5)})}
+    resolve_peers(spaces, lambda netns, link: None)
+    assert spaces[HOST].links["a"].peer == (HOST, "b")
+    assert spaces[HOST].links["b"].peer == (HOST, "a")
+
+
+# --------------------------------------- check mode across a whole playbook ---
+
+
+def test_check_mode_assumes_a_namespace_an_earlier_task_makes():
+    plan = P.plan([Veth(**SEED)], world(host=[lo()]), assume_missing=True)
+    assert kinds(plan)[0] == "CreateVeth"
+    assert plan.warnings == ["veth veth0 peer iris_veth: network namespace 'iris_network' does not exist; "
+                             "check mode assumes an earlier task creates it"]
+    assert plan.objects[0].after["peer_netns"] == "iris_network"
+
+
+def test_outside_check_mode_a_missing_namespace_stays_an_error():
+    with pytest.raises(NamespaceMissingError, match="'iris_network' does not exist; create it first"):
+        P.plan([Veth(**SEED)], world(host=[lo()]))

@@ -1,10 +1,16 @@
 """Unit tests of the topology description: objects built by the model, problems reported together."""
 
+import importlib
+
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Bridge, Netns, Route, Tap, Veth
+from ansible_collections.netvirt.linux.plugins.module_utils._model import Bridge, BridgePort, Netns, Route, Tap, Veth
+from ansible_collections.netvirt.linux.plugins.module_utils._module import NETNS_ARGUMENT_SPEC, resolve_id
+from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS, convert_port
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build, marker, validate_lab_name
+from ansible_collections.netvirt.linux.plugins.modules.topology import ARGUMENT_SPEC as TOPOLOGY_SPEC
 
 
 def star(n=2):
@@ -89,3 +95,242 @@ def test_lab_names_and_marker():
         validate_lab_name("two words")
     with pytest.raises(ValidationError):
         validate_lab_name("")
+
+
+# ------------------------------------------------------------ suboptions ---
+
+SINGLE_MODULES = {"namespaces": "netns", "veths": "veth", "bridges": "bridge", "taps": "tap", "routes": "route"}
+# Options a section does not take: the whole lab's state, and a tap's recreate.
+NOT_IN_SECTIONS = {"state", "recreate"}
+
+
+@pytest.mark.parametrize("section", sorted(SINGLE_MODULES))
+def test_section_options_agree_with_the_single_module(section):
+    module = importlib.import_module("ansible_collections.netvirt.linux.plugins.modules." + SINGLE_MODULES[section])
+    single = dict(module.ARGUMENT_SPEC)
+    if section != "namespaces":
+        single.update(NETNS_ARGUMENT_SPEC)
+    expected = {k: v for k, v in single.items() if k not in NOT_IN_SECTIONS}
+    if section == "veths":  # the veth module requires it with state=present; a topology only builds
+        expected["peer"] = dict(expected["peer"], required=True)
+    assert SECTION_OPTIONS[section] == expected
+
+
+def validate_topology(params):
+    """The topology module's own argument spec, applied as AnsibleModule applies it."""
+    return ArgumentSpecValidator(TOPOLOGY_SPEC).validate(dict({"name": "lab"}, **params))
+
+
+def test_strings_from_extra_vars_are_converted_as_the_single_modules_do():
+    result = validate_topology({
+        "namespaces": [{"name": "n1", "loopback": "no", "sysctls": {"net.ipv4.ip_forward": "1"}}],
+        "veths": [{"name": "eth0", "netns": "n1", "peer": "p1", "mtu": "9000", "up": "yes"}],
+        "bridges": [{"name": "br0", "mtu": "9000", "stp": "false", "forward_delay": "4", "priority": "100",
+                     "ports": ["p1", {"name": "tap0", "cost": "10"}]}],
+        "taps": [{"name": "tap0", "mtu": "9000", "owner": 1000}],
+        "routes": [{"netns": "n1", "dst": "10.9.0.0/16", "dev": "eth0", "metric": "20", "table": 100}],
+    })
+    assert result.error_messages == []
+    params = result.validated_parameters
+    veth, bridge, tap, route = (params[s][0] for s in ("veths", "bridges", "taps", "routes"))
+    assert (veth["mtu"], veth["up"], veth["addresses"]) == (9000, True, None)
+    assert (bridge["mtu"], bridge["stp"], bridge["forward_delay"], bridge["priority"]) == (9000, False, 4.0, 100)
+    assert (tap["mtu"], tap["owner"], tap["mode"], tap["up"]) == (9000, "1000", "tap", True)
+    assert (route["metric"], route["table"]) == (20, "100")
+    assert params["namespaces"][0]["loopback"] is False
+    # The converted entries build the same objects the single modules build.
+    lab = build({s: params[s] for s in SINGLE_MODULES}, resolve_id=resolve_id, convert_port=convert_port)
+    by_kind = {type(o): o for o in lab.objects}
+    assert by_kind[Veth].mtu == 9000 and by_kind[Tap].mtu == 9000 and by_kind[Bridge].mtu == 9000
+    assert by_kind[Tap].owner == 1000
+    assert by_kind[Bridge].ports == (BridgePort("p1"), BridgePort("tap0", cost=10))
+    assert by_kind[Route].metric == 20 and by_kind[Route].table == 100
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"veths": [{"name": "e", "peer": "p", "mtu": "big"}]}, "argument 'mtu' is of type str found in 'veths'"),
+    ({"veths": [{"name": "e"}]}, "missing required arguments: peer found in veths"),
+    ({"veths": [{"name": "e", "peer": "p", "state": "absent"}]}, "veths.state. Supported parameters include"),
+    ({"taps": [{"name": "t", "mode": "tin"}]}, "value of mode must be one of: tap, tun, got: tin found in taps"),
+    ({"routes": [{"gateway": "10.0.0.1"}]}, "missing required arguments: dst found in routes"),
+    ({"namespaces": [{"name": "n", "sysctls": "a b"}]}, "argument 'sysctls' is of type str found in 'namespaces'"),
+    ({"namespaces": ["n1"]}, "Elements value for option 'namespaces' is of type str"),
+])
+def test_bad_entries_are_refused_by_the_argument_spec(params, words):
+    messages = validate_topology(params).error_messages
+    assert any(words in m for m in messages), messages
+
+
+def test_port_dicts_are_converted_and_refused_by_their_place():
+    desc = star(2)
+    desc["bridges"][0]["ports"] = ["p0", {"name": "p1", "cost": "x", "hairpin": "yes"}]
+    with pytest.raises(ValidationError) as err:
+        build(desc, convert_port=convert_port)
+    assert err.value.details["problems"] == [
+        "bridges[0].ports[1]: argument 'cost' is of type str and we were unable to convert to int: "
+        "\"'x'\" cannot be converted to an int"]
+    desc["bridges"][0]["ports"][1] = {"name": "p1", "costs": 1}
+    with pytest.raises(ValidationError, match=r"bridges\[0\]\.ports\[1\]: unsupported parameter costs"):
+        build(desc, convert_port=convert_port)
+    desc["bridges"][0]["ports"][1] = {"name": "p1", "cost": "10", "hairpin": "yes"}
+    bridge = build(desc, convert_port=convert_port).objects[-1]
+    assert bridge.ports == (BridgePort("p0"), BridgePort("p1", cost=10, hairpin=True))
+
+
+# ------------------------------------------------ gateways, subnets, segments ---
+
+def problems_of(desc):
+    with pytest.raises(ValidationError) as err:
+        build(desc)
+    return err.value.details["problems"]
+
+
+def test_gateway_must_be_on_a_subnet_the_lab_gives_the_namespace():
+    desc = star(2)
+    desc["routes"] = [{"netns": "ns0", "dst": "default", "gateway": "10.0.0.254"},    # on eth0's 10.0.0.0/24
+                      {"netns": "ns1", "dst": "10.9.0.0/16", "gateway": "10.5.0.1"},  # on nothing
+                      {"netns": "ns1", "dst": "10.8.0.0/16", "gateway": "10.0.0.1", "dev": "eth0"}]
+    assert problems_of(desc) == [
+        "routes[1]: gateway 10.5.0.1 is on no subnet the lab gives namespace 'ns1' (it gives 10.0.0.0/24 on "
+        "'eth0'); the gateway must be in the subnet of an address of that namespace's interfaces"]
+
+
+def test_gateway_on_the_named_dev_only():
+    desc = star(1)
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "addresses": ["10.7.0.1/24"]})
+    desc["routes"] = [{"netns": "ns0", "dst": "10.9.0.0/16", "gateway": "10.7.0.254", "dev": "eth0"}]
+    assert problems_of(desc) == [
+        "routes[0]: gateway 10.7.0.254 is on no subnet the lab gives interface 'eth0' in namespace 'ns0' (it "
+        "gives 10.0.0.0/24 on 'eth0'); the gateway must be in the subnet of an address of that namespace's "
+        "interfaces"]
+    desc["routes"][0]["dev"] = "eth1"
+    build(desc)
+
+
+def test_gateway_without_any_address_in_the_namespace():
+    desc = star(1)
+    desc["veths"][0]["addresses"] = None
+    desc["routes"] = [{"netns": "ns0", "dst": "default", "gateway": "10.0.0.254"}]
+    assert problems_of(desc) == [
+        "routes[0]: gateway 10.0.0.254 is on no subnet the lab gives namespace 'ns0' (it gives none); the gateway "
+        "must be in the subnet of an address of that namespace's interfaces"]
+
+
+def test_gateways_the_lab_cannot_judge_or_the_kernel_accepts():
+    desc = star(1)
+    desc["routes"] = [
+        # A dev route makes its destination connected, as the kernel sees it.
+        {"netns": "ns0", "dst": "192.168.5.0/24", "dev": "eth0"},
+        {"netns": "ns0", "dst": "10.9.0.0/16", "gateway": "192.168.5.1"},
+        # IPv6 link-local next hops are on every link.
+        {"netns": "ns0", "dst": "fd00:9::/64", "gateway": "fe80::1", "dev": "eth0"},
+        # The host has interfaces and routes the lab does not describe.
+        {"dst": "10.10.0.0/16", "gateway": "172.16.0.1"},
+    ]
+    assert [type(o) for o in build(desc).objects][-4:] == [Route] * 4
+
+
+def test_overlapping_subnets_on_two_interfaces_of_one_namespace():
+    desc = star(2)
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "addresses": ["10.0.0.129/16"]})
+    desc["veths"].append({"name": "eth2", "netns": "ns0", "peer": "q1", "addresses": ["10.0.0.2/24"]})
+    # The same subnet on ns1's eth0 is another namespace's business; disjoint subnets are fine.
+    desc["veths"].append({"name": "eth3", "netns": "ns0", "peer": "q2", "addresses": ["10.1.0.1/24"]})
+    rule = "; each subnet of a namespace must be on one interface"
+    assert problems_of(desc) == [
+        "veths[0]: subnet 10.0.0.0/24 of 'eth0' (10.0.0.1/24) overlaps subnet 10.0.0.0/16 of 'eth1' (veths[2]) "
+        "in namespace 'ns0'" + rule,
+        "veths[3]: subnet 10.0.0.0/24 of 'eth2' (10.0.0.2/24) overlaps subnet 10.0.0.0/16 of 'eth1' (veths[2]) "
+        "in namespace 'ns0'" + rule,
+        "veths[3]: subnet 10.0.0.0/24 of 'eth2' (10.0.0.2/24) overlaps subnet 10.0.0.0/24 of 'eth0' (veths[0]) "
+        "in namespace 'ns0'" + rule,
+    ]
+
+
+def test_same_address_twice_in_a_namespace_is_told_once():
+    desc = star(1)
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "addresses": ["10.0.0.1/16"]})
+    assert problems_of(desc) == ["veths[1]: address 10.0.0.1 of 'eth1' is also on 'eth0' (veths[0]) in namespace 'ns0'"]
+
+
+def test_link_local_subnets_are_on_every_interface():
+    desc = star(1)
+    desc["veths"][0]["addresses"].append("fe80::1/64")
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "addresses": ["fe80::2/64"]})
+    build(desc)
+
+
+def test_same_address_on_two_ports_of_one_bridge():
+    desc = star(3)
+    desc["veths"][2]["addresses"] = ["10.0.0.1/24"]  # ns2 takes ns0's address, both on br0
+    assert problems_of(desc) == [
+        "veths[2]: address 10.0.0.1 of 'eth0' in namespace 'ns2' is also on 'eth0' in namespace 'ns0' (veths[0]), "
+        "on the same L2 segment (bridge 'br0' in the host)"]
+
+
+def test_same_address_on_a_bridge_and_behind_its_port():
+    desc = star(2)
+    desc["bridges"][0]["addresses"] = ["10.0.0.2/24"]
+    assert problems_of(desc) == [
+        "bridges[0]: address 10.0.0.2 of 'br0' in the host is also on 'eth0' in namespace 'ns1' (veths[1]), "
+        "on the same L2 segment (bridge 'br0' in the host)"]
+    # Same subnet, another address: the bridge_lab role's bridge address beside its members'.
+    desc["bridges"][0]["addresses"] = ["10.0.0.254/24"]
+    build(desc)
+
+
+def test_same_address_on_both_ends_of_a_veth_pair():
+    desc = {"namespaces": [{"name": "a"}, {"name": "b"}],
+            "veths": [{"name": "eth0", "netns": "a", "peer": "eth0", "peer_netns": "b",
+                       "addresses": ["10.0.0.1/30"], "peer_addresses": ["10.0.0.1/30"]}]}
+    assert problems_of(desc) == [
+        "veths[0]: address 10.0.0.1 of 'eth0' in namespace 'b' is also on 'eth0' in namespace 'a' (veths[0]), "
+        "on the same L2 segment (a veth pair)"]
+    desc["veths"][0]["peer_addresses"] = ["10.0.0.2/30"]
+    build(desc)
+
+
+def test_segments_join_through_bridges_and_taps_but_not_across_separate_bridges():
+    desc = star(2)
+    # A second, separate bridge may reuse ns0's address on its own segment.
+    desc["namespaces"].append({"name": "far"})
+    desc["veths"].append({"name": "eth0", "netns": "far", "peer": "far-br", "addresses": ["10.0.0.1/24"]})
+    desc["bridges"].append({"name": "br1", "ports": ["far-br"]})
+    build(desc)
+    # Joined to br0 by a veth between the bridges, it is one segment.
+    desc["veths"].append({"name": "br0-br1", "peer": "br1-br0"})
+    desc["bridges"][0]["ports"].append("br0-br1")
+    desc["bridges"][1]["ports"].append("br1-br0")
+    assert problems_of(desc) == [
+        "veths[2]: address 10.0.0.1 of 'eth0' in namespace 'far' is also on 'eth0' in namespace 'ns0' (veths[0]), "
+        "on the same L2 segment (bridge 'br0' in the host, 'br1' in the host)"]
+    # A tap port of the bridge is on its segment too.
+    desc = star(1)
+    desc["bridges"][0]["ports"].append("tap0")
+    desc["taps"] = [{"name": "tap0", "netns": None, "addresses": ["10.0.0.1/24"]}]
+    assert problems_of(desc) == [
+        "taps[0]: address 10.0.0.1 of 'tap0' in the host is also on 'eth0' in namespace 'ns0' (veths[0]), "
+        "on the same L2 segment (bridge 'br0' in the host)"]
+
+
+def test_the_roles_labs_pass():
+    """bridge_lab's defaults and its host_bridge scenario, as its present.yml describes them."""
+    for bridge_netns, bridge_addresses, taps in ((None, ["10.0.1.254/24"], ["tap-vm0"]), ("bridge", [], [])):
+        members = [("net0", "10.0.1.1/24"), ("net1", "10.0.1.2/24")]
+        desc = {
+            "namespaces": [{"name": ns} for ns, _a in members] + ([{"name": bridge_netns}] if bridge_netns else []),
+            "veths": [{"name": "eth0", "netns": ns, "addresses": [a], "peer": "p-" + ns, "peer_netns": bridge_netns,
+                       "mtu": 9000} for ns, a in members],
+            "taps": [{"name": t, "netns": bridge_netns, "mode": "tap"} for t in taps],
+            "bridges": [{"name": "br", "netns": bridge_netns, "stp": False, "addresses": bridge_addresses,
+                         "ports": ["p-" + ns for ns, _a in members] + taps}],
+        }
+        build(desc)
+
+
+def test_a_broken_bridge_is_told_once_not_again_by_its_taps():
+    desc = star(1)
+    desc["bridges"][0]["ports"].append("tap0")
+    desc["bridges"][0]["priority"] = 70000
+    desc["taps"] = [{"name": "tap0", "master": "br0"}]
+    assert problems_of(desc) == ["bridges[0]: priority 70000 is out of range; use 0 to 65535"]
