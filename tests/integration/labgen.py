@@ -243,7 +243,9 @@ class _Builder:
 
     def bridge(self, where: Where, members: List[Where], taps: int, manage_ports: bool = True) -> None:
         rng = self.rng
-        name = self.ifname(where, "br")
+        # netvirt.linux.bridge refuses a bridge in a namespace while the host holds a bridge of
+        # that name (bridges cannot move; see its docs), so host bridges have names of their own.
+        name = self.ifname(where, "br" if where is not HOST else "hbr")
         net = self.subnet(rng.choice((24, 24, 25, 26)))
         wanted = len(members) + 1
         addrs = self.hosts(net, wanted)
