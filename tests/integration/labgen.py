@@ -263,7 +263,9 @@ class _Builder:
         if where is not HOST:
             entry["netns"] = where
         iface = Iface(where, name, "bridge")
-        if rng.random() < 0.5:
+        # One subnet per interface of a namespace: a bridge whose own namespace is a member
+        # (both ends of a veth there) leaves the segment's address to that member.
+        if where not in members and rng.random() < 0.5:
             entry["addresses"] = [bridge_addr]
             iface.addresses = [bridge_addr]
             self.connect(where, net)
