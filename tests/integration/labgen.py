@@ -380,7 +380,8 @@ def generate(seed: int) -> Lab:
         pool = [HOST] + names if where is not HOST else list(names)
         pool = [p for p in pool if p != where]
         members = [m for m in bridge_members if m != where] if index == 0 else []
-        extra = rng.sample([p for p in pool if p not in members], rng.randint(1 if members else 2, 2))
+        others = [p for p in pool if p not in members]
+        extra = rng.sample(others, min(len(others), rng.randint(1 if members else 2, 2)))
         members += extra
         if rng.random() < 0.1:
             members.append(where)  # both ends of a veth in the bridge's namespace
