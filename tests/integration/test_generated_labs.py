@@ -191,7 +191,10 @@ def _peer_problems(iface: labgen.Iface, entry: dict, links: dict, ids: dict) -> 
     if peer is None:
         return ["%s: its peer %s in %s is missing" % (where, peer_name, peer_ns)]
     problems = []
-    if entry.get("link_index") != peer["ifindex"]:
+    # ip names a peer in the link's own namespace ("link": name), elsewhere gives its index.
+    if peer_ns == ns and entry.get("link") != peer_name:
+        problems.append("%s has peer %s, not %s" % (where, entry.get("link"), peer_name))
+    elif peer_ns != ns and entry.get("link_index") != peer["ifindex"]:
         problems.append("%s has peer index %s, but %s in %s has index %s" % (
             where, entry.get("link_index"), peer_name, peer_ns, peer["ifindex"]))
     nsid = entry.get("link_netnsid")
