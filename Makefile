@@ -8,6 +8,7 @@
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
 #   make bench     benchmark S(N) labs (topology vs per-object tasks vs ip -batch)
+#   make fuzz SEED=20261202 COUNT=40    generated random labs, both ways (tests/integration/labgen.py)
 #   make clean     remove build/ and tests/output/ (keeps .venv)
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook
 
 export SANITY_TEST
 
-.PHONY: all venv test ruff unit ansible-lint sanity pytest lab lab-down bench clean distclean
+.PHONY: all venv test ruff unit ansible-lint sanity pytest lab lab-down bench fuzz clean distclean
 
 all: test
 
@@ -39,6 +40,15 @@ lab-down: venv
 
 bench: venv
 	$(VENV)/bin/python scripts/bench.py --output docs/performance.md
+
+# Generated labs: lab i has seed SEED+i; each is built as one topology task and as
+# per-object tasks, each in a fresh sandbox (root). FUZZ_JOBS pytest workers.
+SEED ?= 20261202
+COUNT ?= 40
+FUZZ_JOBS ?= $(shell nproc)
+fuzz: venv
+	NETVIRT_FUZZ_SEED=$(SEED) NETVIRT_FUZZ_COUNT=$(COUNT) $(VENV)/bin/python -m pytest -p no:cacheprovider \
+		-n $(FUZZ_JOBS) tests/integration/test_generated_labs.py
 
 clean:
 	rm -rf build tests/output .pytest_cache .ruff_cache
