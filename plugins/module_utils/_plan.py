@@ -510,6 +510,7 @@ class Planner:
         # Objects a killed run of this lab created before it could mark them
         # (its journal, _labstate): taken as the lab's own, marked now.
         self.adopt = frozenset(adopt)
+        self.host_bridges: set = set()
         # Check mode previews a whole playbook: a namespace, port, master or
         # device that does not exist yet is one an earlier task would make, so
         # it is assumed (with a warning) instead of refused.
@@ -528,6 +529,8 @@ class Planner:
 
     def plan(self, desired: Sequence) -> Plan:
         plan = Plan()
+        self.host_bridges = {(obj.netns, obj.name) for obj in desired
+                             if obj.kind == "bridge" and obj.netns is HOST and obj.state == "present"}
         results: List[Optional[ObjectResult]] = [None] * len(desired)
         # Namespaces first, so that links can go into namespaces made in the
         # same run whatever the order they were listed in.
@@ -996,8 +999,8 @@ class Planner:
 
     def _refuse_bridge_move(self, desired: Bridge) -> None:
         """A bridge found in the host but wanted elsewhere would have to move, which the kernel forbids."""
-        if desired.netns is HOST:
-            return
+        if desired.netns is HOST or (HOST, desired.name) in self.host_bridges:
+            return  # the host's bridge of that name is wanted too: two bridges, one name
         stray = self.space(HOST).get(desired.name)
         if stray is None or stray.kind != "bridge":
             return

@@ -377,3 +377,13 @@ def test_tap_absent():
     with pytest.raises(ConflictError, match="not a tun/tap; refusing to delete it"):
         P.plan([Tap("br0", state="absent")], world(host=[bridge()]))
     assert P.plan([Tap("tap0", state="absent")], world(host=[])).actions == []
+
+
+def test_one_name_for_a_host_bridge_and_a_namespaced_bridge_in_one_plan():
+    """Names reused across namespaces: br0 in the host and br0 in vm1, both wanted, is two bridges, not a move."""
+    desired = [Bridge("br0"), Bridge("br0", netns="vm1")]
+    plan = P.plan(desired, world(["vm1"], host=[bridge("br0")], vm1=[]))
+    assert [a.describe() for a in plan.actions][:1] == ["create bridge br0 in vm1"]
+    # Alone, the namespaced one still meets the refusal: the host's br0 cannot move.
+    with pytest.raises(ConflictError, match="bridges are netns-local"):
+        P.plan([Bridge("br0", netns="vm1")], world(["vm1"], host=[bridge("br0")], vm1=[]))
