@@ -21,6 +21,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceMissingError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    ARPHRD_ETHER,
+    ARPHRD_LOOPBACK,
     HOST,
     Bridge,
     BridgeInfo,
@@ -957,6 +959,14 @@ class Planner:
                 raise ConflictError(
                     "port '%s' of bridge '%s' is a tun device (IP packets, no Ethernet frames) and cannot join a "
                     "bridge; recreate it in mode tap (nothing was changed)" % (port.name, desired.name),
+                    netns=desired.netns, name=port.name)
+            if link.link_type is not None and link.link_type != ARPHRD_ETHER:
+                # br_add_if() takes Ethernet devices only (loopback, tun, ip tunnels: EINVAL).
+                raise ConflictError(
+                    "port '%s' of bridge '%s' is %s, not an Ethernet device, and cannot join a bridge "
+                    "(nothing was changed)" % (port.name, desired.name, "the loopback device"
+                                               if link.link_type == ARPHRD_LOOPBACK else
+                                               "a device of hardware type %d" % link.link_type),
                     netns=desired.netns, name=port.name)
             if link.master != bridge.index:
                 previous = space.by_index(link.master) if link.master is not None else None
