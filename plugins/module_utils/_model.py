@@ -702,7 +702,9 @@ def normalize_sysctl_value(value, key: str = "") -> str:
     if not isinstance(value, (str, int)):
         raise ValidationError("%s: the value must be a string or a number, not %r" % (what, value))
     text = str(value)
-    control = control_character(text)
+    # A tab separates fields, as the kernel itself prints them; any other control character
+    # (a newline above all: the kernel would take the first line only) is refused.
+    control = control_character(text.replace("\t", " "))
     if control is not None:
         raise ValidationError("%s: the value %r contains the control character %r; give fields separated by "
                               "spaces, on one line" % (what, text, control))
