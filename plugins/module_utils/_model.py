@@ -10,6 +10,7 @@ unit-tested with plain pytest.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Optional, Tuple
 
@@ -20,6 +21,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Valid
 HOST = None
 
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
+CONTROL_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
 ARPHRD_ETHER = 1
 ARPHRD_LOOPBACK = 772
 NETNS_NAME_MAX = 255
@@ -28,9 +30,10 @@ MTU_MAX = 65535
 
 
 def control_character(text: str) -> Optional[str]:
-    """The first character of ``text`` that is not printable (controls, line and paragraph separators), or None."""
+    """The first control character of ``text`` (C0/C1 controls, format characters, line and paragraph
+    separators, unassigned code points), or None. Spaces, including no-break ones, are not controls."""
     for char in text:
-        if char != " " and not char.isprintable():
+        if unicodedata.category(char) in CONTROL_CATEGORIES:
             return char
     return None
 
@@ -52,7 +55,7 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
     if name in (".", ".."):
         raise ValidationError("%s '%s' is not allowed" % (what, name))
     for char in name:
-        if control_character(char) is not None and not char.isspace():
+        if control_character(char) is not None:
             raise ValidationError("%s %r contains the control character %r" % (what, name, char))
         if char in "/:" or char.isspace():
             raise ValidationError(
