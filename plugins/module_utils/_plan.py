@@ -622,7 +622,8 @@ class Planner:
             self.namespaces.add(desired.name)
             # A new namespace holds only a loopback device, down.
             self.spaces[desired.name] = NamespaceState(
-                desired.name, {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=False)})
+                desired.name,
+                {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=False, link_type=ARPHRD_LOOPBACK)})
         space = self.space(desired.name)
         lo = space.get("lo")
         if desired.loopback and lo is not None and not lo.up:
