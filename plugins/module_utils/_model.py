@@ -54,6 +54,12 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
         )
     if name in (".", ".."):
         raise ValidationError("%s '%s' is not allowed" % (what, name))
+    if 0xA0 in name.encode("utf-8"):
+        # The kernel's isspace() takes byte 0xa0 (Latin-1 no-break space) for white space, so
+        # dev_valid_name() refuses any name whose UTF-8 holds it ('à', 'Ġ', ...).
+        raise ValidationError(
+            "%s %r holds the byte 0xa0 in UTF-8, which the kernel reads as white space; choose another name"
+            % (what, name))
     for char in name:
         if control_character(char) is not None:
             raise ValidationError("%s %r contains the control character %r" % (what, name, char))

@@ -36,7 +36,7 @@ def test_good_namespace_names():
 @pytest.mark.parametrize("name, words", [
     ("a\x01", "control character"), ("\x7f", "control character"), ("a\nb", "control character"), ("a b", "white space"), ("a\x1fb", "control character"),
     ("a\u00a0b", "white space"), ("a:b", "':'"), ("a/b", "'/'"), (".", "not allowed"), ("..", "not allowed"),
-    ("x" * 16, "at most 15"), ("é" * 8, "at most 15"), ("", "non-empty"),
+    ("và", "0xa0"), ("x" * 16, "at most 15"), ("é" * 8, "at most 15"), ("", "non-empty"),
 ])
 def test_bad_interface_names(name, words):
     with pytest.raises(ValidationError) as info:
