@@ -10,6 +10,7 @@ unit-tested with plain pytest.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Optional, Tuple
 
@@ -20,9 +21,21 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Valid
 HOST = None
 
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
+CONTROL_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+ARPHRD_ETHER = 1
+ARPHRD_LOOPBACK = 772
 NETNS_NAME_MAX = 255
 MTU_MIN = 68
 MTU_MAX = 65535
+
+
+def control_character(text: str) -> Optional[str]:
+    """The first control character of ``text`` (C0/C1 controls, format characters, line and paragraph
+    separators, unassigned code points), or None. Spaces, including no-break ones, are not controls."""
+    for char in text:
+        if unicodedata.category(char) in CONTROL_CATEGORIES:
+            return char
+    return None
 
 
 def netns_label(netns: Optional[str]) -> str:
@@ -41,7 +54,15 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
         )
     if name in (".", ".."):
         raise ValidationError("%s '%s' is not allowed" % (what, name))
+    if 0xA0 in name.encode("utf-8"):
+        # The kernel's isspace() takes byte 0xa0 (Latin-1 no-break space) for white space, so
+        # dev_valid_name() refuses any name whose UTF-8 holds it ('à', 'Ġ', ...).
+        raise ValidationError(
+            "%s %r holds the byte 0xa0 in UTF-8, which the kernel reads as white space; choose another name"
+            % (what, name))
     for char in name:
+        if control_character(char) is not None:
+            raise ValidationError("%s %r contains the control character %r" % (what, name, char))
         if char in "/:" or char.isspace():
             raise ValidationError(
                 "%s '%s' contains %r; interface names cannot contain '/', ':' or white space"
@@ -57,7 +78,14 @@ def validate_netns_name(name: Optional[str], what: str = "netns") -> Optional[st
     if not isinstance(name, str) or not name:
         raise ValidationError("%s must be a non-empty string (omit it for the host namespace)" % what)
     if name in (".", "..") or "/" in name or "\0" in name:
-        raise ValidationError("%s '%s' is not a valid namespace name (no '/', not '.' or '..')" % (what, name))
+        raise ValidationError("%s %r is not a valid namespace name (no '/', not '.' or '..')" % (what, name))
+    if name.startswith("-"):
+        # `ip netns exec -x ...` would read it as an option.
+        raise ValidationError("%s %r is not a valid namespace name: it must not begin with '-'" % (what, name))
+    control = control_character(name)
+    if control is not None:
+        raise ValidationError("%s %r is not a valid namespace name: it contains the control character %r"
+                              % (what, name, control))
     if len(name.encode("utf-8")) > NETNS_NAME_MAX:
         raise ValidationError("%s '%s' is longer than %d bytes" % (what, name, NETNS_NAME_MAX))
     return name
@@ -422,6 +450,8 @@ class Link:
     # A veth's other end as (namespace, name), set by resolve_peers(); None when
     # it is not a veth or its peer lives in a namespace that was not read.
     peer: Optional[Tuple[Optional[str], str]] = None
+    # The hardware type (ARPHRD_*: 1 Ethernet, 772 loopback); None when not read (planned links).
+    link_type: Optional[int] = None
 
     def managed_addresses(self, desired: Iterable[str] = ()) -> Tuple[str, ...]:
         """Addresses the module owns: kernel IPv6 link-local ones are left alone unless asked for."""
@@ -644,28 +674,96 @@ class RouteEntry:
 # --------------------------------------------------------------- sysctls ---
 
 SYSCTL_PREFIX = "net."
+SYSCTL_ROOT = "/proc/sys/net/"
+# Keys with an interface in them: net.<family>.<conf|neigh>.<interface>.<setting>.
+SYSCTL_INTERFACE_TABLES = (("ipv4", "conf"), ("ipv6", "conf"), ("ipv4", "neigh"), ("ipv6", "neigh"))
+# Not interfaces: the tables' own entries for every and for future interfaces.
+SYSCTL_NOT_INTERFACES = ("all", "default")
+
+
+def _sysctl_parts(key) -> Tuple[str, ...]:
+    """The path components under /proc/sys of a key; refuses anything that could leave /proc/sys/net.
+
+    sysctl(8) writes a dot inside a component (eth0.100) as '/': the conversion
+    comes first, so that every check sees the components that will be opened.
+    """
+    if not isinstance(key, str) or not key.startswith(SYSCTL_PREFIX):
+        raise ValidationError(
+            "sysctl %r is not a per-namespace setting: only net.* keys can be set for a namespace" % (key,))
+    control = control_character(key)
+    if control is not None or any(char.isspace() for char in key):
+        raise ValidationError("sysctl key %r contains %r; keys hold no white space or control characters"
+                              % (key, control or next(char for char in key if char.isspace())))
+    parts = tuple(part.replace("/", ".") for part in key.split("."))
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise ValidationError(
+                "sysctl key %r is not a valid key: its parts, with '/' read as '.' as sysctl(8) does, must not be "
+                "empty, '.' or '..'" % (key,))
+    if len(parts) < 3:
+        raise ValidationError("sysctl key %r is not a valid key: name a setting, e.g. net.ipv4.ip_forward" % (key,))
+    return parts
 
 
 def normalize_sysctl_key(key: str) -> str:
     """Only net.* settings are per namespace; anything else would change the whole host."""
-    if not isinstance(key, str) or not key.startswith(SYSCTL_PREFIX):
-        raise ValidationError(
-            "sysctl %r is not a per-namespace setting: only net.* keys can be set for a namespace" % (key,))
-    parts = key.split(".")
-    if any(part in ("", "..") or part.startswith(".") for part in parts) or "\0" in key:
-        raise ValidationError("sysctl %r is not a valid key" % (key,))
+    _sysctl_parts(key)
     return key
 
 
 def sysctl_path(key: str) -> str:
-    """net.ipv4.conf.eth0/100.forwarding -> /proc/sys/net/ipv4/conf/eth0.100/forwarding, as sysctl(8) does."""
-    return "/proc/sys/" + "/".join(part.replace("/", ".") for part in key.split("."))
+    """net.ipv4.conf.eth0/100.forwarding -> /proc/sys/net/ipv4/conf/eth0.100/forwarding, as sysctl(8) does.
+
+    Always a path under /proc/sys/net/ (checked again against symlinks where it is opened).
+    """
+    path = "/proc/sys/" + "/".join(_sysctl_parts(key))
+    if not path.startswith(SYSCTL_ROOT):  # pragma: no cover - _sysctl_parts makes this impossible
+        raise ValidationError("sysctl %r does not resolve under %s" % (key, SYSCTL_ROOT))
+    return path
 
 
-def normalize_sysctl_value(value) -> str:
+def sysctl_interface(key: str) -> Optional[str]:
+    """The interface a per-interface key names (net.ipv4.conf.eth0.rp_filter -> eth0), else None."""
+    parts = _sysctl_parts(key)
+    if len(parts) >= 5 and parts[1:3] in SYSCTL_INTERFACE_TABLES and parts[3] not in SYSCTL_NOT_INTERFACES:
+        return parts[3]
+    return None
+
+
+def sysctl_generic_key(key: str) -> str:
+    """The same setting for the table's `default` entry: what a new interface starts with."""
+    interface = sysctl_interface(key)
+    if interface is None:
+        return key
+    parts = key.split(".")
+    return ".".join(parts[:3] + ["default"] + parts[4:])
+
+
+def sysctl_text(text: str) -> str:
+    """A value as read from /proc/sys: fields separated by single spaces (the kernel uses tabs)."""
+    return " ".join(text.split())
+
+
+def normalize_sysctl_value(value, key: str = "") -> str:
+    """A value to write: a string or number without control characters, fields separated by single spaces."""
+    what = "sysctl %s" % key if key else "sysctl value"
     if isinstance(value, bool):
         return "1" if value else "0"
-    return " ".join(str(value).split())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, (str, int)):
+        raise ValidationError("%s: the value must be a string or a number, not %r" % (what, value))
+    text = str(value)
+    # A tab separates fields, as the kernel itself prints them; any other control character
+    # (a newline above all: the kernel would take the first line only) is refused.
+    control = control_character(text.replace("\t", " "))
+    if control is not None:
+        raise ValidationError("%s: the value %r contains the control character %r; give fields separated by "
+                              "spaces, on one line" % (what, text, control))
+    text = sysctl_text(text)
+    if not text:
+        raise ValidationError("%s: the value is empty" % what)
+    return text
 
 
 def normalize_sysctls(values) -> Optional[Tuple[Tuple[str, str], ...]]:
@@ -673,7 +771,7 @@ def normalize_sysctls(values) -> Optional[Tuple[Tuple[str, str], ...]]:
         return None
     if not isinstance(values, dict):
         raise ValidationError("sysctls must be a mapping of net.* keys to values")
-    return tuple(sorted((normalize_sysctl_key(k), normalize_sysctl_value(v)) for k, v in values.items()))
+    return tuple(sorted((normalize_sysctl_key(k), normalize_sysctl_value(v, k)) for k, v in values.items()))
 
 
 # ------------------------------------------------------------------ vxlan ---
@@ -742,6 +840,13 @@ class Vxlan:
         if remote is not None and group is not None:
             raise ValidationError("remote and group are mutually exclusive: give the one peer (remote) or the "
                                   "multicast group all endpoints join (group)")
+        for option, address in (("local", local), ("remote", remote), ("group", group)):
+            if address is not None and address.is_unspecified:
+                raise ValidationError("%s %s is the unspecified address; give a real address or omit %s"
+                                      % (option, address, option))
+        if local is not None and local.is_multicast:
+            raise ValidationError("local %s is a multicast address; local is this endpoint's own unicast address"
+                                  % local)
         if remote is not None and remote.is_multicast:
             raise ValidationError("remote %s is a multicast address; give it as group (with dev) instead" % remote)
         if group is not None and not group.is_multicast:

@@ -22,6 +22,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     PrivilegeError,
     ValidationError,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._model import control_character
 
 PREPARE_HINT = (
     " Prepare the lab host with the netvirt.linux.lab_host role first: it installs the libraries of "
@@ -81,11 +82,13 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
 
     ``owner`` and ``prune`` are a topology lab's marker and pruning switch.
     """
-    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink
+    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink, _sysctl
     from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
     from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabState
 
     preflight()
+    # Bad sysctl keys and values are refused before anything is created for them.
+    _sysctl.preflight(desired, existing=set(_netlink.list_namespaces()))
     if owner is None or module.check_mode:
         # Check mode reads the lab's record but takes no lock and writes nothing.
         journal = LabState(owner) if owner is not None else None
@@ -114,8 +117,12 @@ def resolve_id(value, option: str):
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only: str.isdigit() also takes '²' (int() fails) and '١' (Arabic-Indic one).
+    if value.isascii() and value.isdigit():
         return int(value)
+    if not value or control_character(value) is not None or "\0" in value:
+        raise ValidationError("%s %r is not a user or group name or a numeric id" % (option, value),
+                              **{option: value})
     database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
         grp.getgrnam, "group", "getent group")
     try:

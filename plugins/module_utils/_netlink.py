@@ -40,12 +40,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     resolve_peers,
     stale_message,
     NETNS_RUN_DIR,
-    normalize_sysctl_value,
-    sysctl_path,
     netns_label,
     normalize_cidr,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
+from ansible_collections.netvirt.linux.plugins.module_utils import _sysctl
 
 try:
     from pyroute2 import IPRoute, NetlinkError
@@ -291,11 +290,8 @@ class Kernel:
         values: Dict[str, Optional[str]] = {}
         with self.inside(netns):
             for key in keys:
-                try:
-                    with open(sysctl_path(key)) as handle:
-                        values[key] = normalize_sysctl_value(handle.read())
-                except FileNotFoundError:
-                    values[key] = None
+                # Confined to /proc/sys/net; None when the key does not exist here.
+                values[key] = _sysctl.read(key)
         return values
 
     def read_namespace(self, netns: Optional[str], addresses: bool = True) -> NamespaceState:
@@ -322,6 +318,7 @@ class Kernel:
                 link_netnsid=msg.get_attr("IFLA_LINK_NETNSID") if kind == "veth" else None,
                 master=msg.get_attr("IFLA_MASTER"),
                 alias=msg.get_attr("IFLA_IFALIAS"),
+                link_type=msg["ifi_type"],
                 bridge=_bridge_info(msg, kind),
                 port=_port_info(msg),
                 tun=_tun_info(msg, kind),
@@ -463,8 +460,8 @@ class Kernel:
     def _apply_SetSysctl(self, action: P.SetSysctl) -> None:
         with self.inside(action.netns):
             try:
-                with open(sysctl_path(action.key), "w") as handle:
-                    handle.write(action.value)
+                # Confined to /proc/sys/net, write-only, never created or truncated.
+                _sysctl.write(action.key, action.value)
             except FileNotFoundError:
                 raise KernelError("sysctl %s does not exist in %s (check the key; per-interface keys need the "
                                   "interface to exist)" % (action.key, netns_label(action.netns))) from None

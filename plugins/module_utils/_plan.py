@@ -22,6 +22,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceStaleError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    ARPHRD_ETHER,
+    ARPHRD_LOOPBACK,
     HOST,
     Bridge,
     BridgeInfo,
@@ -696,7 +698,8 @@ class Planner:
             self.namespaces.add(desired.name)
             # A new namespace holds only a loopback device, down.
             self.spaces[desired.name] = NamespaceState(
-                desired.name, {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=False)})
+                desired.name,
+                {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=False, link_type=ARPHRD_LOOPBACK)})
         space = self.space(desired.name)
         lo = space.get("lo")
         if desired.loopback and lo is not None and not lo.up:
@@ -1044,6 +1047,14 @@ class Planner:
                 raise ConflictError(
                     "port '%s' of bridge '%s' is a tun device (IP packets, no Ethernet frames) and cannot join a "
                     "bridge; recreate it in mode tap (nothing was changed)" % (port.name, desired.name),
+                    netns=desired.netns, name=port.name)
+            if link.link_type is not None and link.link_type != ARPHRD_ETHER:
+                # br_add_if() takes Ethernet devices only (loopback, tun, ip tunnels: EINVAL).
+                raise ConflictError(
+                    "port '%s' of bridge '%s' is %s, not an Ethernet device, and cannot join a bridge "
+                    "(nothing was changed)" % (port.name, desired.name, "the loopback device"
+                                               if link.link_type == ARPHRD_LOOPBACK else
+                                               "a device of hardware type %d" % link.link_type),
                     netns=desired.netns, name=port.name)
             if link.master != bridge.index:
                 previous = space.by_index(link.master) if link.master is not None else None

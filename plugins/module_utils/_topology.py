@@ -24,6 +24,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     Route,
     Tap,
     Veth,
+    control_character,
 )
 
 # Ownership marker: the interface alias (IFLA_IFALIAS) of every link a lab
@@ -39,6 +40,10 @@ def marker(lab: str) -> str:
 def validate_lab_name(name: str) -> str:
     if not isinstance(name, str) or not name or len(name) > LAB_NAME_MAX or any(c.isspace() for c in name):
         raise ValidationError("lab name %r must be 1 to %d characters without white space" % (name, LAB_NAME_MAX))
+    control = control_character(name)
+    if control is not None:
+        # The name becomes every object's marker (the interface alias).
+        raise ValidationError("lab name %r contains the control character %r" % (name, control))
     return name
 
 

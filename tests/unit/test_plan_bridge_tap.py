@@ -387,3 +387,24 @@ def test_one_name_for_a_host_bridge_and_a_namespaced_bridge_in_one_plan():
     # Alone, the namespaced one still meets the refusal: the host's br0 cannot move.
     with pytest.raises(ConflictError, match="bridges are netns-local"):
         P.plan([Bridge("br0", netns="vm1")], world(["vm1"], host=[bridge("br0")], vm1=[]))
+
+
+@pytest.mark.parametrize("link_type, words", [(772, "the loopback device"), (65534, "hardware type 65534")])
+def test_non_ethernet_port_refused_before_the_bridge_is_created(link_type, words):
+    lo = Link("lo", 1, None, 65536, True, (), link_type=link_type)
+    with pytest.raises(ConflictError, match="not an Ethernet device") as info:
+        P.plan([Bridge("br9", ports=["lo"])], world(host=[lo]))
+    assert words in info.value.msg
+
+
+def test_loopback_of_a_namespace_made_in_the_same_plan_is_no_port():
+    from ansible_collections.netvirt.linux.plugins.module_utils._model import Netns
+
+    with pytest.raises(ConflictError, match="loopback"):
+        P.plan([Netns("n1"), Bridge("br9", netns="n1", ports=["lo"])], world())
+
+
+def test_ethernet_port_accepted():
+    eth = Link("eth0", 2, None, 1500, True, (), link_type=1)
+    plan = P.plan([Bridge("br9", ports=["eth0"])], world(host=[eth]))
+    assert "AttachPort" in kinds(plan)

@@ -124,3 +124,32 @@ def test_unknown_sysctl_refused_before_any_change():
         "r", {"lo": Link("lo", 1, None, 65536, False)}, sysctls={"net.ipv4.nope": None})})
     with pytest.raises(ConflictError, match="sysctl net.ipv4.nope does not exist in namespace 'r'"):
         P.plan([Netns("r", sysctls={"net.ipv4.nope": 1})], current)
+
+
+@pytest.mark.parametrize("key", [
+    "net.//.//.//.tmp.x.pwned", "net.//.kernel.hostname", "net.ipv4./..x", "net.ipv4.conf./.forwarding",
+    "net.ipv4.ip_forward\n", "net.ipv4.ip\x00forward", "net.ipv4.ip forward", "net.ipv4.\u2028.x", "net.ipv4",
+    "net.ipv4.conf.//.rp_filter",
+])
+def test_sysctl_keys_that_could_leave_proc_sys_net_refused(key):
+    with pytest.raises(ValidationError, match="sysctl"):
+        normalize_sysctls({key: "1"})
+    with pytest.raises(ValidationError):
+        sysctl_path(key)
+
+
+@pytest.mark.parametrize("value", ["1\n0", "1\r", "1\x0b2", "\x1c", "1\u2028", "1\x85", "", "   ", [1], {"a": 1}, None])
+def test_sysctl_values_with_control_characters_or_wrong_types_refused(value):
+    with pytest.raises(ValidationError, match="net.ipv4.ip_forward"):
+        normalize_sysctls({"net.ipv4.ip_forward": value})
+
+
+def test_sysctl_interface_keys():
+    from ansible_collections.netvirt.linux.plugins.module_utils._model import sysctl_generic_key, sysctl_interface
+
+    assert sysctl_interface("net.ipv4.conf.eth0/100.rp_filter") == "eth0.100"
+    assert sysctl_generic_key("net.ipv4.conf.eth0/100.rp_filter") == "net.ipv4.conf.default.rp_filter"
+    assert sysctl_interface("net.ipv6.neigh.v1.retrans_time_ms") == "v1"
+    assert sysctl_interface("net.ipv4.conf.all.forwarding") is None
+    assert sysctl_interface("net.ipv4.ip_forward") is None
+    assert sysctl_generic_key("net.ipv4.ip_forward") == "net.ipv4.ip_forward"

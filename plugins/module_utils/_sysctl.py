@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading and writing net.* sysctls, confined to /proc/sys/net.
+
+A key becomes a path only through ``_model.sysctl_path`` (which refuses '..',
+'.' and empty parts after sysctl(8)'s '/'-for-'.' conversion); here the path
+is resolved again when it is opened, so that no symlink can lead out of
+/proc/sys/net, and it is opened write-only without O_CREAT or O_TRUNC: a
+sysctl that does not exist is an error, never a new file.
+
+Before a task changes anything, :func:`preflight` tries every key and value
+in a throwaway network namespace (a forked child that unshared its own), so a
+bad key or value is refused before a namespace is created for it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    SYSCTL_ROOT,
+    sysctl_generic_key,
+    sysctl_interface,
+    sysctl_path,
+    sysctl_text,
+)
+
+NETNS_RUN_DIR = "/run/netns"
+
+
+def _open(key: str, flags: int) -> int:
+    path = sysctl_path(key)
+    real = os.path.realpath(path)
+    if real != path or not real.startswith(SYSCTL_ROOT):
+        raise ValidationError("sysctl %s resolves to %s, outside %s; refusing it" % (key, real, SYSCTL_ROOT))
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+def read(key: str) -> Optional[str]:
+    """The current value (fields separated by single spaces), or None when the key does not exist here."""
+    try:
+        fd = _open(key, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return sysctl_text(b"".join(chunks).decode("utf-8", "replace"))
+
+
+def write(key: str, value: str) -> None:
+    """Write an existing sysctl; raises FileNotFoundError when it does not exist, OSError when refused."""
+    fd = _open(key, os.O_WRONLY)
+    try:
+        data = value.encode("utf-8")
+        # A sysctl takes one write; a short write would leave half a value.
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.EIO, "short write")
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------- preflight ---
+
+
+def _probe(trials: List[Tuple[str, str, str]]) -> List[Tuple[str, str]]:
+    """In a fresh namespace: write each (key, probe key, value); return (key, problem) for each refusal."""
+    problems = []
+    for key, probe_key, value in trials:
+        try:
+            write(probe_key, value)
+        except FileNotFoundError:
+            problems.append((key, "does not exist"))
+        except OSError as exc:
+            problems.append((key, "the kernel refuses the value %r: %s" % (value, exc.strerror or exc)))
+    return problems
+
+
+def interfaces_made(desired: Sequence) -> Dict[Optional[str], Set[str]]:
+    """(namespace -> interface names) the task's objects stand for."""
+    made: Dict[Optional[str], Set[str]] = {}
+    for obj in desired:
+        if getattr(obj, "state", "present") != "present":
+            continue
+        if obj.kind == "veth":
+            made.setdefault(obj.netns, set()).add(obj.name)
+            made.setdefault(obj.peer_netns, set()).add(obj.peer)
+        elif obj.kind in ("bridge", "tap", "vxlan"):
+            made.setdefault(obj.netns, set()).add(obj.name)
+    return made
+
+
+def preflight(desired: Sequence, existing: Optional[Set[str]] = None) -> None:
+    """Refuse bad sysctl keys and values before anything changes.
+
+    Every key is tried with its value in a throwaway namespace; a per-interface
+    key is tried as the table's `default` entry, and for a namespace the task
+    creates its interface must be one the task makes there (or lo).
+    """
+    wanted = [obj for obj in desired if obj.kind == "netns" and obj.state == "present" and obj.sysctls]
+    if not wanted:
+        return
+    if existing is None:
+        try:
+            existing = set(os.listdir(NETNS_RUN_DIR))
+        except FileNotFoundError:
+            existing = set()
+    made = interfaces_made(desired)
+    problems: List[str] = []
+    trials: List[Tuple[str, str, str]] = []
+    for netns in wanted:
+        for key, value in netns.sysctls:
+            interface = sysctl_interface(key)
+            if interface is not None and netns.name not in existing and interface != "lo" \
+                    and interface not in made.get(netns.name, ()):
+                problems.append(
+                    "sysctl %s (namespace '%s'): interface '%s' does not exist in the new namespace and the task "
+                    "does not create it there" % (key, netns.name, interface))
+                continue
+            trials.append((key, sysctl_generic_key(key), value))
+    if trials:
+        # Imported here: the fork helper lives with the other forked-child code.
+        from ansible_collections.netvirt.linux.plugins.module_utils._iptables import SCRATCH, in_netns
+
+        refused = in_netns(SCRATCH, _probe, sorted(set(trials)))
+        for key, problem in refused:
+            if problem == "does not exist":
+                problems.append("sysctl %s does not exist in a network namespace (check the key)" % key)
+            else:
+                problems.append("sysctl %s: %s" % (key, problem))
+    if problems:
+        raise ValidationError("; ".join(sorted(set(problems))) + " (nothing was changed)")
