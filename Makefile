@@ -47,7 +47,7 @@ SEED ?= 20261202
 COUNT ?= 40
 FUZZ_JOBS ?= $(shell nproc)
 fuzz: venv
-	NETVIRT_FUZZ_SEED=$(SEED) NETVIRT_FUZZ_COUNT=$(COUNT) $(VENV)/bin/python -m pytest -p no:cacheprovider \
+	NETVIRT_FUZZ_RUNNER=ansible NETVIRT_FUZZ_SEED=$(SEED) NETVIRT_FUZZ_COUNT=$(COUNT) $(VENV)/bin/python -m pytest -p no:cacheprovider \
 		-n $(FUZZ_JOBS) tests/integration/test_generated_labs.py
 
 clean:

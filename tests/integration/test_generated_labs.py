@@ -19,11 +19,21 @@ after it; every task's status is asserted from the recorded results.
 
 The seeds: NETVIRT_FUZZ_SEED (base, default 20261202) and NETVIRT_FUZZ_COUNT
 (default 40); lab i has seed base+i. ``make fuzz SEED=... COUNT=...`` runs more.
+
+Who runs the plays: the topology way always through ansible-playbook. The
+per-object way costs a module run per object and step (about a CPU-second
+each through Ansible, some 3,000 for 40 labs), so in the default suite its
+first NETVIRT_FUZZ_ANSIBLE labs (default 4) go through ansible-playbook and
+every lab also runs through inprocess.py, which calls the same modules'
+main() with the same arguments and modes against the same kernel, leaving out
+only the controller. NETVIRT_FUZZ_RUNNER=ansible (what ``make fuzz`` sets)
+sends every lab of both ways through ansible-playbook.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -31,7 +41,7 @@ import pytest
 import yaml
 
 import labgen
-from sandbox import BIN, HERE, PYTHON
+from sandbox import BIN, COLLECTIONS, HERE, PYTHON
 
 STEPS = ("check-empty", "build", "rerun", "check", "teardown")
 CHECK_STEPS = ("check-empty", "check")
@@ -40,8 +50,19 @@ SNAPSHOT = [PYTHON, str(HERE / "snapshot.py")]
 TIMEOUT = 1800
 
 
+ALL_THROUGH_ANSIBLE = os.environ.get("NETVIRT_FUZZ_RUNNER") == "ansible"
+PER_OBJECT_THROUGH_ANSIBLE = int(os.environ.get("NETVIRT_FUZZ_ANSIBLE", "4"))
+
+
 def _cases():
-    return [pytest.param(seed, way, id="seed%d-%s" % (seed, way)) for seed in labgen.seeds() for way in labgen.WAYS]
+    cases = []
+    for i, seed in enumerate(labgen.seeds()):
+        for way in labgen.WAYS:
+            if way == "topology" or ALL_THROUGH_ANSIBLE or i < PER_OBJECT_THROUGH_ANSIBLE:
+                cases.append(pytest.param(seed, way, "ansible", id="seed%d-%s" % (seed, way)))
+            if way == "per-object" and not ALL_THROUGH_ANSIBLE:
+                cases.append(pytest.param(seed, way, "inprocess", id="seed%d-%s-inprocess" % (seed, way)))
+    return cases
 
 
 # -- the playbook -------------------------------------------------------------------
@@ -78,6 +99,16 @@ def playbook(lab: labgen.Lab, way: str) -> list:
         play["tasks"] = tasks
         plays.append(play)
     return plays
+
+
+def run_inprocess(sandbox, plays: list):
+    """The plays' tasks in one Python process in the sandbox (inprocess.py); returns (proc, records)."""
+    tmp = Path(tempfile.mkdtemp(dir=sandbox.workdir, prefix="lab-"))
+    path, record = tmp / "plays.json", tmp / "record.json"
+    path.write_text(json.dumps(plays))
+    proc = sandbox.run([PYTHON, str(HERE / "inprocess.py"), str(path), str(record)], check=False,
+                       env={"PYTHONPATH": str(COLLECTIONS)}, timeout=TIMEOUT)
+    return proc, json.loads(record.read_text()) if record.exists() else []
 
 
 def run_playbook(sandbox, plays: list):
@@ -224,10 +255,11 @@ def _route_problems(route: dict, table: list) -> list:
 # -- the test ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed,way", _cases())
-def test_generated_lab(sandbox, seed, way):
+@pytest.mark.parametrize("seed,way,runner", _cases())
+def test_generated_lab(sandbox, seed, way, runner):
     lab = labgen.generate(seed)
-    proc, records = run_playbook(sandbox, playbook(lab, way))
+    run = run_playbook if runner == "ansible" else run_inprocess
+    proc, records = run(sandbox, playbook(lab, way))
     by_name = {r["task"]: r for r in records}
 
     problems = step_problems(lab, way, records)
@@ -256,9 +288,9 @@ def test_generated_lab(sandbox, seed, way):
         problems.sort(key=lambda p: order.get(p[0], -1))
         first_step = problems[0][0] or "playbook"
         lines = "\n".join("  [%s] %s" % (step or "playbook", text[:600]) for step, text in problems[:20])
-        pytest.fail("generated lab seed=%d way=%s failed at step '%s' (%s)\n%s\n"
+        pytest.fail("generated lab seed=%d way=%s (%s) failed at step '%s' (%s)\n%s\n"
                     "reproduce: make fuzz SEED=%d COUNT=1   (print the lab: python tests/integration/labgen.py %d %s)"
-                    % (seed, way, first_step, lab.summary(), lines, seed, seed, way), pytrace=False)
+                    % (seed, way, runner, first_step, lab.summary(), lines, seed, seed, way), pytrace=False)
 
 
 def _changed(before: dict, after: dict) -> str:
