@@ -324,6 +324,6 @@ def failures_message(results: Sequence[Probe]) -> str:
         if r.error:
             words.append(head + "but the probe failed: %s" % r.error)
         else:
-            words.append(head + "%s (%s)" % ("reachable" if r.reachable else "unreachable",
-                                              "no route" if r.no_route else "%d/%d replies" % (r.received, r.sent)))
+            outcome = "no route" if r.no_route else "%d/%d replies" % (r.received, r.sent)
+            words.append(head + "%s (%s)" % ("reachable" if r.reachable else "unreachable", outcome))
     return "%d of %d reachability checks failed: %s" % (len(bad), len(results), "; ".join(words))

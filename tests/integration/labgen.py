@@ -229,10 +229,13 @@ class _Builder:
         self.extra_address(b, b_addrs)
         mtu = rng.choice((1280, 1400, 9000)) if rng.random() < 0.15 else None
         up = routable or rng.random() < 0.7
-        if rng.random() < 0.5:  # which end the task names first
-            end_a, end_b = self.veth(a, b, a_addrs, b_addrs, mtu, up)
-        else:
-            end_b, end_a = self.veth(b, a, b_addrs, a_addrs, mtu, up)
+        # Which end the task names first.
+        ends = [(a, a_addrs), (b, b_addrs)]
+        named_first = rng.random() < 0.5
+        if not named_first:
+            ends.reverse()
+        made = self.veth(ends[0][0], ends[1][0], ends[0][1], ends[1][1], mtu, up)
+        end_a, end_b = made if named_first else made[::-1]
         self.connect(a, net)
         self.connect(b, net)
         link = {"a": a, "b": b, "net": net, "ip_a": addr_a.split("/")[0], "ip_b": addr_b.split("/")[0],
@@ -274,7 +277,7 @@ class _Builder:
             entry["stp"] = stp
             iface.stp = stp
         tap_entries = []
-        for _ in range(taps):
+        for dummy in range(taps):
             tap_name = self.ifname(where, "tap")
             tap = {"name": tap_name}
             if where is not HOST:
@@ -364,10 +367,10 @@ def generate(seed: int) -> Lab:
             bridge_members.append(name)
         else:
             links.append(b.direct_link(rng.choice(names[:i]), name))
-    for _ in range(rng.choice((0, 0, 0, 1))):  # extra links, possibly parallel ones
+    for dummy in range(rng.choice((0, 0, 0, 1))):  # extra links, possibly parallel ones
         a, z = rng.sample(names, 2)
         links.append(b.direct_link(a, z, routable=rng.random() < 0.8))
-    for _ in range(rng.choice((0, 0, 1))):  # host <-> namespace
+    for dummy in range(rng.choice((0, 0, 1))):  # host <-> namespace
         ns = rng.choice(names)
         links.append(b.direct_link(HOST, ns) if rng.random() < 0.5 else b.direct_link(ns, HOST))
 
@@ -395,10 +398,12 @@ def generate(seed: int) -> Lab:
     # Routes over direct links: gateway = the peer's address on the link.
     taken: set = set()
     routable = [link for link in links if link["up"]]
-    for _ in range(min(3, len(routable))):
+    for dummy in range(min(3, len(routable))):
         link = rng.choice(routable)
-        near, far = ("a", "b") if rng.random() < 0.5 else ("b", "a")
-        b.route(link, near, far, taken) or b.route(link, far, near, taken)
+        sides = ["a", "b"] if rng.random() < 0.5 else ["b", "a"]
+        for attempt in (sides, sides[::-1]):
+            if b.route(link, attempt[0], attempt[1], taken):
+                break
     return lab
 
 
@@ -430,12 +435,12 @@ def inspect(pings: List[Tuple[Where, str]], forwarding: List[str]) -> dict:
         }
     for netns in forwarding:
         argv = ["ip", "netns", "exec", netns, "cat", "/proc/sys/net/ipv4/ip_forward"]
-        state["forwarding"][netns] = subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        state["forwarding"][netns] = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
     for netns, address in pings:
         argv = (["ip", "netns", "exec", netns] if netns else []) + ["ping", "-n", "-q", "-c", "1", "-W", "1", address]
         ok = False
         for _attempt in range(8):  # a fresh veth shows NO-CARRIER for a moment
-            if subprocess.run(argv, capture_output=True).returncode == 0:
+            if subprocess.run(argv, capture_output=True, check=False).returncode == 0:
                 ok = True
                 break
             time.sleep(0.2)

@@ -97,8 +97,8 @@ def sysctls(netns=None):
 def main():
     listed = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
     # A stale entry (nothing mounted on it) is part of the state too, by name only.
-    stale = [ns for ns in listed if subprocess.run(["ip", "netns", "exec", ns, "true"],
-                                                     capture_output=True, check=False).returncode != 0]
+    stale = [ns for ns in listed
+             if subprocess.run(["ip", "netns", "exec", ns, "true"], capture_output=True, check=False).returncode != 0]
     namespaces = [ns for ns in listed if ns not in stale]
     print(json.dumps({"host": links(), "netns": {ns: links(ns) for ns in namespaces}, "stale_netns": stale,
                       "netfilter": {"host": netfilter(), "netns": {ns: netfilter(ns) for ns in namespaces}},

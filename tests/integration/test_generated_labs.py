@@ -138,8 +138,8 @@ def step_problems(lab: labgen.Lab, way: str, records: list) -> list:
         for record in got:
             result = record["result"]
             if record["status"] != "ok":
-                problems.append((step, "task '%s' %s: %s" % (record["task"], record["status"],
-                                                            result.get("msg", result))))
+                problems.append((step, "task '%s' %s: %s" % (
+                    record["task"], record["status"], result.get("msg", result))))
                 continue
             if step in ("check-empty", "build") and result.get("changed") is not True:
                 problems.append((step, "task '%s' reported no change on an empty host" % record["task"]))
