@@ -210,7 +210,7 @@ def test_lab_builds_seeds_000_and_002_side_by_side_and_lab_down_removes_them(san
         ("net0", "10.0.1.2", True), ("net1", "10.0.1.1", True),
         ("net0", "10.1.1.1", False), ("iris_network", "10.0.1.1", False),
     ]
-    assert "net0         -> 10.1.1.1        unreachable 0/3 replies, as expected" in proc.stdout
+    assert "net0         -> 10.1.1.1        unreachable no route, as expected" in proc.stdout
 
     # Seed 002's `ip link add type veth` takes the kernel's veth0/veth1 names: run it first.
     assert reference_snapshot(tmp_path / "ref", REFERENCES["seed002_bridge_netns"] + SEED000_COMMANDS) == sandbox.snapshot()
