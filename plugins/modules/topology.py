@@ -27,6 +27,14 @@ description:
     interface alias C(netvirt:lab=NAME). O(state=absent) removes exactly the objects carrying the lab's marker,
     and O(prune=true) removes those the description no longer names. An object with a matching name but without
     the marker is never taken over nor removed: the task fails instead."
+  - "Crash safety: before its first change a run records what it is about to create in the lab's record under
+    C(/run/netvirt/labs/) (a tmpfs, like C(/run/netns)); if the run is killed before it has marked those objects,
+    the next run of the same lab adopts them and carries on, or removes them with O(state=absent)."
+  - The record also names the namespaces that may hold the lab's objects, so a run reads only those, the host
+    and the namespaces its description names. Two runs of the same lab at once take turns on a per-lab lock.
+  - O(state=absent) and O(prune=true) refuse to delete a namespace of the lab that holds a device the lab did
+    not make (naming it), and change nothing.
+  - In check mode nothing is written, not even the record.
 author:
   - netvirt.linux developers (@netvirt)
 options:
