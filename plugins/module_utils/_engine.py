@@ -12,27 +12,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, World
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan, plan as make_plan
 
 
 def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:
-    """The namespaces whose links the planner needs, each once, in a stable order."""
+    """The namespaces whose links the planner needs, each once, in a stable order (each kind says its own)."""
     wanted: List[Optional[str]] = []
     for obj in desired:
-        if obj.kind == "netns":
-            spaces = [obj.name]
-        elif obj.kind == "route":
-            spaces = [obj.netns]
-        else:
-            # The host is read too: a pair made the seeds' way (both ends in the
-            # host, then one moved) is adopted rather than duplicated.
-            spaces = [getattr(obj, "netns", HOST), getattr(obj, "peer_netns", HOST), HOST]
-        for netns in spaces:
+        for netns in _kinds.get(obj.kind).namespaces(obj):
             if netns not in wanted:
                 wanted.append(netns)
     return wanted
+
+
+def reads_for(desired: Sequence) -> dict:
+    """What each namespace needs read beyond its links: {netns: [(kind.read, items)]}."""
+    items: dict = {}
+    for obj in desired:
+        kind = _kinds.get(obj.kind)
+        for netns, item in kind.reads(obj):
+            items.setdefault((netns, kind.name), set()).add(item)
+    reads: dict = {}
+    for (netns, name), wanted in items.items():
+        reads.setdefault(netns, []).append((_kinds.get(name).read, wanted))
+    return reads
 
 
 @dataclass
@@ -77,12 +83,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST}):
             if netns not in spaces:
                 spaces.append(netns)
-    routes_in = {obj.netns for obj in desired if obj.kind == "route"}
-    sysctls: dict = {}
-    for obj in desired:
-        if obj.kind == "netns" and obj.sysctls:
-            sysctls.setdefault(obj.name, set()).update(key for key, _value in obj.sysctls)
-    world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything)
+    reads = reads_for(desired)
+    world = kernel.read(spaces, reads=reads, everything=everything)
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
@@ -101,8 +103,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, routes_in=routes_in, sysctls=sysctls, everything=everything) \
-            if read_back else plan.projected
+        outcome.world = kernel.read(spaces, reads=reads, everything=everything) if read_back else plan.projected
     if journal is not None:
         # Everything is made and marked: nothing is pending any more.
         keep = _lab_namespaces(desired)
@@ -116,4 +117,4 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
 
 
 def _lab_namespaces(desired: Sequence) -> set:
-    return {obj.name for obj in desired if obj.kind == "netns" and getattr(obj, "state", "present") == "present"}
+    return {obj.name for obj in desired if _kinds.get(obj.kind).container and getattr(obj, "state", "present") == "present"}

@@ -36,19 +36,13 @@ sees two namespaces.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
-import ctypes.util
 import fcntl
 import importlib.util
-import json
 import os
 import shutil
-import signal
 import subprocess
-import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _errors as E
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import (
@@ -70,110 +64,20 @@ from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules impo
     plan_chain,
     where,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, NETNS_RUN_DIR, netns_label, stale_message
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported
+    HOST,
+    SCRATCH,
+    ChildCrashed,
+    in_netns,
+    netns_label,
+)
 
-CLONE_NEWNET = 0x40000000
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 BACKENDS = ("auto", "legacy", "nft")
 ENGINE_IPTC = "python-iptables"
 HAS_IPTC = importlib.util.find_spec("iptc") is not None
-# Marks "a fresh, empty network namespace" where a netns name is expected.
-SCRATCH = "\0scratch"
 # iptables' own lock file (XT_LOCK_NAME); iptables reads the override from the environment too.
 XTABLES_LOCK = "/run/xtables.lock"
-
-
-# ------------------------------------------------------------- namespaces ---
-
-
-def _libc():
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _setns(fd: int) -> None:
-    if hasattr(os, "setns"):
-        os.setns(fd, CLONE_NEWNET)
-    elif _libc().setns(fd, CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def _unshare_net() -> None:
-    if hasattr(os, "unshare"):
-        os.unshare(CLONE_NEWNET)
-    elif _libc().unshare(CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-class ChildCrashed(E.KernelError):
-    """The forked child died without answering (a crash inside a C library)."""
-
-
-def in_netns(netns: Optional[str], func: Callable, *args):
-    """Run ``func(*args)`` in a forked child inside ``netns`` (or a fresh one: SCRATCH); return its result.
-
-    The result travels back as JSON; a NetvirtError raised in the child is raised
-    again here with the same class, message and details.
-    """
-    fd = None
-    if netns not in (HOST, SCRATCH):
-        try:
-            fd = os.open(os.path.join(NETNS_RUN_DIR, netns), os.O_RDONLY)
-        except FileNotFoundError:
-            raise E.NamespaceMissingError(
-                "network namespace '%s' does not exist; create it first (netvirt.linux.netns) or fix the name"
-                % netns, netns=netns) from None
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        status = 0
-        try:
-            os.close(read_end)
-            try:
-                if netns == SCRATCH:
-                    _unshare_net()
-                elif fd is not None:
-                    try:
-                        _setns(fd)
-                    except OSError as exc:
-                        if exc.errno != errno.EINVAL:
-                            raise
-                        raise E.NamespaceStaleError(stale_message(netns), netns=netns) from None
-                answer = {"ok": func(*args)}
-            except E.NetvirtError as exc:
-                answer = {"error": type(exc).__name__, "msg": exc.msg, "details": exc.details}
-            except PermissionError as exc:
-                answer = {"error": "PrivilegeError",
-                          "msg": "%s; run the task as root (become: true)" % exc, "details": {}}
-            except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-                answer = {"error": "KernelError", "msg": "%s: %s" % (type(exc).__name__, exc),
-                          "details": {"exception": traceback.format_exc()}}
-            data = json.dumps(answer).encode()
-            while data:
-                data = data[os.write(write_end, data):]
-        except BaseException:  # noqa: BLE001
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    if fd is not None:
-        os.close(fd)
-    chunks = []
-    with os.fdopen(read_end, "rb") as reader:
-        chunks.append(reader.read())
-    status = os.waitpid(pid, 0)[1]
-    raw = b"".join(chunks)
-    if os.WIFSIGNALED(status) or not raw:
-        why = ("killed by %s" % signal.Signals(os.WTERMSIG(status)).name) if os.WIFSIGNALED(status) else \
-            "exit status %d" % os.WEXITSTATUS(status)
-        raise ChildCrashed("the helper process for %s died (%s)" % (
-            "a scratch namespace" if netns == SCRATCH else netns_label(netns), why))
-    answer = json.loads(raw.decode())
-    if "error" in answer:
-        cls = getattr(E, answer["error"], E.KernelError)
-        raise cls(answer["msg"], **answer["details"])
-    return answer["ok"]
 
 
 # ---------------------------------------------------------------- backends ---

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: netvirt.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Desired and current state as plain data, with input validation.
+"""What every kind shares: input validation, and the current state as plain data.
 
-No Ansible and no pyroute2 here: everything in this file is pure and
+Each kind's desired dataclass lives in its own file (_kind_*.py). No Ansible and no pyroute2 here: everything in this file is pure and
 unit-tested with plain pytest.
 """
 
@@ -15,10 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported
+    HOST,
+    NETNS_RUN_DIR,
+    netns_label,
+    stale_message,
+)
 
-# The namespace the module process runs in ("the host"). Named namespaces are
-# the files under /run/netns, as `ip netns` manages them.
-HOST = None
 
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
 CONTROL_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
@@ -36,11 +39,6 @@ def control_character(text: str) -> Optional[str]:
         if unicodedata.category(char) in CONTROL_CATEGORIES:
             return char
     return None
-
-
-def netns_label(netns: Optional[str]) -> str:
-    """How a namespace is named in messages."""
-    return "the host namespace" if netns is HOST else "namespace '%s'" % netns
 
 
 def validate_ifname(name: str, what: str = "interface name") -> str:
@@ -143,284 +141,28 @@ def validate_state(state: str) -> str:
     return state
 
 
-# ---------------------------------------------------------------- desired ---
-
-
-@dataclass(frozen=True)
-class Netns:
-    """A named network namespace."""
-
-    name: str
-    state: str = "present"
-    loopback: bool = True
-    # net.* sysctls of the namespace: ((key, value), ...); None = not managed.
-    sysctls: Optional[Tuple[Tuple[str, str], ...]] = None
-
-    kind = "netns"
-
-    def __post_init__(self):
-        validate_netns_name(self.name, "netns name")
-        validate_state(self.state)
-        object.__setattr__(self, "sysctls", normalize_sysctls(
-            dict(self.sysctls) if isinstance(self.sysctls, (tuple, list)) else self.sysctls))
-
-    @property
-    def key(self) -> Tuple[str, str]:
-        return ("netns", self.name)
-
-
-@dataclass(frozen=True)
-class Veth:
-    """A veth pair: ``name`` in ``netns`` and ``peer`` in ``peer_netns``."""
-
-    name: str
-    peer: Optional[str] = None
-    netns: Optional[str] = HOST
-    peer_netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    peer_addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
-    state: str = "present"
-
-    kind = "veth"
-
-    def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_netns_name(self.peer_netns, "peer_netns")
-        if self.peer is not None:
-            validate_ifname(self.peer, "peer")
-        if self.state == "present" and self.peer is None:
-            raise ValidationError("peer is required when state is present")
-        if self.peer is not None and self.name == self.peer and self.netns == self.peer_netns:
-            raise ValidationError(
-                "name and peer are both '%s' in %s; the two ends of a veth pair need "
-                "different names unless they live in different namespaces" % (self.name, netns_label(self.netns))
-            )
-        validate_mtu(self.mtu)
-        # Store the normalized form so that equal inputs compare equal.
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
-        object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("veth", self.netns, self.name)
-
-
-# ---------------------------------------------------------- bridge / tap ---
-
-# Bridge timers travel over netlink in clock_t units (USER_HZ = 100 on every
-# Linux architecture): the module speaks seconds, as brctl does.
-CENTIS = 100
-BRIDGE_DEFAULTS = {
-    # What the kernel gives a new bridge (br_dev_setup / br_stp_timer_init).
-    "stp": False,
-    "forward_delay": 1500,
-    "hello_time": 200,
-    "max_age": 2000,
-    "ageing_time": 30000,
-    "priority": 32768,
-}
-# (option, lowest, highest) in seconds; the kernel's own ranges (br_private.h).
-BRIDGE_TIMER_RANGES = (
-    ("forward_delay", 0, 30),
-    ("hello_time", 1, 10),
-    ("max_age", 6, 40),
-    ("ageing_time", 0, 1000000),
-)
-PORT_COST_RANGE = (1, 65535)
-PORT_PRIORITY_RANGE = (0, 63)
-BRIDGE_PRIORITY_RANGE = (0, 65535)
-TAP_MODES = ("tap", "tun")
-
-
-def seconds_to_centis(value) -> int:
-    return int(round(float(value) * CENTIS))
-
-
-def centis_to_seconds(value: int) -> float:
-    return value / float(CENTIS)
-
-
-def _check_int(value, low: int, high: int, what: str) -> None:
+def check_int(value, low: int, high: int, what: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError("%s %r is out of range; use %d to %d" % (what, value, low, high))
 
 
-def _check_bool(value, what: str) -> None:
+def check_bool(value, what: str) -> None:
     if value is not None and not isinstance(value, bool):
         raise ValidationError("%s must be true or false, not %r" % (what, value))
 
 
-@dataclass(frozen=True)
-class BridgePort:
-    """One interface a bridge should hold, with optional port settings."""
-
-    name: str
-    cost: Optional[int] = None
-    priority: Optional[int] = None
-    hairpin: Optional[bool] = None
-
-    def __post_init__(self):
-        validate_ifname(self.name, "ports entry name")
-        _check_int(self.cost, PORT_COST_RANGE[0], PORT_COST_RANGE[1], "cost of port '%s'" % self.name)
-        _check_int(self.priority, PORT_PRIORITY_RANGE[0], PORT_PRIORITY_RANGE[1],
-                   "priority of port '%s'" % self.name)
-        _check_bool(self.hairpin, "hairpin of port '%s'" % self.name)
-
-    def settings(self) -> Dict[str, object]:
-        """The port settings the task manages (those it gives)."""
-        values = {"cost": self.cost, "priority": self.priority, "hairpin": self.hairpin}
-        return {k: v for k, v in values.items() if v is not None}
-
-
-PORT_KEYS = ("name", "cost", "priority", "hairpin")
-
-
-def normalize_ports(values) -> Optional[Tuple[BridgePort, ...]]:
-    """ports: names or dicts -> BridgePorts sorted by name; None means 'not managed'."""
-    if values is None:
+def ip_or_none(value, what: str):
+    if value is None:
         return None
-    ports: Dict[str, BridgePort] = {}
-    for value in values:
-        if isinstance(value, BridgePort):
-            port = value
-        elif isinstance(value, str):
-            port = BridgePort(value)
-        elif isinstance(value, dict):
-            unknown = sorted(set(value) - set(PORT_KEYS))
-            if unknown:
-                raise ValidationError(
-                    "ports entry %r has unknown key(s) %s; use %s" % (value, ", ".join(unknown), ", ".join(PORT_KEYS)))
-            if "name" not in value:
-                raise ValidationError("ports entry %r has no name" % (value,))
-            port = BridgePort(**value)
-        else:
-            raise ValidationError("ports entries must be interface names or dicts with a name, not %r" % (value,))
-        if port.name in ports:
-            raise ValidationError("ports lists '%s' twice" % port.name)
-        ports[port.name] = port
-    return tuple(ports[name] for name in sorted(ports))
-
-
-@dataclass(frozen=True)
-class Bridge:
-    """A Linux bridge in ``netns``. Timers are in seconds."""
-
-    name: str
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
-    ports: Optional[Tuple[BridgePort, ...]] = None
-    stp: Optional[bool] = None
-    forward_delay: Optional[float] = None
-    hello_time: Optional[float] = None
-    max_age: Optional[float] = None
-    ageing_time: Optional[float] = None
-    priority: Optional[int] = None
-    state: str = "present"
-
-    kind = "bridge"
-
-    def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
-        _check_bool(self.stp, "stp")
-        _check_int(self.priority, BRIDGE_PRIORITY_RANGE[0], BRIDGE_PRIORITY_RANGE[1], "priority")
-        for option, low, high in BRIDGE_TIMER_RANGES:
-            value = getattr(self, option)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                raise ValidationError("%s %r is out of range; use %s to %s seconds" % (option, value, low, high))
-        if self.stp and self.forward_delay is not None and self.forward_delay < 2:
-            raise ValidationError(
-                "forward_delay %r is too short for a bridge running STP; the kernel needs 2 to 30 seconds"
-                % (self.forward_delay,))
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
-        object.__setattr__(self, "ports", normalize_ports(self.ports))
-        if self.ports and any(port.name == self.name for port in self.ports):
-            raise ValidationError("bridge '%s' cannot be a port of itself" % self.name)
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("bridge", self.netns, self.name)
-
-    def options(self) -> Dict[str, int]:
-        """The bridge options the task manages, in kernel units (timers in centiseconds)."""
-        wanted: Dict[str, int] = {}
-        if self.stp is not None:
-            wanted["stp"] = self.stp
-        for option, _low, _high in BRIDGE_TIMER_RANGES:
-            value = getattr(self, option)
-            if value is not None:
-                wanted[option] = seconds_to_centis(value)
-        if self.priority is not None:
-            wanted["priority"] = self.priority
-        return wanted
-
-
-@dataclass(frozen=True)
-class Tap:
-    """A persistent tun/tap device. ``None`` flags mean: ip tuntap's default at creation, left alone after."""
-
-    name: str
-    netns: Optional[str] = HOST
-    mode: str = "tap"
-    owner: Optional[int] = None
-    group: Optional[int] = None
-    multi_queue: Optional[bool] = None
-    pi: Optional[bool] = None
-    vnet_hdr: Optional[bool] = None
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
-    recreate: bool = False
-    state: str = "present"
-
-    kind = "tap"
-
-    def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
-        if self.mode not in TAP_MODES:
-            raise ValidationError("mode must be 'tap' or 'tun', not %r" % (self.mode,))
-        _check_int(self.owner, 0, 2 ** 32 - 2, "owner")
-        _check_int(self.group, 0, 2 ** 32 - 2, "group")
-        for flag in ("multi_queue", "pi", "vnet_hdr"):
-            _check_bool(getattr(self, flag), flag)
-        if self.master:
-            validate_ifname(self.master, "master")
-            if self.master == self.name:
-                raise ValidationError("tap '%s' cannot be its own master" % self.name)
-            if self.mode == "tun":
-                raise ValidationError(
-                    "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
-                    "use mode tap" % self.master)
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("tap", self.netns, self.name)
-
-    def creation_flags(self) -> Dict[str, bool]:
-        """The flags a new device gets: the ones asked for, else ip tuntap's defaults (all off)."""
-        return {flag: bool(getattr(self, flag)) for flag in ("multi_queue", "pi", "vnet_hdr")}
+    try:
+        return ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise ValidationError("%s %r is not an IP address" % (what, value)) from None
 
 
 # ---------------------------------------------------------------- current ---
-
 
 @dataclass(frozen=True)
 class Link:
@@ -432,19 +174,18 @@ class Link:
     mtu: int
     up: bool
     addresses: Tuple[str, ...] = ()
-    # IFLA_LINK: for a veth, the peer's ifindex in the peer's namespace.
+    # IFLA_LINK of a kind with a peer (a veth): the peer's ifindex in the peer's namespace.
     link_index: Optional[int] = None
     # IFLA_LINK_NETNSID: set when the peer lives in another namespace; a
     # number that only has a meaning inside this link's own namespace.
     link_netnsid: Optional[int] = None
     master: Optional[int] = None
-    # Kind-specific details, read from the same link dump: a bridge's options
-    # (IFLA_INFO_DATA), a bridge port's settings (IFLA_INFO_SLAVE_DATA) and a
-    # tun/tap device's flags (IFLA_INFO_DATA of kind tun).
-    bridge: Optional["BridgeInfo"] = None
-    port: Optional["PortInfo"] = None
-    tun: Optional["TunInfo"] = None
-    vxlan: Optional["VxlanInfo"] = None
+    # Kind-specific details, read from the same link dump by the kind's own
+    # parser (IFLA_INFO_DATA: a bridge's options, a tap's flags, a vxlan's
+    # fixed parameters), and a port's settings on its master
+    # (IFLA_INFO_SLAVE_DATA, parsed by the master's kind).
+    info: Optional[object] = None
+    port: Optional[object] = None
     # IFLA_IFALIAS: carries the ownership marker of a topology lab.
     alias: Optional[str] = None
     # A veth's other end as (namespace, name), set by resolve_peers(); None when
@@ -469,42 +210,6 @@ class Link:
         }
 
 
-@dataclass(frozen=True)
-class BridgeInfo:
-    """A bridge's options as the kernel reports them (timers in centiseconds)."""
-
-    stp: bool = BRIDGE_DEFAULTS["stp"]
-    forward_delay: int = BRIDGE_DEFAULTS["forward_delay"]
-    hello_time: int = BRIDGE_DEFAULTS["hello_time"]
-    max_age: int = BRIDGE_DEFAULTS["max_age"]
-    ageing_time: int = BRIDGE_DEFAULTS["ageing_time"]
-    priority: int = BRIDGE_DEFAULTS["priority"]
-
-
-@dataclass(frozen=True)
-class PortInfo:
-    """A bridge port's settings."""
-
-    cost: Optional[int] = None
-    priority: Optional[int] = None
-    hairpin: bool = False
-
-
-@dataclass(frozen=True)
-class TunInfo:
-    """A tun/tap device's flags; owner and group are None when unset."""
-
-    mode: str = "tap"
-    owner: Optional[int] = None
-    group: Optional[int] = None
-    pi: bool = False
-    vnet_hdr: bool = False
-    multi_queue: bool = False
-    persist: bool = True
-    # A program has the device open (it has carrier): its flags are the program's.
-    attached: bool = False
-
-
 @dataclass
 class NamespaceState:
     """Links of one namespace, by name."""
@@ -512,7 +217,7 @@ class NamespaceState:
     name: Optional[str]
     links: Dict[str, Link] = field(default_factory=dict)
     # Read only when a desired object needs them.
-    routes: Tuple["RouteEntry", ...] = ()
+    routes: Tuple[object, ...] = ()
     sysctls: Dict[str, str] = field(default_factory=dict)
 
     def get(self, ifname: str) -> Optional[Link]:
@@ -525,15 +230,6 @@ class NamespaceState:
             if link.index == index:
                 return link
         return None
-
-
-NETNS_RUN_DIR = "/run/netns"
-
-
-def stale_message(netns: str) -> str:
-    return ("'%s' in %s is a stale entry: no network namespace is mounted on it (left by a crashed "
-            "`ip netns add`, or a stray file); remove it with netvirt.linux.netns state=absent "
-            "(or `ip netns delete %s`)" % (netns, NETNS_RUN_DIR, netns))
 
 
 def resolve_peers(spaces: Dict[Optional[str], "NamespaceState"],
@@ -552,13 +248,13 @@ def resolve_peers(spaces: Dict[Optional[str], "NamespaceState"],
     by_index = {netns: {link.index: link for link in space.links.values()} for netns, space in spaces.items()}
     for netns, space in spaces.items():
         for name, link in list(space.links.items()):
-            if link.kind != "veth" or link.link_index is None:
+            if link.link_index is None:
                 continue
             peer_ns = netns if link.link_netnsid is None else peer_namespace(netns, link)
             if peer_ns not in spaces or (peer_ns == netns and link.link_netnsid is not None):
                 continue
             peer = by_index[peer_ns].get(link.link_index)
-            if peer is None or peer.kind != "veth" or peer.link_index != link.index:
+            if peer is None or peer.kind != link.kind or peer.link_index != link.index:
                 continue
             space.links[name] = replace(link, peer=(peer_ns, peer.name))
 
@@ -576,99 +272,6 @@ class World:
     def space(self, netns: Optional[str]) -> NamespaceState:
         """The links of a namespace; an empty one if it does not (yet) exist or was not read."""
         return self.spaces.get(netns) or NamespaceState(netns)
-
-
-# ----------------------------------------------------------------- routes ---
-
-ROUTE_TABLES = {"main": 254, "local": 255, "default": 253}
-# The metric the kernel gives a route added without one.
-DEFAULT_METRIC = {4: 0, 6: 1024}
-
-
-def normalize_table(table) -> int:
-    if table is None:
-        return ROUTE_TABLES["main"]
-    if isinstance(table, str) and table in ROUTE_TABLES:
-        return ROUTE_TABLES[table]
-    try:
-        number = int(table)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            "table %r is not a routing table: use main, local, default or a number from 1 to 4294967295"
-            % (table,)) from None
-    if not 1 <= number <= 0xFFFFFFFF:
-        raise ValidationError("table %r is out of range: use a number from 1 to 4294967295" % (table,))
-    return number
-
-
-def normalize_destination(dst: str, gateway: Optional[str]) -> str:
-    """'default' -> 0.0.0.0/0 (or ::/0 with an IPv6 gateway); a CIDR must be a network address."""
-    if dst == "default":
-        return "::/0" if gateway and ":" in gateway else "0.0.0.0/0"
-    if not isinstance(dst, str) or "/" not in dst:
-        raise ValidationError("dst %r must be 'default' or a network in CIDR form, e.g. 10.0.2.0/24" % (dst,))
-    try:
-        return ipaddress.ip_network(dst.strip()).with_prefixlen
-    except ValueError as exc:
-        raise ValidationError("dst %r is not a valid network: %s" % (dst, exc)) from None
-
-
-@dataclass(frozen=True)
-class Route:
-    """A unicast route, identified like the kernel does: table, destination, metric."""
-
-    dst: str
-    gateway: Optional[str] = None
-    dev: Optional[str] = None
-    metric: Optional[int] = None
-    table: Optional[object] = None
-    netns: Optional[str] = HOST
-    state: str = "present"
-
-    kind = "route"
-
-    def __post_init__(self):
-        validate_state(self.state)
-        validate_netns_name(self.netns, "netns")
-        if self.gateway is not None:
-            try:
-                object.__setattr__(self, "gateway", str(ipaddress.ip_address(self.gateway.strip())))
-            except ValueError:
-                raise ValidationError("gateway %r is not an IP address" % (self.gateway,)) from None
-        object.__setattr__(self, "dst", normalize_destination(self.dst, self.gateway))
-        object.__setattr__(self, "table", normalize_table(self.table))
-        if self.dev is not None:
-            validate_ifname(self.dev, "dev")
-        if self.metric is not None and not 0 <= self.metric <= 0xFFFFFFFF:
-            raise ValidationError("metric %r is out of range (0 to 4294967295)" % (self.metric,))
-        if self.gateway is not None and ipaddress.ip_address(self.gateway).version != self.family:
-            raise ValidationError("gateway %s and dst %s are not of the same IP version" % (self.gateway, self.dst))
-        if self.state == "present" and self.gateway is None and self.dev is None:
-            raise ValidationError("route to %s needs a gateway, a dev, or both" % self.dst)
-
-    @property
-    def family(self) -> int:
-        return ipaddress.ip_network(self.dst).version
-
-    @property
-    def effective_metric(self) -> int:
-        return DEFAULT_METRIC[self.family] if self.metric is None else self.metric
-
-    @property
-    def key(self) -> tuple:
-        return ("route", self.netns, self.table, self.dst, self.effective_metric)
-
-
-@dataclass(frozen=True)
-class RouteEntry:
-    """A unicast route as the kernel reports it."""
-
-    dst: str
-    table: int
-    metric: int
-    gateway: Optional[str] = None
-    oif: Optional[int] = None
-    proto: Optional[int] = None
 
 
 # --------------------------------------------------------------- sysctls ---
@@ -772,101 +375,3 @@ def normalize_sysctls(values) -> Optional[Tuple[Tuple[str, str], ...]]:
     if not isinstance(values, dict):
         raise ValidationError("sysctls must be a mapping of net.* keys to values")
     return tuple(sorted((normalize_sysctl_key(k), normalize_sysctl_value(v, k)) for k, v in values.items()))
-
-
-# ------------------------------------------------------------------ vxlan ---
-
-VNI_RANGE = (0, 2 ** 24 - 1)
-VXLAN_PORT = 4789  # IANA's port; the kernel's own default (8472) predates it
-
-
-def _ip_or_none(value, what: str):
-    if value is None:
-        return None
-    try:
-        return ipaddress.ip_address(str(value).strip())
-    except ValueError:
-        raise ValidationError("%s %r is not an IP address" % (what, value)) from None
-
-
-@dataclass(frozen=True)
-class VxlanInfo:
-    """A vxlan device's fixed parameters as the kernel reports them; ``dev`` is an ifindex."""
-
-    vni: Optional[int] = None
-    local: Optional[str] = None
-    remote: Optional[str] = None
-    group: Optional[str] = None
-    dstport: Optional[int] = None
-    dev: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class Vxlan:
-    """A VXLAN tunnel endpoint in ``netns``; like a bridge it can never change namespace."""
-
-    name: str
-    vni: Optional[int] = None
-    local: Optional[str] = None
-    remote: Optional[str] = None
-    group: Optional[str] = None
-    dstport: int = VXLAN_PORT
-    dev: Optional[str] = None
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
-    recreate: bool = False
-    state: str = "present"
-
-    kind = "vxlan"
-    # What the kernel fixes when it creates the device, in the order messages name them.
-    FIXED = ("vni", "local", "remote", "group", "dstport", "dev")
-
-    def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
-        if self.state == "present" and self.vni is None:
-            raise ValidationError("vni is required when state is present")
-        _check_int(self.vni, VNI_RANGE[0], VNI_RANGE[1], "vni")
-        _check_int(self.dstport, 1, 65535, "dstport")
-        local = _ip_or_none(self.local, "local")
-        remote = _ip_or_none(self.remote, "remote")
-        group = _ip_or_none(self.group, "group")
-        if remote is not None and group is not None:
-            raise ValidationError("remote and group are mutually exclusive: give the one peer (remote) or the "
-                                  "multicast group all endpoints join (group)")
-        for option, address in (("local", local), ("remote", remote), ("group", group)):
-            if address is not None and address.is_unspecified:
-                raise ValidationError("%s %s is the unspecified address; give a real address or omit %s"
-                                      % (option, address, option))
-        if local is not None and local.is_multicast:
-            raise ValidationError("local %s is a multicast address; local is this endpoint's own unicast address"
-                                  % local)
-        if remote is not None and remote.is_multicast:
-            raise ValidationError("remote %s is a multicast address; give it as group (with dev) instead" % remote)
-        if group is not None and not group.is_multicast:
-            raise ValidationError("group %s is not a multicast address (224.0.0.0/4 or ff00::/8); "
-                                  "for a single peer use remote" % group)
-        if group is not None and self.dev is None:
-            raise ValidationError("group %s needs dev, the interface that joins the multicast group" % group)
-        versions = {a.version for a in (local, remote, group) if a is not None}
-        if len(versions) > 1:
-            raise ValidationError("local, remote and group must all be IPv4 or all be IPv6")
-        if self.dev is not None:
-            validate_ifname(self.dev, "dev")
-        if self.master:
-            validate_ifname(self.master, "master")
-            if self.master == self.name:
-                raise ValidationError("vxlan '%s' cannot be its own master" % self.name)
-        for option, value in (("local", local), ("remote", remote), ("group", group)):
-            object.__setattr__(self, option, None if value is None else str(value))
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("vxlan", self.netns, self.name)

@@ -10,9 +10,7 @@ module: modules call exit_json/fail_json from main() only.
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 from typing import Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -20,9 +18,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     MissingLibraryError,
     PrivilegeError,
-    ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import control_character
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported
 
 PREPARE_HINT = (
     " Prepare the lab host with the netvirt.linux.lab_host role first: it installs the libraries of "
@@ -100,6 +97,29 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
                          journal=journal)
 
 
+def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> None:
+    """The whole main() of a single-object module: options from its kind, reconcile, exit.
+
+    ``extra(result, desired, outcome)`` adds what the module returns beyond the object's view.
+    """
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+    from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
+    from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
+
+    kind = _kinds.get(kind_name)
+    module = AnsibleModule(argument_spec=argument_spec(kind.options), supports_check_mode=True, **module_kwargs)
+    try:
+        desired = kind.build(dict(module.params))
+        outcome = run(module, [desired])
+    except NetvirtError as exc:
+        module.fail_json(msg=exc.msg.lstrip("."), **exc.details)
+    result = base_result(module, outcome)
+    result[result_key] = outcome.plan.objects[0].after
+    if extra is not None:
+        extra(result, desired, outcome)
+    module.exit_json(**result)
+
+
 def base_result(module: AnsibleModule, outcome) -> dict:
     """changed, actions and (in diff mode) diff, the same in check mode and for real."""
     result = dict(changed=outcome.changed, actions=outcome.actions())
@@ -110,25 +130,3 @@ def base_result(module: AnsibleModule, outcome) -> dict:
         diffs = outcome.diffs()
         result["diff"] = diffs[0] if len(diffs) == 1 else diffs
     return result
-
-
-def resolve_id(value, option: str):
-    """A user or group name or numeric id -> the numeric id, looked up on this host."""
-    if value is None:
-        return None
-    value = value.strip()
-    # ASCII digits only: str.isdigit() also takes '²' (int() fails) and '١' (Arabic-Indic one).
-    if value.isascii() and value.isdigit():
-        return int(value)
-    if not value or control_character(value) is not None or "\0" in value:
-        raise ValidationError("%s %r is not a user or group name or a numeric id" % (option, value),
-                              **{option: value})
-    database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
-        grp.getgrnam, "group", "getent group")
-    try:
-        entry = database(value)
-    except KeyError:
-        raise ValidationError(
-            "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
-            % (option, value, what, command, value), **{option: value}) from None
-    return entry.pw_uid if option == "owner" else entry.gr_gid

@@ -34,8 +34,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     ValidationError,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, validate_netns_name
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import NETNS_RUN_DIR
 
-NETNS_RUN_DIR = "/run/netns"
 EXPECTATIONS = ("reachable", "unreachable")
 # Limits of the timing options, inclusive. iputils ping itself takes far larger values (a -W up to
 # 2147483 s) but a probe that waits minutes per pair is a mistake, not a lab check.

@@ -28,8 +28,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     sysctl_path,
     sysctl_text,
 )
-
-NETNS_RUN_DIR = "/run/netns"
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import SCRATCH, in_netns, list_namespaces
 
 
 def _open(key: str, flags: int) -> int:
@@ -88,15 +87,14 @@ def _probe(trials: List[Tuple[str, str, str]]) -> List[Tuple[str, str]]:
 
 def interfaces_made(desired: Sequence) -> Dict[Optional[str], Set[str]]:
     """(namespace -> interface names) the task's objects stand for."""
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+
     made: Dict[Optional[str], Set[str]] = {}
     for obj in desired:
         if getattr(obj, "state", "present") != "present":
             continue
-        if obj.kind == "veth":
-            made.setdefault(obj.netns, set()).add(obj.name)
-            made.setdefault(obj.peer_netns, set()).add(obj.peer)
-        elif obj.kind in ("bridge", "tap", "vxlan"):
-            made.setdefault(obj.netns, set()).add(obj.name)
+        for netns, name in _kinds.get(obj.kind).owned(obj):
+            made.setdefault(netns, set()).add(name)
     return made
 
 
@@ -111,10 +109,7 @@ def preflight(desired: Sequence, existing: Optional[Set[str]] = None) -> None:
     if not wanted:
         return
     if existing is None:
-        try:
-            existing = set(os.listdir(NETNS_RUN_DIR))
-        except FileNotFoundError:
-            existing = set()
+        existing = set(list_namespaces())
     made = interfaces_made(desired)
     problems: List[str] = []
     trials: List[Tuple[str, str, str]] = []
@@ -129,9 +124,6 @@ def preflight(desired: Sequence, existing: Optional[Set[str]] = None) -> None:
                 continue
             trials.append((key, sysctl_generic_key(key), value))
     if trials:
-        # Imported here: the fork helper lives with the other forked-child code.
-        from ansible_collections.netvirt.linux.plugins.module_utils._iptables import SCRATCH, in_netns
-
         refused = in_netns(SCRATCH, _probe, sorted(set(trials)))
         for key, problem in refused:
             if problem == "does not exist":

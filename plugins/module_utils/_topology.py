@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, control_character
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
-    Bridge,
-    Netns,
-    Route,
-    Tap,
-    Veth,
-    control_character,
-)
 
 # Ownership marker: the interface alias (IFLA_IFALIAS) of every link a lab
 # creates, and of the loopback device of every namespace it creates.
@@ -47,16 +40,10 @@ def validate_lab_name(name: str) -> str:
     return name
 
 
-# Each section: the model class its entries build. The options of an entry
-# are declared once, in _specs.SECTION_OPTIONS, as the module's suboptions:
-# Ansible has converted and type-checked them before build() sees them.
-SECTIONS: Dict[str, type] = {
-    "namespaces": Netns,
-    "veths": Veth,
-    "bridges": Bridge,
-    "taps": Tap,
-    "routes": Route,
-}
+# Each section builds objects of one kind, in the registry's order. The options
+# of an entry are its kind's (_specs.SECTION_OPTIONS), declared as the module's
+# suboptions: Ansible has converted and type-checked them before build() sees them.
+SECTIONS: Dict[str, type] = {kind.section: kind.desired for kind in KINDS if kind.engine == "netlink"}
 
 
 @dataclass
@@ -73,21 +60,20 @@ def _where(netns: Optional[str]) -> str:
     return "the host" if netns is HOST else "namespace '%s'" % netns
 
 
-def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
-          convert_port: Optional[Callable] = None) -> Description:
+def build(description: Dict[str, list]) -> Description:
     """Build and check the lab; raise one ValidationError listing every problem.
 
-    Entries are dicts of their section's options, as Ansible validated them.
-    ``resolve_id(value, option)`` turns a tap's owner or group name into an id;
-    ``convert_port(entry)`` converts a bridge port given as a dict (ValueError
-    when it does not fit).
+    Entries are dicts of their section's options, as Ansible validated them;
+    each is built by its kind (``Kind.build``: a tap's owner name becomes an
+    id, a bridge's port dicts are converted).
     """
     problems: List[str] = []
     result = Description()
     built: Dict[str, list] = {section: [] for section in SECTIONS}
     unbuilt: set = set()
 
-    for section, cls in SECTIONS.items():
+    for section in SECTIONS:
+        kind = by_section(section)
         for index, entry in enumerate(description.get(section) or []):
             where = "%s[%d]" % (section, index)
             # Ansible refuses unknown keys before this; the guard keeps a
@@ -97,19 +83,12 @@ def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
                 problems.append("%s: unknown key(s) %s; %s take %s" % (
                     where, ", ".join(unknown), section, ", ".join(SECTION_OPTIONS[section])))
                 continue
-            kwargs = {k: v for k, v in entry.items() if v is not None}
             try:
-                if section == "taps" and resolve_id is not None:
-                    for option in ("owner", "group"):
-                        if option in kwargs:
-                            kwargs[option] = resolve_id(str(kwargs[option]), option)
-                if section == "bridges" and convert_port is not None and kwargs.get("ports"):
-                    kwargs["ports"] = _converted_ports(kwargs["ports"], convert_port)
-                obj = cls(**kwargs)
+                obj = kind.build(dict(entry))
             except NetvirtError as exc:
                 problems.append("%s%s" % (where, exc.msg if exc.msg.startswith(".") else ": " + exc.msg))
                 # Said once: references to it are not problems of their own.
-                unbuilt.add((section, entry.get("netns"), entry.get("name")))
+                unbuilt.add((entry.get("netns"), entry.get("name")))
                 continue
             built[section].append((where, obj))
 
@@ -122,60 +101,48 @@ def build(description: Dict[str, list], resolve_id: Optional[Callable] = None,
     return result
 
 
-def _converted_ports(ports: list, convert_port: Callable) -> list:
-    converted = []
-    for index, port in enumerate(ports):
-        if isinstance(port, dict):
-            try:
-                port = convert_port(port)
-            except ValueError as exc:
-                raise ValidationError(".ports[%d]: %s" % (index, exc)) from None
-        converted.append(port)
-    return converted
-
-
 def _in_dependency_order(built: Dict[str, list]) -> list:
-    """Namespaces, veths, taps, bridges, routes: a bridge's ports exist before it is planned.
+    """The registry's order (namespaces, veths, taps, vxlans, bridges, ..., routes): a bridge's ports exist
+    before it is planned.
 
-    A tap whose bridge lists it among its ports is attached by the bridge, so
-    its own ``master`` is dropped; a tap joining a bridge whose ports are not
-    managed is planned after that bridge instead.
+    A device whose bridge lists it among its ports is attached by the bridge,
+    so its own ``master`` is dropped; a device joining a bridge whose ports are
+    not managed is planned after every bridge instead.
     """
-    managed_ports = {(b.netns, b.name) for _where, b in built["bridges"] if b.ports is not None}
-    early_taps, late_taps = [], []
-    for _where, tap in built["taps"]:
-        if tap.master and (tap.netns, tap.master) in managed_ports:
-            early_taps.append(replace(tap, master=None))
-        elif tap.master:
-            late_taps.append(tap)
-        else:
-            early_taps.append(tap)
-
-    def objects(section: str) -> list:
-        return [obj for _where, obj in built[section]]
-
-    return (objects("namespaces") + objects("veths") + early_taps + objects("bridges") + late_taps
-            + objects("routes"))
+    managed_ports = {(b.netns, b.name) for entries in built.values() for _where, b in entries
+                     if getattr(b, "ports", None) is not None}
+    early, late = [], []
+    for entries in built.values():
+        for _where, obj in entries:
+            master = getattr(obj, "master", None)
+            if master and (obj.netns, master) in managed_ports:
+                early.append(replace(obj, master=None))
+            elif master:
+                late.append(obj)
+            else:
+                early.append(obj)
+    routes = [obj for obj in early if obj.kind == "route"]
+    return [obj for obj in early if obj.kind != "route"] + late + routes
 
 
 def _check_references(built: Dict[str, list], result: Description, problems: List[str],
                       unbuilt=frozenset()) -> None:
+    kinds = {section: by_section(section) for section in built}
     namespaces: Dict[str, str] = {}
-    for where, ns in built["namespaces"]:
-        if ns.name in namespaces:
-            problems.append("%s: namespace '%s' is already described by %s" % (where, ns.name, namespaces[ns.name]))
-        namespaces[ns.name] = where
+    for section, entries in built.items():
+        for where, ns in entries if kinds[section].container else ():
+            if ns.name in namespaces:
+                problems.append("%s: namespace '%s' is already described by %s" % (
+                    where, ns.name, namespaces[ns.name]))
+            namespaces[ns.name] = where
     result.namespaces = list(namespaces)
-
-    def known_netns(where: str, netns: Optional[str], what: str = "netns") -> None:
-        if netns is not HOST and netns not in namespaces:
-            problems.append("%s: %s '%s' is not one of the lab's namespaces" % (where, what, netns))
 
     endpoints = result.endpoints
     # (netns, ifname) -> the CIDRs the lab gives that interface; None when it
     # leaves them alone.
     addresses: Dict[Endpoint, Optional[List[str]]] = {}
     segments = _Segments()
+    masters: Dict[Endpoint, object] = {}
 
     def occupy(where: str, netns: Optional[str], name: str, cidrs) -> None:
         key = (netns, name)
@@ -186,57 +153,74 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
         endpoints[key] = where
         addresses[key] = None if cidrs is None else list(cidrs)
 
-    for where, veth in built["veths"]:
-        known_netns(where, veth.netns)
-        known_netns(where, veth.peer_netns, "peer_netns")
-        occupy(where, veth.netns, veth.name, veth.addresses)
-        occupy(where, veth.peer_netns, veth.peer, veth.peer_addresses)
-        segments.join((veth.netns, veth.name), (veth.peer_netns, veth.peer))
-    for where, tap in built["taps"]:
-        known_netns(where, tap.netns)
-        occupy(where, tap.netns, tap.name, tap.addresses)
-    bridges: Dict[Endpoint, Bridge] = {}
-    for where, bridge in built["bridges"]:
-        known_netns(where, bridge.netns)
-        occupy(where, bridge.netns, bridge.name, bridge.addresses)
-        bridges[(bridge.netns, bridge.name)] = bridge
+    for section, entries in built.items():
+        kind = kinds[section]
+        for where, obj in entries:
+            for option in ("netns", "peer_netns"):
+                netns = getattr(obj, option, HOST) if not kind.container else HOST
+                if netns is not HOST and netns not in namespaces:
+                    problems.append("%s: %s '%s' is not one of the lab's namespaces" % (where, option, netns))
+            ends = kind.endpoints(obj)
+            for netns, name, cidrs in ends:
+                occupy(where, netns, name, cidrs)
+            for netns, name, _cidrs in ends[1:]:
+                # The ends of one object (a veth pair) are one L2 segment.
+                segments.join((ends[0][0], ends[0][1]), (netns, name))
+            if kind.new_port is not None:
+                masters[(obj.netns, obj.name)] = obj
 
-    port_of: Dict[Endpoint, str] = {}
-    for where, bridge in built["bridges"]:
-        for port in bridge.ports or ():
-            key = (bridge.netns, port.name)
-            if key not in endpoints or key in bridges:
-                problems.append("%s: port '%s' is not a veth end or tap the lab describes in %s" % (
-                    where, port.name, _where(bridge.netns)))
-            elif key in port_of:
-                problems.append("%s: port '%s' is already a port of bridge '%s'" % (where, port.name, port_of[key]))
-            else:
-                port_of[key] = bridge.name
-                segments.join((bridge.netns, bridge.name), key)
-    for where, tap in built["taps"]:
-        if tap.master:
-            bridge = bridges.get((tap.netns, tap.master))
-            if bridge is None and ("bridges", tap.netns, tap.master) in unbuilt:
-                continue
-            if bridge is None:
-                problems.append("%s: master '%s' is not a bridge the lab describes in %s" % (
-                    where, tap.master, _where(tap.netns)))
-            elif bridge.ports is not None and tap.name not in {p.name for p in bridge.ports}:
-                problems.append("%s: master is '%s' but that bridge's ports do not list '%s'" % (
-                    where, tap.master, tap.name))
-            else:
-                segments.join((tap.netns, tap.master), (tap.netns, tap.name))
-
-    for where, route in built["routes"]:
-        known_netns(where, route.netns)
+    _check_ports(built, endpoints, masters, segments, problems)
+    _check_masters(built, masters, segments, problems, unbuilt)
+    routes = built.get("routes", [])
+    for where, route in routes:
         if route.dev is not None and route.dev != "lo" and (route.netns, route.dev) not in endpoints:
             problems.append("%s: dev '%s' is not an interface the lab describes in %s" % (
                 where, route.dev, _where(route.netns)))
 
     _check_addresses(addresses, endpoints, problems)
     _check_subnets(addresses, endpoints, problems)
-    _check_segments(addresses, endpoints, segments, set(bridges), problems)
-    _check_gateways(built["routes"], addresses, set(namespaces), problems)
+    _check_segments(addresses, endpoints, segments, set(masters), problems)
+    _check_gateways(routes, addresses, set(namespaces), problems)
+
+
+def _check_ports(built, endpoints, masters, segments, problems: List[str]) -> None:
+    """A bridge's ports: interfaces the lab describes in its namespace, each on one bridge only."""
+    port_of: Dict[Endpoint, str] = {}
+    for entries in built.values():
+        for where, bridge in entries:
+            if masters.get((getattr(bridge, "netns", HOST), getattr(bridge, "name", None))) is not bridge:
+                continue
+            for port in bridge.ports or ():
+                key = (bridge.netns, port.name)
+                if key not in endpoints or key in masters:
+                    problems.append("%s: port '%s' is not an interface the lab describes in %s" % (
+                        where, port.name, _where(bridge.netns)))
+                elif key in port_of:
+                    problems.append("%s: port '%s' is already a port of bridge '%s'" % (
+                        where, port.name, port_of[key]))
+                else:
+                    port_of[key] = bridge.name
+                    segments.join((bridge.netns, bridge.name), key)
+
+
+def _check_masters(built, masters, segments, problems: List[str], unbuilt) -> None:
+    """A device's ``master``: a bridge of the lab in its namespace, which lists it if it manages its ports."""
+    for entries in built.values():
+        for where, obj in entries:
+            master = getattr(obj, "master", None)
+            if not master:
+                continue
+            bridge = masters.get((obj.netns, master))
+            if bridge is None and (obj.netns, master) in unbuilt:
+                continue
+            if bridge is None:
+                problems.append("%s: master '%s' is not a bridge the lab describes in %s" % (
+                    where, master, _where(obj.netns)))
+            elif bridge.ports is not None and obj.name not in {p.name for p in bridge.ports}:
+                problems.append("%s: master is '%s' but that bridge's ports do not list '%s'" % (
+                    where, master, obj.name))
+            else:
+                segments.join((obj.netns, master), (obj.netns, obj.name))
 
 
 Endpoint = Tuple[Optional[str], str]

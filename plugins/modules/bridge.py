@@ -219,68 +219,11 @@ bridge:
       sample: [{"name": "br-tap1"}, {"name": "br-tap2", "cost": 10}]
 """
 
-from ansible.module_utils.common.validation import check_type_bool, check_type_int
-
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Bridge
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    run,
-)
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    # Entries are names or dicts; the model validates both forms.
-    ports=dict(type="list", elements="raw"),
-    stp=dict(type="bool"),
-    forward_delay=dict(type="float"),
-    hello_time=dict(type="float"),
-    max_age=dict(type="float"),
-    ageing_time=dict(type="float"),
-    priority=dict(type="int"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
-)
-
-
-PORT_TYPES = dict(cost=check_type_int, priority=check_type_int, hairpin=check_type_bool)
-
-
-def ports_from_params(ports):
-    """Port dicts with their values converted the way Ansible converts options (C("10") -> 10)."""
-    if ports is None:
-        return None
-    converted = []
-    for entry in ports:
-        if isinstance(entry, dict):
-            entry = dict(entry)
-            for key, check in PORT_TYPES.items():
-                if entry.get(key) is not None:
-                    try:
-                        entry[key] = check(entry[key])
-                    except TypeError as exc:
-                        raise ValidationError("ports entry %r: %s: %s" % (entry.get("name"), key, exc)) from None
-        converted.append(entry)
-    return converted
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    try:
-        options = {option: params[option] for option in ARGUMENT_SPEC.keys() | {"netns"}}
-        options["ports"] = ports_from_params(params["ports"])
-        desired = Bridge(**options)
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    result["bridge"] = outcome.plan.objects[0].after
-    module.exit_json(**result)
+    run_module("bridge", "bridge")
 
 
 if __name__ == "__main__":

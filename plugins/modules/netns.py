@@ -115,38 +115,17 @@ interfaces:
     - {name: lo, index: 1, kind: null, mtu: 65536, up: true, addresses: ["127.0.0.1/8", "::1/128"]}
 """
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Netns
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    run,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    loopback=dict(type="bool", default=True),
-    sysctls=dict(type="dict"),
-)
+
+def _interfaces(result, desired, outcome):
+    after = result["netns"]
+    space = outcome.world.spaces.get(desired.name) if after["state"] == "present" else None
+    result["interfaces"] = [link.as_dict() for link in space.links.values()] if space else []
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
-    params = module.params
-    try:
-        desired = Netns(name=params["name"], state=params["state"], loopback=params["loopback"],
-                        sysctls=params["sysctls"])
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    after = outcome.plan.objects[0].after
-    result["netns"] = after
-    space = outcome.world.spaces.get(desired.name) if after["state"] == "present" else None
-    result["interfaces"] = [link.as_dict() for link in space.links.values()] if space else []
-    module.exit_json(**result)
+    run_module("netns", "netns", extra=_interfaces)
 
 
 if __name__ == "__main__":

@@ -117,44 +117,11 @@ route:
       sample: veth0
 """
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Route
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    run,
-)
-
-ARGUMENT_SPEC = dict(
-    dst=dict(type="str", required=True),
-    gateway=dict(type="str"),
-    dev=dict(type="str"),
-    metric=dict(type="int"),
-    table=dict(type="str", default="main"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    try:
-        desired = Route(
-            dst=params["dst"],
-            gateway=params["gateway"],
-            dev=params["dev"],
-            metric=params["metric"],
-            table=params["table"],
-            netns=params["netns"],
-            state=params["state"],
-        )
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    result["route"] = outcome.plan.objects[0].after
-    module.exit_json(**result)
+    run_module("route", "route")
 
 
 if __name__ == "__main__":

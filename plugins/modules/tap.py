@@ -213,48 +213,11 @@ tap:
       sample: br0
 """
 
-
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Tap
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    resolve_id,
-    run,
-)
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    mode=dict(type="str", choices=["tap", "tun"], default="tap"),
-    owner=dict(type="str"),
-    group=dict(type="str"),
-    multi_queue=dict(type="bool"),
-    pi=dict(type="bool"),
-    vnet_hdr=dict(type="bool"),
-    recreate=dict(type="bool", default=False),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    master=dict(type="str"),
-    up=dict(type="bool", default=True),
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    try:
-        options = {option: params[option] for option in ARGUMENT_SPEC.keys() | {"netns"}}
-        options["owner"] = resolve_id(params["owner"], "owner")
-        options["group"] = resolve_id(params["group"], "group")
-        desired = Tap(**options)
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    result["tap"] = outcome.plan.objects[0].after
-    module.exit_json(**result)
+    run_module("tap", "tap")
 
 
 if __name__ == "__main__":

@@ -404,17 +404,8 @@ import resource
 import time
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    resolve_id,
-    run,
-)
-from ansible_collections.netvirt.linux.plugins.module_utils._specs import (
-    SECTION_OPTIONS,
-    convert_port,
-    section_argument_spec,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, netvirt_module, run
+from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS, section_argument_spec
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build, marker, validate_lab_name
 
 SECTIONS = tuple(SECTION_OPTIONS)
@@ -436,8 +427,7 @@ def main():
         if params["state"] == "absent":
             desired, prune = [], True
         else:
-            desired = build({s: params[s] for s in SECTIONS}, resolve_id=resolve_id,
-                            convert_port=convert_port).objects
+            desired = build({s: params[s] for s in SECTIONS}).objects
             prune = params["prune"]
         # Results come from the plan's views: no second read of every namespace.
         outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False)

@@ -159,52 +159,11 @@ veth:
       sample: ["10.1.1.1/24"]
 """
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Veth
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    run,
-)
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    peer=dict(type="str"),
-    peer_netns=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    peer_addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    module = netvirt_module(
-        ARGUMENT_SPEC,
-        supports_check_mode=True,
-        required_if=[("state", "present", ("peer",))],
-    )
-    params = module.params
-    try:
-        desired = Veth(
-            name=params["name"],
-            peer=params["peer"],
-            netns=params["netns"],
-            peer_netns=params["peer_netns"],
-            addresses=params["addresses"],
-            peer_addresses=params["peer_addresses"],
-            mtu=params["mtu"],
-            up=params["up"],
-            state=params["state"],
-        )
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    result["veth"] = outcome.plan.objects[0].after
-    module.exit_json(**result)
+    run_module("veth", "veth", required_if=[("state", "present", ("peer",))])
 
 
 if __name__ == "__main__":

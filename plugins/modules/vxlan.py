@@ -217,48 +217,11 @@ vxlan:
       sample: br-lab
 """
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Vxlan
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    netvirt_module,
-    run,
-)
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    vni=dict(type="int"),
-    local=dict(type="str"),
-    remote=dict(type="str"),
-    group=dict(type="str"),
-    dstport=dict(type="int", default=4789),
-    dev=dict(type="str"),
-    recreate=dict(type="bool", default=False),
-    master=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    module = netvirt_module(
-        ARGUMENT_SPEC,
-        supports_check_mode=True,
-        mutually_exclusive=[("remote", "group")],
-        required_if=[("state", "present", ("vni",))],
-    )
-    params = module.params
-    try:
-        desired = Vxlan(**{option: params[option] for option in ARGUMENT_SPEC.keys() | {"netns"}})
-        outcome = run(module, [desired])
-    except NetvirtError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-
-    result = base_result(module, outcome)
-    result["vxlan"] = outcome.plan.objects[0].after
-    module.exit_json(**result)
+    run_module("vxlan", "vxlan", mutually_exclusive=[("remote", "group")], required_if=[("state", "present", ("vni",))])
 
 
 if __name__ == "__main__":

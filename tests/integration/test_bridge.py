@@ -254,8 +254,8 @@ def test_port_that_is_a_bridge(sandbox):
     ({"name": "br0", "hello_time": 20}, "hello_time 20.0 is out of range; use 1 to 10 seconds"),
     ({"name": "br0", "stp": True, "forward_delay": 1}, "too short for a bridge running STP"),
     ({"name": "br0", "ports": [{"name": "v0", "cost": 0}]}, "cost of port 'v0' 0 is out of range"),
-    ({"name": "br0", "ports": [{"name": "v0", "colour": "red"}]}, "unknown key(s) colour"),
-    ({"name": "br0", "ports": [{"name": "v0", "cost": "many"}]}, "ports entry 'v0': cost"),
+    ({"name": "br0", "ports": [{"name": "v0", "colour": "red"}]}, "ports[0]: unsupported parameter colour"),
+    ({"name": "br0", "ports": [{"name": "v0", "cost": "many"}]}, "ports[0]: argument 'cost' is of type str"),
     ({"name": "br0", "netns": "nowhere"}, "network namespace 'nowhere' does not exist"),
 ])
 def test_bad_arguments(sandbox, args, words):

@@ -26,3 +26,7 @@ def _ensure_collection_link() -> None:
 _ensure_collection_link()
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+# unit_helpers.py, the tests' shared fixtures, is imported by name.
+UNIT = str(Path(__file__).resolve().parent)
+if UNIT not in sys.path:
+    sys.path.insert(0, UNIT)

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+from unit_helpers import (
     Bridge,
     Netns,
     Tap,

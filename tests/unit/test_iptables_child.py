@@ -11,7 +11,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceMissingError,
     ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._iptables import ChildCrashed, in_netns
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import ChildCrashed, in_netns
 
 
 def answer(value):

@@ -7,36 +7,18 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceMissingError,
     ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+from unit_helpers import (
     HOST,
     Link,
     NamespaceState,
     Netns,
     Veth,
-    World,
     normalize_addresses,
     normalize_cidr,
     resolve_peers,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
-
-
-def world(namespaces=(), nsids=None, **spaces):
-    """world(host=[links], ns1=[links]); 'host' is the module's own namespace.
-
-    ``nsids`` {(namespace, netnsid): namespace} says which namespace a netnsid
-    names inside another, as the kernel would answer; peers are then resolved
-    by the same rule the kernel adapter uses.
-    """
-    result = World(namespaces=frozenset(namespaces))
-    for name, links in spaces.items():
-        key = HOST if name == "host" else name
-        result.spaces[key] = NamespaceState(key, {link.name: link for link in links})
-    table = {(HOST if ns == "host" else ns, nsid): (HOST if other == "host" else other)
-             for (ns, nsid), other in (nsids or {}).items()}
-    resolve_peers(result.spaces, lambda netns, link: table.get((netns, link.link_netnsid)))
-    return result
+from unit_helpers import P, kinds, world
 
 
 def lo(up=True):
@@ -45,10 +27,6 @@ def lo(up=True):
 
 def veth(name, index, peer_index, nsid=None, up=True, addresses=(), mtu=1500):
     return Link(name, index, "veth", mtu, up, tuple(addresses), link_index=peer_index, link_netnsid=nsid)
-
-
-def kinds(plan):
-    return [type(a).__name__ for a in plan.actions]
 
 
 # ------------------------------------------------------------------ model ---

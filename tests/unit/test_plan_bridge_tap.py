@@ -8,34 +8,23 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceMissingError,
     ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+from unit_helpers import (
     HOST,
     Bridge,
     BridgeInfo,
     BridgePort,
     Link,
-    NamespaceState,
     PortInfo,
     Tap,
     TunInfo,
     Veth,
-    World,
     normalize_ports,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
-
-
-def world(namespaces=(), **spaces):
-    """world(host=[links], ns1=[links]); 'host' is the module's own namespace."""
-    result = World(namespaces=frozenset(namespaces))
-    for name, links in spaces.items():
-        key = HOST if name == "host" else name
-        result.spaces[key] = NamespaceState(key, {link.name: link for link in links})
-    return result
+from unit_helpers import P, kinds, world
 
 
 def bridge(name="br0", index=10, up=True, mtu=1500, info=None, addresses=()):
-    return Link(name, index, "bridge", mtu, up, tuple(addresses), bridge=info or BridgeInfo())
+    return Link(name, index, "bridge", mtu, up, tuple(addresses), info=info or BridgeInfo())
 
 
 def port(name, index, master=None, mtu=1500, info=None, kind="veth"):
@@ -44,12 +33,8 @@ def port(name, index, master=None, mtu=1500, info=None, kind="veth"):
 
 
 def tap(name="tap0", index=20, master=None, up=True, info=None, mtu=1500, addresses=()):
-    return Link(name, index, "tun", mtu, up, tuple(addresses), master=master, tun=info or TunInfo(),
+    return Link(name, index, "tun", mtu, up, tuple(addresses), master=master, info=info or TunInfo(),
                 port=PortInfo(cost=2, priority=32) if master else None)
-
-
-def kinds(plan):
-    return [type(a).__name__ for a in plan.actions]
 
 
 def one(desired, w):
@@ -398,7 +383,7 @@ def test_non_ethernet_port_refused_before_the_bridge_is_created(link_type, words
 
 
 def test_loopback_of_a_namespace_made_in_the_same_plan_is_no_port():
-    from ansible_collections.netvirt.linux.plugins.module_utils._model import Netns
+    from unit_helpers import Netns
 
     with pytest.raises(ConflictError, match="loopback"):
         P.plan([Netns("n1"), Bridge("br9", netns="n1", ports=["lo"])], world())

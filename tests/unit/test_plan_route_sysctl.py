@@ -7,7 +7,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     NamespaceMissingError,
     ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+from unit_helpers import (
     Link,
     NamespaceState,
     Netns,
@@ -17,7 +17,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     normalize_sysctls,
     sysctl_path,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
+from unit_helpers import P
 
 
 def space(routes=(), sysctls=None):
@@ -145,7 +145,7 @@ def test_sysctl_values_with_control_characters_or_wrong_types_refused(value):
 
 
 def test_sysctl_interface_keys():
-    from ansible_collections.netvirt.linux.plugins.module_utils._model import sysctl_generic_key, sysctl_interface
+    from unit_helpers import sysctl_generic_key, sysctl_interface
 
     assert sysctl_interface("net.ipv4.conf.eth0/100.rp_filter") == "eth0.100"
     assert sysctl_generic_key("net.ipv4.conf.eth0/100.rp_filter") == "net.ipv4.conf.default.rp_filter"

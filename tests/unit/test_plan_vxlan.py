@@ -7,14 +7,14 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     DeviceMissingError,
     ValidationError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+from unit_helpers import (
     Link,
     NamespaceState,
     Vxlan,
     VxlanInfo,
     World,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils import _plan as P
+from unit_helpers import P
 
 
 def host(*links):
@@ -28,7 +28,7 @@ BR = Link("br0", index=3, kind="bridge", mtu=1500, up=True)
 def existing(**info):
     values = dict(vni=42, local="10.99.0.1", remote="10.99.0.2", group=None, dstport=4789, dev=2)
     values.update(info)
-    return Link("vx0", index=9, kind="vxlan", mtu=1450, up=True, vxlan=VxlanInfo(**values))
+    return Link("vx0", index=9, kind="vxlan", mtu=1450, up=True, info=VxlanInfo(**values))
 
 
 DESIRED = dict(name="vx0", vni=42, local="10.99.0.1", remote="10.99.0.2", dev="eth0")

@@ -1,14 +1,14 @@
 """Unit tests of the topology description: objects built by the model, problems reported together."""
 
-import importlib
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import Bridge, BridgePort, Netns, Route, Tap, Veth
-from ansible_collections.netvirt.linux.plugins.module_utils._module import NETNS_ARGUMENT_SPEC, resolve_id
-from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS, convert_port
+from unit_helpers import Bridge, BridgePort, Netns, Route, Tap, Veth
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
+from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
+from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build, marker, validate_lab_name
 from ansible_collections.netvirt.linux.plugins.modules.topology import ARGUMENT_SPEC as TOPOLOGY_SPEC
 
@@ -64,7 +64,7 @@ def test_every_problem_reported_at_once():
         "veths[4]: name '%s' is 16 characters long" % ("a" * 16),
         "veths[5]: addresses 10.1.0.1/24 and 10.1.0.2/24 of 'o' overlap",
         "veths[6]: unknown key(s) state",
-        "bridges[0]: port 'ghost' is not a veth end or tap the lab describes in the host",
+        "bridges[0]: port 'ghost' is not an interface the lab describes in the host",
         "bridges[1]: port 'p0' is already a port of bridge 'br0'",
         "taps[0]: master 'br9' is not a bridge the lab describes in the host",
         "routes[0]: dev 'nope' is not an interface the lab describes in namespace 'ns0'",
@@ -104,16 +104,15 @@ SINGLE_MODULES = {"namespaces": "netns", "veths": "veth", "bridges": "bridge", "
 NOT_IN_SECTIONS = {"state", "recreate"}
 
 
-@pytest.mark.parametrize("section", sorted(SINGLE_MODULES))
-def test_section_options_agree_with_the_single_module(section):
-    module = importlib.import_module("ansible_collections.netvirt.linux.plugins.modules." + SINGLE_MODULES[section])
-    single = dict(module.ARGUMENT_SPEC)
-    if section != "namespaces":
-        single.update(NETNS_ARGUMENT_SPEC)
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.section)
+def test_section_options_agree_with_the_single_module(kind):
+    """A section's entries take the options the kind's module takes, but the lab's own (state, recreate)."""
+    single = argument_spec(kind.options)
     expected = {k: v for k, v in single.items() if k not in NOT_IN_SECTIONS}
-    if section == "veths":  # the veth module requires it with state=present; a topology only builds
-        expected["peer"] = dict(expected["peer"], required=True)
-    assert SECTION_OPTIONS[section] == expected
+    for option in kind.section_required:  # a veth's peer, a vxlan's vni: required with state=present
+        expected[option] = dict(expected[option], required=True)
+    assert SECTION_OPTIONS[kind.section] == expected
+    assert set(expected) <= set(kind.desired.__dataclass_fields__)
 
 
 def validate_topology(params):
@@ -139,7 +138,7 @@ def test_strings_from_extra_vars_are_converted_as_the_single_modules_do():
     assert (route["metric"], route["table"]) == (20, "100")
     assert params["namespaces"][0]["loopback"] is False
     # The converted entries build the same objects the single modules build.
-    lab = build({s: params[s] for s in SINGLE_MODULES}, resolve_id=resolve_id, convert_port=convert_port)
+    lab = build({s: params[s] for s in SINGLE_MODULES})
     by_kind = {type(o): o for o in lab.objects}
     assert by_kind[Veth].mtu == 9000 and by_kind[Tap].mtu == 9000 and by_kind[Bridge].mtu == 9000
     assert by_kind[Tap].owner == 1000
@@ -165,15 +164,15 @@ def test_port_dicts_are_converted_and_refused_by_their_place():
     desc = star(2)
     desc["bridges"][0]["ports"] = ["p0", {"name": "p1", "cost": "x", "hairpin": "yes"}]
     with pytest.raises(ValidationError) as err:
-        build(desc, convert_port=convert_port)
+        build(desc)
     assert err.value.details["problems"] == [
         "bridges[0].ports[1]: argument 'cost' is of type str and we were unable to convert to int: "
         "\"'x'\" cannot be converted to an int"]
     desc["bridges"][0]["ports"][1] = {"name": "p1", "costs": 1}
     with pytest.raises(ValidationError, match=r"bridges\[0\]\.ports\[1\]: unsupported parameter costs"):
-        build(desc, convert_port=convert_port)
+        build(desc)
     desc["bridges"][0]["ports"][1] = {"name": "p1", "cost": "10", "hairpin": "yes"}
-    bridge = build(desc, convert_port=convert_port).objects[-1]
+    bridge = build(desc).objects[-1]
     assert bridge.ports == (BridgePort("p0"), BridgePort("p1", cost=10, hairpin=True))
 
 

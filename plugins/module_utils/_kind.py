@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a kind is: everything the engine, the adapter and `topology` need to know of one.
+
+Each kind's file (_kind_*.py) holds its desired dataclass, its read-back
+parser, its planning and its actions, and ends with one ``KIND = Kind(...)``
+that the registry (_kinds.py) lists. Nothing outside a kind's file names the
+kind: the planner dispatches to ``Kind.plan``, the adapter decodes a device
+with the ``Kind`` whose ``link_kind`` matches IFLA_INFO_KIND, ownership asks
+``Kind.owned``, and `topology` builds its sections from ``Kind.section`` and
+``Kind.options``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
+
+Interface = Tuple[Optional[str], str]
+
+
+def link_owned(desired) -> List[Interface]:
+    """A device that is one interface, ``name`` in ``netns``."""
+    return [(desired.netns, desired.name)]
+
+
+def link_namespaces(desired) -> List[Optional[str]]:
+    """Its own namespace, and the host: a device made the seeds' way (in the host, then moved) is found."""
+    return [desired.netns, HOST]
+
+
+def nothing(desired) -> list:
+    return []
+
+
+def link_endpoints(desired) -> list:
+    """[(netns, name, addresses)]: the interfaces it occupies in a lab, with the addresses it gives them."""
+    return [(desired.netns, desired.name, desired.addresses)]
+
+
+@dataclass(frozen=True)
+class Kind:
+    # The kind's name: ``desired.kind``, the single-object module's name, the key in plans and results.
+    name: str
+    # The topology section holding a list of such objects ("veths").
+    section: str
+    # The desired-state dataclass; its fields are the options the engine takes.
+    desired: type
+    # plan(planner, desired) -> _plan.ObjectResult: the actions and before/after views for one object.
+    plan: Callable
+    # The module's options (an Ansible argument spec whose entries may carry their documentation).
+    options: Dict[str, dict]
+    # Options of the module that a topology entry does not take (the lab decides ``state``).
+    section_skip: Tuple[str, ...] = ("state",)
+    # Options a topology entry must give although the module may go without (a veth's peer).
+    section_required: Tuple[str, ...] = ()
+    # owned(desired) -> the interfaces the object stands for, as (netns, name): marked as the lab's.
+    owned: Callable[..., List[Interface]] = link_owned
+    # endpoints(desired) -> [(netns, name, addresses)]: interfaces it occupies in a lab (checked by `topology`).
+    endpoints: Callable[..., list] = link_endpoints
+    # namespaces(desired) -> the namespaces whose links must be read to plan it.
+    namespaces: Callable[..., List[Optional[str]]] = link_namespaces
+    # reads(desired) -> [(netns, item)]: namespace-wide state it needs beyond links (routes, sysctls) ...
+    reads: Callable[..., Iterable[tuple]] = nothing
+    # ... read by read(kernel, netns, items) -> {NamespaceState field: value}.
+    read: Optional[Callable] = None
+    # IFLA_INFO_KIND of its devices; None for what is not a device (a namespace, a route).
+    link_kind: Optional[str] = None
+    # parse(msg, data) -> the kind's info object for Link.info; ``data`` is IFLA_INFO_DATA (or None).
+    parse: Optional[Callable] = None
+    # For kinds that are masters (a bridge): parse_port(slave_data) -> Link.port, and a new port's settings.
+    parse_port: Optional[Callable] = None
+    new_port: Optional[Callable] = None
+    # IFLA_LINK of its devices names a peer, paired by _model.resolve_peers (a veth).
+    peered: bool = False
+    # prepare(planner, objects): called once per plan with this kind's objects, before any is planned.
+    prepare: Optional[Callable] = None
+    # Planned before every object of a higher rank: namespaces (0) before what goes in them (1).
+    plan_rank: int = 1
+    # Objects of this kind contain the others (namespaces): kept by name when a lab prunes.
+    container: bool = False
+    # from_params(params) -> the desired object, from a module's (or a topology entry's) converted options,
+    # for kinds whose options need more than Ansible's conversion (a tap's owner name, a bridge's port dicts).
+    from_params: Optional[Callable] = None
+    # The engine that plans and applies it: "netlink" (this package's planner) or "netfilter" (_iptables).
+    engine: str = "netlink"
+
+    def build(self, params: dict):
+        """The desired object for these options (None values: not given)."""
+        if self.from_params is not None:
+            return self.from_params(params)
+        fields = getattr(self.desired, "__dataclass_fields__", {})
+        return self.desired(**{key: value for key, value in params.items() if key in fields and value is not None})

@@ -1,0 +1,544 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``bridge``: a Linux bridge in any namespace, its STP options and its exact set of ports."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
+    PHASE_CREATE_LINK,
+    PHASE_PORT_OPTIONS,
+    PHASE_SET_LINK,
+    Action,
+    AttachPort,
+    DetachPort,
+    SetMtu,
+    describe_options,
+    where,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
+    ConflictError,
+    DeviceMissingError,
+    ValidationError,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    ARPHRD_ETHER,
+    ARPHRD_LOOPBACK,
+    HOST,
+    Link,
+    NamespaceState,
+    check_bool,
+    check_int,
+    netns_label,
+    normalize_addresses,
+    validate_ifname,
+    validate_mtu,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
+
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    netns=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    # Entries are interface names or dicts (PORT_OPTIONS); Ansible's suboptions
+    # take only dicts, so dict entries are converted by convert_port.
+    ports=dict(type="list", elements="raw"),
+    stp=dict(type="bool"),
+    forward_delay=dict(type="float"),
+    hello_time=dict(type="float"),
+    max_age=dict(type="float"),
+    ageing_time=dict(type="float"),
+    priority=dict(type="int"),
+    addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    up=dict(type="bool", default=True),
+)
+
+PORT_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    cost=dict(type="int"),
+    priority=dict(type="int"),
+    hairpin=dict(type="bool"),
+)
+
+# Bridge timers travel over netlink in clock_t units (USER_HZ = 100 on every
+# Linux architecture): the module speaks seconds, as brctl does.
+CENTIS = 100
+BRIDGE_DEFAULTS = {
+    # What the kernel gives a new bridge (br_dev_setup / br_stp_timer_init).
+    "stp": False,
+    "forward_delay": 1500,
+    "hello_time": 200,
+    "max_age": 2000,
+    "ageing_time": 30000,
+    "priority": 32768,
+}
+# (option, lowest, highest) in seconds; the kernel's own ranges (br_private.h).
+BRIDGE_TIMER_RANGES = (
+    ("forward_delay", 0, 30),
+    ("hello_time", 1, 10),
+    ("max_age", 6, 40),
+    ("ageing_time", 0, 1000000),
+)
+PORT_COST_RANGE = (1, 65535)
+PORT_PRIORITY_RANGE = (0, 63)
+BRIDGE_PRIORITY_RANGE = (0, 65535)
+
+
+def seconds_to_centis(value) -> int:
+    return int(round(float(value) * CENTIS))
+
+
+def centis_to_seconds(value: int) -> float:
+    return value / float(CENTIS)
+
+
+@dataclass(frozen=True)
+class BridgePort:
+    """One interface a bridge should hold, with optional port settings."""
+
+    name: str
+    cost: Optional[int] = None
+    priority: Optional[int] = None
+    hairpin: Optional[bool] = None
+
+    def __post_init__(self):
+        validate_ifname(self.name, "ports entry name")
+        check_int(self.cost, PORT_COST_RANGE[0], PORT_COST_RANGE[1], "cost of port '%s'" % self.name)
+        check_int(self.priority, PORT_PRIORITY_RANGE[0], PORT_PRIORITY_RANGE[1],
+                   "priority of port '%s'" % self.name)
+        check_bool(self.hairpin, "hairpin of port '%s'" % self.name)
+
+    def settings(self) -> Dict[str, object]:
+        """The port settings the task manages (those it gives)."""
+        values = {"cost": self.cost, "priority": self.priority, "hairpin": self.hairpin}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+PORT_KEYS = ("name", "cost", "priority", "hairpin")
+
+
+def normalize_ports(values) -> Optional[Tuple[BridgePort, ...]]:
+    """ports: names or dicts -> BridgePorts sorted by name; None means 'not managed'."""
+    if values is None:
+        return None
+    ports: Dict[str, BridgePort] = {}
+    for value in values:
+        if isinstance(value, BridgePort):
+            port = value
+        elif isinstance(value, str):
+            port = BridgePort(value)
+        elif isinstance(value, dict):
+            unknown = sorted(set(value) - set(PORT_KEYS))
+            if unknown:
+                raise ValidationError(
+                    "ports entry %r has unknown key(s) %s; use %s" % (value, ", ".join(unknown), ", ".join(PORT_KEYS)))
+            if "name" not in value:
+                raise ValidationError("ports entry %r has no name" % (value,))
+            port = BridgePort(**value)
+        else:
+            raise ValidationError("ports entries must be interface names or dicts with a name, not %r" % (value,))
+        if port.name in ports:
+            raise ValidationError("ports lists '%s' twice" % port.name)
+        ports[port.name] = port
+    return tuple(ports[name] for name in sorted(ports))
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A Linux bridge in ``netns``. Timers are in seconds."""
+
+    name: str
+    netns: Optional[str] = HOST
+    addresses: Optional[Tuple[str, ...]] = None
+    mtu: Optional[int] = None
+    up: bool = True
+    ports: Optional[Tuple[BridgePort, ...]] = None
+    stp: Optional[bool] = None
+    forward_delay: Optional[float] = None
+    hello_time: Optional[float] = None
+    max_age: Optional[float] = None
+    ageing_time: Optional[float] = None
+    priority: Optional[int] = None
+    state: str = "present"
+
+    kind = "bridge"
+
+    def __post_init__(self):
+        validate_state(self.state)
+        validate_ifname(self.name, "name")
+        validate_netns_name(self.netns, "netns")
+        validate_mtu(self.mtu)
+        check_bool(self.stp, "stp")
+        check_int(self.priority, BRIDGE_PRIORITY_RANGE[0], BRIDGE_PRIORITY_RANGE[1], "priority")
+        for option, low, high in BRIDGE_TIMER_RANGES:
+            value = getattr(self, option)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ValidationError("%s %r is out of range; use %s to %s seconds" % (option, value, low, high))
+        if self.stp and self.forward_delay is not None and self.forward_delay < 2:
+            raise ValidationError(
+                "forward_delay %r is too short for a bridge running STP; the kernel needs 2 to 30 seconds"
+                % (self.forward_delay,))
+        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
+        object.__setattr__(self, "ports", normalize_ports(self.ports))
+        if self.ports and any(port.name == self.name for port in self.ports):
+            raise ValidationError("bridge '%s' cannot be a port of itself" % self.name)
+
+    @property
+    def key(self) -> Tuple[str, Optional[str], str]:
+        return ("bridge", self.netns, self.name)
+
+    def options(self) -> Dict[str, int]:
+        """The bridge options the task manages, in kernel units (timers in centiseconds)."""
+        wanted: Dict[str, int] = {}
+        if self.stp is not None:
+            wanted["stp"] = self.stp
+        for option, _low, _high in BRIDGE_TIMER_RANGES:
+            value = getattr(self, option)
+            if value is not None:
+                wanted[option] = seconds_to_centis(value)
+        if self.priority is not None:
+            wanted["priority"] = self.priority
+        return wanted
+
+
+@dataclass(frozen=True)
+class BridgeInfo:
+    """A bridge's options as the kernel reports them (timers in centiseconds)."""
+
+    stp: bool = BRIDGE_DEFAULTS["stp"]
+    forward_delay: int = BRIDGE_DEFAULTS["forward_delay"]
+    hello_time: int = BRIDGE_DEFAULTS["hello_time"]
+    max_age: int = BRIDGE_DEFAULTS["max_age"]
+    ageing_time: int = BRIDGE_DEFAULTS["ageing_time"]
+    priority: int = BRIDGE_DEFAULTS["priority"]
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """A bridge port's settings."""
+
+    cost: Optional[int] = None
+    priority: Optional[int] = None
+    hairpin: bool = False
+
+
+BRIDGE_TIMERS = ("forward_delay", "hello_time", "max_age", "ageing_time")
+
+
+def _describe(options) -> str:
+    return describe_options(options, seconds=BRIDGE_TIMERS)
+
+
+@dataclass(frozen=True)
+class CreateBridge(Action):
+    netns: Optional[str]
+    name: str
+    # (option, kernel value) pairs, timers in centiseconds.
+    options: Tuple[Tuple[str, object], ...] = ()
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        text = "create bridge %s in %s" % (self.name, where(self.netns))
+        return text + (" with %s" % _describe(self.options) if self.options else "")
+
+    def creates(self):
+        return ((self.netns, self.name),)
+
+    def apply(self, kernel) -> None:
+        kernel.socket(self.netns).link("add", ifname=self.name, kind="bridge", **bridge_kwargs(self.options))
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.ERANGE:
+            return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
+                    "is on, hello_time 1 to 10, max_age 6 to 40)")
+        return None
+
+
+@dataclass(frozen=True)
+class SetBridgeOptions(Action):
+    netns: Optional[str]
+    name: str
+    options: Tuple[Tuple[str, object], ...]
+    phase = PHASE_SET_LINK
+
+    def describe(self) -> str:
+        return "set %s on bridge %s in %s" % (_describe(self.options), self.name, where(self.netns))
+
+    def apply(self, kernel) -> None:
+        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), kind="bridge",
+                                       **bridge_kwargs(self.options))
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.ERANGE:
+            return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
+                    "is on, hello_time 1 to 10, max_age 6 to 40)")
+        return None
+
+
+@dataclass(frozen=True)
+class SetPortOptions(Action):
+    netns: Optional[str]
+    name: str
+    options: Tuple[Tuple[str, object], ...]
+    phase = PHASE_PORT_OPTIONS
+
+    def describe(self) -> str:
+        return "set %s on bridge port %s in %s" % (_describe(self.options), self.name, where(self.netns))
+
+    def apply(self, kernel) -> None:
+        kwargs = {}
+        for option, value in self.options:
+            # The kernel calls hairpin mode IFLA_BRPORT_MODE.
+            kwargs["mode" if option == "hairpin" else option] = int(value)
+        kernel.socket(self.netns).brport("set", index=kernel.ifindex(self.netns, self.name), **kwargs)
+
+
+def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict]:
+    """The bridge's ports by name, with the settings the task manages."""
+    managed = {port.name: port.settings() for port in desired_ports or ()}
+    view = []
+    for link in sorted(space.links.values(), key=lambda link: link.name):
+        if bridge.index is None or link.master != bridge.index:
+            continue
+        entry: Dict[str, object] = {"name": link.name}
+        info = link.port or PortInfo()
+        for option in managed.get(link.name, {}):
+            entry[option] = getattr(info, option)
+        view.append(entry)
+    return view
+
+
+def bridge_view(desired: Bridge, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.info or BridgeInfo()
+    view = {
+        "name": link.name,
+        "netns": desired.netns,
+        "state": "present",
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": addresses_view(link, desired.addresses),
+        "stp": info.stp,
+        "priority": info.priority,
+        "ports": _ports_view(space, link, desired.ports) if space is not None else [],
+    }
+    for option in BRIDGE_TIMERS:
+        view[option] = centis_to_seconds(getattr(info, option))
+    return view
+
+
+def plan_bridge(p, desired: Bridge) -> ObjectResult:
+    if desired.state == "absent":
+        return _plan_bridge_absent(p, desired)
+    p.require_netns(desired.netns, "bridge %s" % desired.name)
+    space = p.space(desired.netns)
+    link = space.get(desired.name)
+    if link is not None and link.kind != "bridge":
+        raise ConflictError(
+            "'%s' in %s already exists as a %s device, not a bridge; remove it or choose another name "
+            "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+            netns=desired.netns, name=desired.name,
+        )
+    if link is None:
+        _refuse_bridge_move(p, desired)
+    result = ObjectResult(desired.key, before=bridge_view(desired, link, space), after={})
+
+    created = link is None
+    options = desired.options()
+    if created:
+        result.actions.append(CreateBridge(desired.netns, desired.name, tuple(sorted(options.items()))))
+        link = Link(desired.name, index=p.new_index(), kind="bridge", mtu=1500, up=False,
+                    info=replace(BridgeInfo(), **options))
+    else:
+        info = link.info or BridgeInfo()
+        changes = {k: v for k, v in options.items() if getattr(info, k) != v}
+        if changes:
+            result.actions.append(SetBridgeOptions(desired.netns, desired.name, tuple(sorted(changes.items()))))
+            link = replace(link, info=replace(info, **changes))
+    space.links[link.name] = link
+
+    attached = _plan_ports(p, result, desired, space, link)
+    link = space.links[link.name]
+    if desired.mtu is not None:
+        # An MTU set by hand sticks; otherwise the kernel gives the bridge
+        # the smallest MTU of its ports whenever a port joins.
+        if link.mtu != desired.mtu or (created or attached) and _ports_mtu(space, link) != desired.mtu:
+            result.actions.append(SetMtu(desired.netns, desired.name, desired.mtu))
+            link = replace(link, mtu=desired.mtu)
+    elif attached:
+        link = replace(link, mtu=_ports_mtu(space, link) or link.mtu)
+    link = p.settle(result, desired.netns, link, desired.addresses, desired)
+    result.after = bridge_view(desired, link, space)
+    return result
+
+
+def _ports_mtu(space: NamespaceState, bridge: Link) -> Optional[int]:
+    mtus = [port.mtu for port in space.links.values() if port.master == bridge.index and port.name != bridge.name]
+    return min(mtus) if mtus else None
+
+
+def _refuse_bridge_move(p, desired: Bridge) -> None:
+    """A bridge found in the host but wanted elsewhere would have to move, which the kernel forbids."""
+    if desired.netns is HOST or (HOST, desired.name) in p.notes.get("host_bridges", ()):
+        return  # the host's bridge of that name is wanted too: two bridges, one name
+    stray = p.space(HOST).get(desired.name)
+    if stray is None or stray.kind != "bridge":
+        return
+    raise ConflictError(
+        "bridge '%s' exists in the host namespace but the task wants it in %s; bridges are netns-local "
+        "(the kernel refuses to move them: 'Invalid argument'). Delete it in the host first "
+        "(netvirt.linux.bridge with state=absent and no netns; its ports are detached, not deleted) and run "
+        "the task again to create it in %s, or give the bridge in %s another name (nothing was changed)"
+        % (desired.name, netns_label(desired.netns), netns_label(desired.netns), netns_label(desired.netns)),
+        netns=desired.netns, name=desired.name,
+    )
+
+
+def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState, bridge: Link) -> bool:
+    """Make the bridge's ports the exact set asked for; True when a port joins."""
+    if desired.ports is None:
+        return False
+    wanted = {port.name: port for port in desired.ports}
+    for link in sorted(space.links.values(), key=lambda link: link.name):
+        if link.master == bridge.index and link.name not in wanted:
+            result.actions.append(DetachPort(desired.netns, link.name, desired.name))
+            space.links[link.name] = replace(link, master=None, port=None)
+    attached = False
+    for port in desired.ports:
+        link = space.get(port.name)
+        if link is None and p.assume_missing:
+            link = p.assume(desired.netns, port.name, Link(port.name, 0, "veth", 1500, False),
+                               "port '%s' of bridge '%s'" % (port.name, desired.name))
+        if link is None:
+            raise DeviceMissingError(
+                "port '%s' of bridge '%s' does not exist in %s; create it there first (for example the "
+                "bridge end of a veth pair, netvirt.linux.veth, or a netvirt.linux.tap) - a bridge can only "
+                "hold interfaces of its own namespace (nothing was changed)"
+                % (port.name, desired.name, netns_label(desired.netns)),
+                netns=desired.netns, name=port.name,
+            )
+        if link.kind == "bridge":
+            raise ConflictError(
+                "port '%s' of bridge '%s' is itself a bridge; a bridge cannot be a port of another bridge "
+                "(nothing was changed)" % (port.name, desired.name), netns=desired.netns, name=port.name)
+        if getattr(link.info, "mode", None) == "tun":  # a tun-mode tun/tap device planned in this run
+            raise ConflictError(
+                "port '%s' of bridge '%s' is a tun device (IP packets, no Ethernet frames) and cannot join a "
+                "bridge; recreate it in mode tap (nothing was changed)" % (port.name, desired.name),
+                netns=desired.netns, name=port.name)
+        if link.link_type is not None and link.link_type != ARPHRD_ETHER:
+            # br_add_if() takes Ethernet devices only (loopback, tun, ip tunnels: EINVAL).
+            raise ConflictError(
+                "port '%s' of bridge '%s' is %s, not an Ethernet device, and cannot join a bridge "
+                "(nothing was changed)" % (port.name, desired.name, "the loopback device"
+                                           if link.link_type == ARPHRD_LOOPBACK else
+                                           "a device of hardware type %d" % link.link_type),
+                netns=desired.netns, name=port.name)
+        if link.master != bridge.index:
+            previous = space.by_index(link.master) if link.master is not None else None
+            result.actions.append(AttachPort(desired.netns, port.name, desired.name,
+                                             previous.name if previous is not None else None))
+            link = replace(link, master=bridge.index, port=PortInfo(priority=32))
+            attached = True
+        info = link.port or PortInfo()
+        changes = {k: v for k, v in port.settings().items() if getattr(info, k) != v}
+        if changes:
+            result.actions.append(SetPortOptions(desired.netns, port.name, tuple(sorted(changes.items()))))
+            link = replace(link, port=replace(info, **changes))
+        space.links[link.name] = link
+    return attached
+
+
+def _plan_bridge_absent(p, desired: Bridge) -> ObjectResult:
+    # The kernel detaches the ports; it never deletes them.
+    return p.plan_link_absent(desired, "bridge", "bridge",
+                                  lambda link, space: bridge_view(desired, link, space))
+
+
+BRIDGE_NLA = {
+    "stp": "IFLA_BR_STP_STATE",
+    "forward_delay": "IFLA_BR_FORWARD_DELAY",
+    "hello_time": "IFLA_BR_HELLO_TIME",
+    "max_age": "IFLA_BR_MAX_AGE",
+    "ageing_time": "IFLA_BR_AGEING_TIME",
+    "priority": "IFLA_BR_PRIORITY",
+}
+
+
+def bridge_kwargs(options) -> dict:
+    """(option, value) pairs -> pyroute2's link() keywords (br_<nla name>)."""
+    return {BRIDGE_NLA[option][len("IFLA_"):].lower(): int(value) for option, value in options}
+
+
+def parse(msg, data) -> BridgeInfo:
+    if data is None:
+        return BridgeInfo()
+    values = {}
+    for option, nla in BRIDGE_NLA.items():
+        value = data.get_attr(nla)
+        if value is not None:
+            values[option] = bool(value) if option == "stp" else int(value)
+    return BridgeInfo(**values)
+
+
+def parse_port(data) -> PortInfo:
+    if data is None:
+        return PortInfo()
+    return PortInfo(cost=data.get_attr("IFLA_BRPORT_COST"), priority=data.get_attr("IFLA_BRPORT_PRIORITY"),
+                    hairpin=bool(data.get_attr("IFLA_BRPORT_MODE")))
+
+
+def prepare(p, bridges) -> None:
+    """The host's bridges this plan wants: one of those and a namespaced bridge may share a name."""
+    p.notes["host_bridges"] = {(obj.netns, obj.name) for obj in bridges if obj.netns is HOST and obj.state == "present"}
+
+
+def convert_port(entry: dict) -> dict:
+    """A bridge port given as a dict, converted and checked as Ansible does suboptions.
+
+    Returns the given keys with their converted values; raises ValueError with
+    Ansible's own words when the entry does not fit PORT_OPTIONS.
+    """
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible.module_utils.errors import UnsupportedError
+
+    result = ArgumentSpecValidator(PORT_OPTIONS).validate(dict(entry))
+    if result.error_messages:  # the errors object has no truth value of its own
+        raise ValueError("; ".join(
+            "unsupported parameter %s" % error if isinstance(error, UnsupportedError) else str(error)
+            for error in result.errors.errors))
+    return {key: value for key, value in result.validated_parameters.items() if value is not None}
+
+
+def from_params(params: dict) -> Bridge:
+    """Port dicts are converted and checked as Ansible converts suboptions (C("10") becomes 10)."""
+    params = {key: value for key, value in params.items() if value is not None and key in Bridge.__dataclass_fields__}
+    ports = []
+    for index, port in enumerate(params.get("ports") or ()):
+        if isinstance(port, dict):
+            try:
+                port = convert_port(port)
+            except ValueError as exc:
+                raise ValidationError(".ports[%d]: %s" % (index, exc)) from None
+        ports.append(port)
+    if "ports" in params:
+        params["ports"] = ports
+    return Bridge(**params)
+
+
+KIND = Kind(
+    name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
+    link_kind="bridge", parse=parse, parse_port=parse_port, new_port=lambda: PortInfo(priority=32),
+    prepare=prepare, from_params=from_params,
+)

@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``netns``: a named network namespace, its loopback and its ``net.*`` sysctls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Dict, Iterable, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils import _sysctl
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
+    PHASE_CREATE_NETNS,
+    PHASE_DELETE_NETNS,
+    PHASE_SYSCTL,
+    Action,
+    SetUp,
+    where,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, KernelError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    ARPHRD_LOOPBACK,
+    Link,
+    NamespaceState,
+    netns_label,
+    normalize_sysctls,
+    stale_message,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
+
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    loopback=dict(type="bool", default=True),
+    sysctls=dict(type="dict"),
+)
+
+
+@dataclass(frozen=True)
+class Netns:
+    """A named network namespace."""
+
+    name: str
+    state: str = "present"
+    loopback: bool = True
+    # net.* sysctls of the namespace: ((key, value), ...); None = not managed.
+    sysctls: Optional[Tuple[Tuple[str, str], ...]] = None
+
+    kind = "netns"
+
+    def __post_init__(self):
+        validate_netns_name(self.name, "netns name")
+        validate_state(self.state)
+        object.__setattr__(self, "sysctls", normalize_sysctls(
+            dict(self.sysctls) if isinstance(self.sysctls, (tuple, list)) else self.sysctls))
+
+    @property
+    def key(self) -> Tuple[str, str]:
+        return ("netns", self.name)
+
+
+@dataclass(frozen=True)
+class CreateNetns(Action):
+    name: str
+    # A stale /run/netns entry of that name is removed first.
+    replace_stale: bool = False
+    phase = PHASE_CREATE_NETNS
+
+    def describe(self) -> str:
+        return "create namespace %s%s" % (self.name, " (replacing a stale entry)" if self.replace_stale else "")
+
+    def creates(self):
+        return ((self.name, "lo"),)
+
+    def apply(self, kernel) -> None:
+        kernel.create_netns(self.name, replace_stale=self.replace_stale)
+
+
+@dataclass(frozen=True)
+class DeleteNetns(Action):
+    name: str
+    phase = PHASE_DELETE_NETNS
+
+    def describe(self) -> str:
+        return "delete namespace %s" % self.name
+
+    def apply(self, kernel) -> None:
+        kernel.delete_netns(self.name)
+
+
+@dataclass(frozen=True)
+class SetSysctl(Action):
+    netns: Optional[str]
+    key: str
+    value: str
+    phase = PHASE_SYSCTL
+
+    def describe(self) -> str:
+        return "set sysctl %s=%s in %s" % (self.key, self.value, where(self.netns))
+
+    def apply(self, kernel) -> None:
+        with kernel.inside(self.netns):
+            try:
+                # Confined to /proc/sys/net, write-only, never created or truncated.
+                _sysctl.write(self.key, self.value)
+            except FileNotFoundError:
+                raise KernelError("sysctl %s does not exist in %s (check the key; per-interface keys need the "
+                                  "interface to exist)" % (self.key, netns_label(self.netns))) from None
+            except OSError as exc:
+                raise KernelError("the kernel refused sysctl %s=%s in %s: %s" % (
+                    self.key, self.value, netns_label(self.netns), exc.strerror)) from None
+
+
+def netns_view(name: str, exists: bool, space: Optional[NamespaceState]) -> dict:
+    lo = space.get("lo") if space else None
+    return {
+        "name": name,
+        "state": "present" if exists else "absent",
+        "loopback_up": bool(lo and lo.up),
+    }
+
+
+def plan_netns(p, desired: Netns) -> ObjectResult:
+    exists = p.exists(desired.name)
+    space = p.spaces.get(desired.name) if exists else None
+    result = ObjectResult(desired.key, before=netns_view(desired.name, exists, space), after={})
+    stale = desired.name in p.stale
+    if desired.state == "absent":
+        if exists or stale:
+            result.actions.append(DeleteNetns(desired.name))
+            p.namespaces.discard(desired.name)
+            p.stale.discard(desired.name)
+            p.spaces.pop(desired.name, None)
+        result.after = netns_view(desired.name, False, None)
+        return result
+
+    if stale:
+        p.warnings.append(stale_message(desired.name) + "; replaced by a new namespace")
+        p.stale.discard(desired.name)
+    if not exists:
+        result.actions.append(CreateNetns(desired.name, replace_stale=stale))
+        p.namespaces.add(desired.name)
+        # A new namespace holds only a loopback device, down.
+        p.spaces[desired.name] = NamespaceState(
+            desired.name,
+            {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=False, link_type=ARPHRD_LOOPBACK)})
+    space = p.space(desired.name)
+    lo = space.get("lo")
+    if desired.loopback and lo is not None and not lo.up:
+        result.actions.append(SetUp(desired.name, "lo", True))
+        space.links["lo"] = replace(lo, up=True)
+    for key, value in desired.sysctls or ():
+        if exists and space.sysctls.get(key) is None:
+            raise ConflictError(
+                "sysctl %s does not exist in namespace '%s' (check the key; per-interface keys need the "
+                "interface to exist); nothing was changed" % (key, desired.name), netns=desired.name, key=key)
+        if space.sysctls.get(key) != value:
+            result.actions.append(SetSysctl(desired.name, key, value))
+            space.sysctls[key] = value
+    result.after = netns_view(desired.name, True, space)
+    if desired.sysctls is not None:
+        keys = [key for key, _value in desired.sysctls]
+        result.before["sysctls"] = {key: (p.world.space(desired.name).sysctls.get(key) if exists else None)
+                                    for key in keys}
+        result.after["sysctls"] = {key: space.sysctls.get(key) for key in keys}
+    return result
+
+
+def owned(desired) -> list:
+    return [(desired.name, "lo")] if desired.state == "present" else []
+
+
+def reads(desired) -> Iterable[tuple]:
+    return [(desired.name, key) for key, _value in desired.sysctls or ()]
+
+
+def read(kernel, netns: Optional[str], keys) -> Dict[str, object]:
+    values: Dict[str, Optional[str]] = {}
+    with kernel.inside(netns):
+        for key in keys:
+            # Confined to /proc/sys/net; None when the key does not exist here.
+            values[key] = _sysctl.read(key)
+    return {"sysctls": values}
+
+
+KIND = Kind(
+    endpoints=nothing,
+    name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
+    owned=owned, namespaces=lambda desired: [desired.name], reads=reads, read=read,
+    plan_rank=0, container=True,
+)

@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``route``: a unicast route in any table of a namespace, identified by table, destination and metric."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_ROUTE, Action, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NamespaceMissingError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    HOST,
+    Link,
+    netns_label,
+    validate_ifname,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
+
+OPTIONS = dict(
+    dst=dict(type="str", required=True),
+    gateway=dict(type="str"),
+    dev=dict(type="str"),
+    metric=dict(type="int"),
+    table=dict(type="str", default="main"),
+    netns=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+AF_INET6 = 10
+RTN_UNICAST = 1
+RT_SCOPE_LINK = 253
+RT_SCOPE_NOWHERE = 255
+
+ROUTE_TABLES = {"main": 254, "local": 255, "default": 253}
+# The metric the kernel gives a route added without one.
+DEFAULT_METRIC = {4: 0, 6: 1024}
+
+
+def normalize_table(table) -> int:
+    if table is None:
+        return ROUTE_TABLES["main"]
+    if isinstance(table, str) and table in ROUTE_TABLES:
+        return ROUTE_TABLES[table]
+    try:
+        number = int(table)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "table %r is not a routing table: use main, local, default or a number from 1 to 4294967295"
+            % (table,)) from None
+    if not 1 <= number <= 0xFFFFFFFF:
+        raise ValidationError("table %r is out of range: use a number from 1 to 4294967295" % (table,))
+    return number
+
+
+def normalize_destination(dst: str, gateway: Optional[str]) -> str:
+    """'default' -> 0.0.0.0/0 (or ::/0 with an IPv6 gateway); a CIDR must be a network address."""
+    if dst == "default":
+        return "::/0" if gateway and ":" in gateway else "0.0.0.0/0"
+    if not isinstance(dst, str) or "/" not in dst:
+        raise ValidationError("dst %r must be 'default' or a network in CIDR form, e.g. 10.0.2.0/24" % (dst,))
+    try:
+        return ipaddress.ip_network(dst.strip()).with_prefixlen
+    except ValueError as exc:
+        raise ValidationError("dst %r is not a valid network: %s" % (dst, exc)) from None
+
+
+@dataclass(frozen=True)
+class Route:
+    """A unicast route, identified like the kernel does: table, destination, metric."""
+
+    dst: str
+    gateway: Optional[str] = None
+    dev: Optional[str] = None
+    metric: Optional[int] = None
+    table: Optional[object] = None
+    netns: Optional[str] = HOST
+    state: str = "present"
+
+    kind = "route"
+
+    def __post_init__(self):
+        validate_state(self.state)
+        validate_netns_name(self.netns, "netns")
+        if self.gateway is not None:
+            try:
+                object.__setattr__(self, "gateway", str(ipaddress.ip_address(self.gateway.strip())))
+            except ValueError:
+                raise ValidationError("gateway %r is not an IP address" % (self.gateway,)) from None
+        object.__setattr__(self, "dst", normalize_destination(self.dst, self.gateway))
+        object.__setattr__(self, "table", normalize_table(self.table))
+        if self.dev is not None:
+            validate_ifname(self.dev, "dev")
+        if self.metric is not None and not 0 <= self.metric <= 0xFFFFFFFF:
+            raise ValidationError("metric %r is out of range (0 to 4294967295)" % (self.metric,))
+        if self.gateway is not None and ipaddress.ip_address(self.gateway).version != self.family:
+            raise ValidationError("gateway %s and dst %s are not of the same IP version" % (self.gateway, self.dst))
+        if self.state == "present" and self.gateway is None and self.dev is None:
+            raise ValidationError("route to %s needs a gateway, a dev, or both" % self.dst)
+
+    @property
+    def family(self) -> int:
+        return ipaddress.ip_network(self.dst).version
+
+    @property
+    def effective_metric(self) -> int:
+        return DEFAULT_METRIC[self.family] if self.metric is None else self.metric
+
+    @property
+    def key(self) -> tuple:
+        return ("route", self.netns, self.table, self.dst, self.effective_metric)
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """A unicast route as the kernel reports it."""
+
+    dst: str
+    table: int
+    metric: int
+    gateway: Optional[str] = None
+    oif: Optional[int] = None
+    proto: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class SetRoute(Action):
+    """Add or replace the route with this table, destination and metric."""
+
+    netns: Optional[str]
+    route: Route
+    replace: bool = False
+    phase = PHASE_ROUTE
+
+    def describe(self) -> str:
+        return "%s route %s in %s" % ("replace" if self.replace else "add", route_text(self.route), where(self.netns))
+
+    def apply(self, kernel) -> None:
+        kernel.socket(self.netns).route("replace", **_route_kwargs(kernel, self.netns, self.route))
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.ENETUNREACH:
+            return ("the gateway is not on a network connected to that namespace; give one of its interfaces "
+                    "an address in the gateway's subnet first")
+        return None
+
+
+@dataclass(frozen=True)
+class DelRoute(Action):
+    netns: Optional[str]
+    route: Route
+    phase = PHASE_ROUTE - 1
+
+    def describe(self) -> str:
+        return "delete route %s in %s" % (route_text(self.route), where(self.netns))
+
+    def apply(self, kernel) -> None:
+        route = self.route
+        # Scope "nowhere" matches a route of any scope, as `ip route del` does.
+        kernel.socket(self.netns).route(
+            "del", dst=route.dst, table=route.table, priority=route.effective_metric, scope=RT_SCOPE_NOWHERE)
+
+
+def _route_kwargs(kernel, netns: Optional[str], route) -> dict:
+    kwargs = dict(dst=route.dst, table=route.table, priority=route.effective_metric)
+    if route.gateway:
+        kwargs["gateway"] = route.gateway
+    else:
+        # A route straight out of a device reaches hosts on the link, as `ip route` sets it.
+        kwargs["scope"] = RT_SCOPE_LINK
+    if route.dev:
+        kwargs["oif"] = kernel.ifindex(netns, route.dev)
+    return kwargs
+
+
+def read(kernel, netns: Optional[str], _items) -> Dict[str, object]:
+    """Unicast routes of every table, one dump."""
+    entries = []
+    for msg in kernel.socket(netns).get_routes():
+        if msg["type"] != RTN_UNICAST:
+            continue
+        family = 6 if msg["family"] == AF_INET6 else 4
+        dst = msg.get_attr("RTA_DST") or ("::" if family == 6 else "0.0.0.0")
+        entries.append(RouteEntry(
+            dst=ipaddress.ip_network("%s/%d" % (dst, msg["dst_len"]), strict=False).with_prefixlen,
+            table=msg.get_attr("RTA_TABLE") or msg["table"],
+            metric=msg.get_attr("RTA_PRIORITY") or 0,
+            gateway=msg.get_attr("RTA_GATEWAY"),
+            oif=msg.get_attr("RTA_OIF"),
+            proto=msg["proto"],
+        ))
+    return {"routes": tuple(entries)}
+
+
+def route_text(route: Route) -> str:
+    words = ["default" if route.dst in ("0.0.0.0/0", "::/0") else route.dst]
+    if route.gateway:
+        words += ["via", route.gateway]
+    if route.dev:
+        words += ["dev", route.dev]
+    if route.metric is not None:
+        words += ["metric", str(route.metric)]
+    if route.table != ROUTE_TABLES["main"]:
+        words += ["table", str(route.table)]
+    return " ".join(words)
+
+
+def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) -> dict:
+    view = {"dst": route.dst, "table": route.table, "metric": route.effective_metric}
+    if entry is None:
+        view["state"] = "absent"
+        return view
+    view.update(state="present", gateway=entry.gateway, dev=dev)
+    return view
+
+
+def plan_route(p, desired: Route) -> ObjectResult:
+    if desired.state == "absent" and not p.exists(desired.netns):
+        view = route_view(desired, None, None)
+        return ObjectResult(desired.key, before=view, after=view)
+    p.require_netns(desired.netns, "route %s" % route_text(desired))
+    space = p.space(desired.netns)
+    entry = next((r for r in space.routes if (r.table, r.dst, r.metric) ==
+                  (desired.table, desired.dst, desired.effective_metric)), None)
+    by_index = {link.index: link.name for link in space.links.values()}
+    current_dev = by_index.get(entry.oif) if entry else None
+    result = ObjectResult(desired.key, before=route_view(desired, entry, current_dev), after={})
+    routes = [r for r in space.routes if r is not entry]
+
+    if desired.state == "absent":
+        if entry is not None:
+            result.actions.append(DelRoute(desired.netns, desired))
+        space.routes = tuple(routes)
+        result.after = route_view(desired, None, None)
+        return result
+
+    if desired.dev is not None and space.get(desired.dev) is None and p.assume_missing:
+        p.assume(desired.netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
+                    "device '%s' of route %s" % (desired.dev, route_text(desired)))
+    if desired.dev is not None and space.get(desired.dev) is None:
+        raise NamespaceMissingError(
+            "route %s: there is no device '%s' in %s" % (route_text(desired), desired.dev, netns_label(desired.netns)),
+            netns=desired.netns, dev=desired.dev)
+    same = entry is not None and entry.gateway == desired.gateway and (
+        desired.dev is None or current_dev == desired.dev)
+    if not same:
+        result.actions.append(SetRoute(desired.netns, desired, replace=entry is not None))
+        new_dev = desired.dev if desired.dev is not None else current_dev
+        entry = RouteEntry(desired.dst, desired.table, desired.effective_metric, desired.gateway,
+                           oif=next((link.index for link in space.links.values() if link.name == new_dev), None))
+        current_dev = new_dev
+    space.routes = tuple(routes + [entry])
+    result.after = route_view(desired, entry, current_dev)
+    return result
+
+
+KIND = Kind(
+    endpoints=nothing,
+    name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
+    owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
+    read=read,
+)

@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``tap``: a persistent tun/tap device (the kernel reports it as kind ``tun``)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import grp
+import os
+import pwd
+import struct
+from dataclasses import dataclass, replace
+from typing import Dict, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
+    PHASE_CREATE_LINK,
+    PHASE_SET_LINK,
+    Action,
+    DeleteLink,
+    describe_options,
+    where,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    HOST,
+    Link,
+    NamespaceState,
+    check_bool,
+    check_int,
+    control_character,
+    netns_label,
+    normalize_addresses,
+    validate_ifname,
+    validate_mtu,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
+
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    netns=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    mode=dict(type="str", choices=["tap", "tun"], default="tap"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    multi_queue=dict(type="bool"),
+    pi=dict(type="bool"),
+    vnet_hdr=dict(type="bool"),
+    recreate=dict(type="bool", default=False),
+    addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    master=dict(type="str"),
+    up=dict(type="bool", default=True),
+)
+
+
+TAP_MODES = ("tap", "tun")
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A persistent tun/tap device. ``None`` flags mean: ip tuntap's default at creation, left alone after."""
+
+    name: str
+    netns: Optional[str] = HOST
+    mode: str = "tap"
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    multi_queue: Optional[bool] = None
+    pi: Optional[bool] = None
+    vnet_hdr: Optional[bool] = None
+    addresses: Optional[Tuple[str, ...]] = None
+    mtu: Optional[int] = None
+    # None: leave the master alone; "": no master.
+    master: Optional[str] = None
+    up: bool = True
+    recreate: bool = False
+    state: str = "present"
+
+    kind = "tap"
+
+    def __post_init__(self):
+        validate_state(self.state)
+        validate_ifname(self.name, "name")
+        validate_netns_name(self.netns, "netns")
+        validate_mtu(self.mtu)
+        if self.mode not in TAP_MODES:
+            raise ValidationError("mode must be 'tap' or 'tun', not %r" % (self.mode,))
+        check_int(self.owner, 0, 2 ** 32 - 2, "owner")
+        check_int(self.group, 0, 2 ** 32 - 2, "group")
+        for flag in ("multi_queue", "pi", "vnet_hdr"):
+            check_bool(getattr(self, flag), flag)
+        if self.master:
+            validate_ifname(self.master, "master")
+            if self.master == self.name:
+                raise ValidationError("tap '%s' cannot be its own master" % self.name)
+            if self.mode == "tun":
+                raise ValidationError(
+                    "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
+                    "use mode tap" % self.master)
+        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
+
+    @property
+    def key(self) -> Tuple[str, Optional[str], str]:
+        return ("tap", self.netns, self.name)
+
+    def creation_flags(self) -> Dict[str, bool]:
+        """The flags a new device gets: the ones asked for, else ip tuntap's defaults (all off)."""
+        return {flag: bool(getattr(self, flag)) for flag in ("multi_queue", "pi", "vnet_hdr")}
+
+
+@dataclass(frozen=True)
+class TunInfo:
+    """A tun/tap device's flags; owner and group are None when unset."""
+
+    mode: str = "tap"
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    pi: bool = False
+    vnet_hdr: bool = False
+    multi_queue: bool = False
+    persist: bool = True
+    # A program has the device open (it has carrier): its flags are the program's.
+    attached: bool = False
+
+
+@dataclass(frozen=True)
+class CreateTap(Action):
+    netns: Optional[str]
+    name: str
+    mode: str = "tap"
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    multi_queue: bool = False
+    pi: bool = False
+    vnet_hdr: bool = False
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        extra = ["%s %s" % (k, v) for k, v in (("owner", self.owner), ("group", self.group)) if v is not None]
+        extra += [flag for flag in ("multi_queue", "pi", "vnet_hdr") if getattr(self, flag)]
+        return "create %s %s in %s%s" % (self.mode, self.name, where(self.netns),
+                                         " (%s)" % ", ".join(extra) if extra else "")
+
+    def creates(self):
+        return ((self.netns, self.name),)
+
+    def apply(self, kernel) -> None:
+        tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
+                      self.owner, self.group)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EBUSY:
+            return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
+                    "be changed while nothing is attached: stop the program and run the task again")
+        if code == errno.EINVAL:
+            return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
+                    "device's mode or multi_queue differ")
+        return None
+
+
+@dataclass(frozen=True)
+class SetTunParams(Action):
+    """Change what a live tun/tap device allows changing: packet info, vnet_hdr, owner, group."""
+
+    netns: Optional[str]
+    name: str
+    # The device's fixed flags, repeated because TUNSETIFF must match them.
+    mode: str
+    multi_queue: bool
+    pi: bool
+    vnet_hdr: bool
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    # What changes, for the description.
+    changes: Tuple[Tuple[str, object], ...] = ()
+    phase = PHASE_SET_LINK
+
+    def describe(self) -> str:
+        return "set %s on %s %s in %s" % (describe_options(self.changes), self.mode, self.name, where(self.netns))
+
+    def apply(self, kernel) -> None:
+        tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
+                      self.owner, self.group)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EBUSY:
+            return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
+                    "be changed while nothing is attached: stop the program and run the task again")
+        if code == errno.EINVAL:
+            return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
+                    "device's mode or multi_queue differ")
+        return None
+
+
+def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.info or TunInfo()
+    return {
+        "name": link.name,
+        "netns": netns,
+        "state": "present",
+        "mode": info.mode,
+        "owner": info.owner,
+        "group": info.group,
+        "multi_queue": info.multi_queue,
+        "pi": info.pi,
+        "vnet_hdr": info.vnet_hdr,
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": addresses_view(link, desired.addresses),
+        "master": master_name(space, link),
+    }
+
+
+def plan_tap(p, desired: Tap) -> ObjectResult:
+    if desired.state == "absent":
+        return _plan_tap_absent(p, desired)
+    p.require_netns(desired.netns, "tap %s" % desired.name)
+    found_ns, link = _find_tap(p, desired)
+    result = ObjectResult(desired.key, before=tap_view(desired, link, found_ns, p.space(found_ns)), after={})
+
+    if link is not None:
+        fixed = _tap_fixed_changes(desired, link)
+        if fixed and not desired.recreate:
+            raise ConflictError(
+                "%s '%s' in %s has %s, but the task wants %s; the kernel fixes these when a tun/tap device "
+                "is created. Set recreate=true to delete and create it again (a program attached to it "
+                "loses it), or delete it first with state=absent (nothing was changed)"
+                % (link.info.mode if link.info else "tun/tap", desired.name, netns_label(found_ns),
+                   ", ".join("%s %s" % (k, v[0]) for k, v in fixed),
+                   ", ".join("%s %s" % (k, v[1]) for k, v in fixed)),
+                netns=found_ns, name=desired.name,
+            )
+        if fixed:
+            result.actions.append(DeleteLink(found_ns, desired.name))
+            p.forget_link(found_ns, link)
+            link = None
+
+    netns = desired.netns
+    if link is None:
+        flags = desired.creation_flags()
+        result.actions.append(CreateTap(netns, desired.name, desired.mode, desired.owner, desired.group,
+                                        **flags))
+        link = Link(desired.name, index=p.new_index(), kind="tun", mtu=1500, up=False,
+                    info=TunInfo(mode=desired.mode, owner=desired.owner, group=desired.group, **flags))
+        p.space(netns).links[link.name] = link
+    else:
+        if found_ns != netns:
+            if link.info is not None and link.info.attached:
+                raise ConflictError(
+                    "tap '%s' in %s is open in a program (a VM, a VPN); moving it to %s would pull it from under "
+                    "that program: stop the program and run the task again (nothing was changed)"
+                    % (desired.name, netns_label(found_ns), netns_label(netns)), netns=found_ns, name=desired.name)
+            link = p.move(result, found_ns, link, netns)
+            # Leaving a namespace also means leaving its bridge.
+            link = replace(link, master=None, port=None)
+            p.space(netns).links[link.name] = link
+        link = _plan_tun_params(p, result, desired, link)
+    link = p.plan_master(result, desired, link)
+    link = p.settle(result, netns, link, desired.addresses, desired)
+    result.after = tap_view(desired, link, netns, p.space(netns))
+    return result
+
+
+def _find_tap(p, desired: Tap):
+    """(netns, link) of the device named as desired: in its namespace, else a tun/tap in the host to move."""
+    link = p.space(desired.netns).get(desired.name)
+    if link is not None:
+        if link.kind != "tun":
+            raise ConflictError(
+                "'%s' in %s already exists as a %s device, not a tun/tap; remove it or choose another name "
+                "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+                netns=desired.netns, name=desired.name,
+            )
+        return desired.netns, link
+    if desired.netns is not HOST:
+        stray = p.space(HOST).get(desired.name)
+        if stray is not None and stray.kind == "tun":
+            return HOST, stray
+    return None, None
+
+
+def _tap_fixed_changes(desired: Tap, link: Link):
+    info = link.info or TunInfo()
+    fixed = []
+    if info.mode != desired.mode:
+        fixed.append(("mode", (info.mode, desired.mode)))
+    if desired.multi_queue is not None and info.multi_queue != desired.multi_queue:
+        fixed.append(("multi_queue", (info.multi_queue, desired.multi_queue)))
+    return fixed
+
+
+def _plan_tun_params(p, result: ObjectResult, desired: Tap, link: Link) -> Link:
+    info = link.info or TunInfo()
+    wanted = {"pi": desired.pi, "vnet_hdr": desired.vnet_hdr, "owner": desired.owner, "group": desired.group}
+    changes = {k: v for k, v in wanted.items() if v is not None and getattr(info, k) != v}
+    if not changes:
+        return link
+    if info.attached:
+        # Changing them means attaching too: refused (EBUSY) while a
+        # single-queue device is open, and under a running program's feet
+        # for a multi-queue one.
+        raise ConflictError(
+            "%s '%s' in %s: a program (a VM, a VPN) has the device open, so %s cannot be changed now; "
+            "stop the program and run the task again (nothing was changed)"
+            % (info.mode, link.name, netns_label(desired.netns), " and ".join(sorted(changes))),
+            netns=desired.netns, name=link.name,
+        )
+    new = replace(info, **changes)
+    result.actions.append(SetTunParams(
+        desired.netns, link.name, mode=new.mode, multi_queue=new.multi_queue, pi=new.pi,
+        vnet_hdr=new.vnet_hdr, owner=changes.get("owner"), group=changes.get("group"),
+        changes=tuple((k, changes[k]) for k in ("pi", "vnet_hdr", "owner", "group") if k in changes)))
+    link = replace(link, info=new)
+    p.space(desired.netns).links[link.name] = link
+    return link
+
+
+def _plan_tap_absent(p, desired: Tap) -> ObjectResult:
+    return p.plan_link_absent(
+        desired, "tun", "tun/tap",
+        lambda link, space: tap_view(desired, link, desired.netns if link is not None else None, space))
+
+
+def tun_configure(kernel, netns, name, mode, multi_queue, pi, vnet_hdr, owner, group) -> None:
+    """Create or re-attach a tun/tap device by ioctl, set owner/group, and make it persistent.
+
+    Attaching to an existing device sets its packet-info and vnet_hdr
+    flags; its type and multi_queue must match, which the planner ensures.
+    """
+    flags = IFF_TAP if mode == "tap" else IFF_TUN
+    if not pi:
+        flags |= IFF_NO_PI
+    if vnet_hdr:
+        flags |= IFF_VNET_HDR
+    if multi_queue:
+        flags |= IFF_MULTI_QUEUE
+    ioctls = kernel.tun_ioctls()
+    fd = _tun_open(kernel, netns)
+    try:
+        # struct ifreq: the name, then the flags, padded to 40 bytes.
+        fcntl.ioctl(fd, ioctls["TUNSETIFF"], struct.pack("16sH22x", name.encode("utf-8"), flags))
+        if owner is not None:
+            fcntl.ioctl(fd, ioctls["TUNSETOWNER"], owner)
+        if group is not None:
+            fcntl.ioctl(fd, ioctls["TUNSETGROUP"], group)
+        fcntl.ioctl(fd, ioctls["TUNSETPERSIST"], 1)
+    finally:
+        os.close(fd)
+    kernel.forget(netns, name)
+
+
+def _tun_open(kernel, netns) -> int:
+    """/dev/net/tun opened from inside ``netns``: TUNSETIFF works in the opener's namespace."""
+    with kernel.inside(netns):
+        return os.open(TUN_DEVICE, os.O_RDWR)
+
+
+TUN_DEVICE = "/dev/net/tun"
+IFF_TUN = 0x0001
+IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+TUN_TYPES = {1: "tun", 2: "tap"}
+
+
+def parse(msg, data) -> TunInfo:
+    if data is None:
+        return TunInfo()
+    return TunInfo(
+        mode=TUN_TYPES.get(data.get_attr("IFLA_TUN_TYPE"), "tap"),
+        # The kernel leaves owner and group out when they are unset.
+        owner=data.get_attr("IFLA_TUN_OWNER"),
+        group=data.get_attr("IFLA_TUN_GROUP"),
+        pi=bool(data.get_attr("IFLA_TUN_PI")),
+        vnet_hdr=bool(data.get_attr("IFLA_TUN_VNET_HDR")),
+        multi_queue=bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
+        persist=bool(data.get_attr("IFLA_TUN_PERSIST")),
+        # A tun/tap device has carrier exactly while a program has it open.
+        attached=bool(msg.get_attr("IFLA_CARRIER")),
+    )
+
+
+def resolve_id(value, option: str):
+    """A user or group name or numeric id -> the numeric id, looked up on this host."""
+    if value is None:
+        return None
+    value = value.strip()
+    # ASCII digits only: str.isdigit() also takes '²' (int() fails) and '١' (Arabic-Indic one).
+    if value.isascii() and value.isdigit():
+        return int(value)
+    if not value or control_character(value) is not None or "\0" in value:
+        raise ValidationError("%s %r is not a user or group name or a numeric id" % (option, value),
+                              **{option: value})
+    database, what, command = (pwd.getpwnam, "user", "getent passwd") if option == "owner" else (
+        grp.getgrnam, "group", "getent group")
+    try:
+        entry = database(value)
+    except KeyError:
+        raise ValidationError(
+            "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
+            % (option, value, what, command, value), **{option: value}) from None
+    return entry.pw_uid if option == "owner" else entry.gr_gid
+
+
+def from_params(params: dict) -> Tap:
+    """Owner and group may be names: looked up on this host."""
+    params = {key: value for key, value in params.items() if value is not None}
+    for option in ("owner", "group"):
+        if option in params:
+            params[option] = resolve_id(str(params[option]), option)
+    return Tap(**{key: value for key, value in params.items() if key in Tap.__dataclass_fields__})
+
+
+KIND = Kind(
+    name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
+    link_kind="tun", parse=parse, from_params=from_params,
+)

@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``veth``: a veth pair, each end straight in its namespace."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, Action, DeleteLink, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    HOST,
+    Link,
+    netns_label,
+    normalize_addresses,
+    validate_ifname,
+    validate_mtu,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
+
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    netns=dict(type="str"),
+    peer=dict(type="str"),
+    peer_netns=dict(type="str"),
+    addresses=dict(type="list", elements="str"),
+    peer_addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    up=dict(type="bool", default=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+@dataclass(frozen=True)
+class Veth:
+    """A veth pair: ``name`` in ``netns`` and ``peer`` in ``peer_netns``."""
+
+    name: str
+    peer: Optional[str] = None
+    netns: Optional[str] = HOST
+    peer_netns: Optional[str] = HOST
+    addresses: Optional[Tuple[str, ...]] = None
+    peer_addresses: Optional[Tuple[str, ...]] = None
+    mtu: Optional[int] = None
+    up: bool = True
+    state: str = "present"
+
+    kind = "veth"
+
+    def __post_init__(self):
+        validate_state(self.state)
+        validate_ifname(self.name, "name")
+        validate_netns_name(self.netns, "netns")
+        validate_netns_name(self.peer_netns, "peer_netns")
+        if self.peer is not None:
+            validate_ifname(self.peer, "peer")
+        if self.state == "present" and self.peer is None:
+            raise ValidationError("peer is required when state is present")
+        if self.peer is not None and self.name == self.peer and self.netns == self.peer_netns:
+            raise ValidationError(
+                "name and peer are both '%s' in %s; the two ends of a veth pair need "
+                "different names unless they live in different namespaces" % (self.name, netns_label(self.netns))
+            )
+        validate_mtu(self.mtu)
+        # Store the normalized form so that equal inputs compare equal.
+        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
+        object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
+
+    @property
+    def key(self) -> Tuple[str, Optional[str], str]:
+        return ("veth", self.netns, self.name)
+
+
+@dataclass(frozen=True)
+class CreateVeth(Action):
+    name: str
+    netns: Optional[str]
+    peer: str
+    peer_netns: Optional[str]
+    mtu: Optional[int] = None
+    phase = PHASE_CREATE_LINK
+
+    def describe(self) -> str:
+        return "create veth %s in %s with peer %s in %s" % (
+            self.name, where(self.netns), self.peer, where(self.peer_netns))
+
+    def creates(self):
+        return ((self.netns, self.name), (self.peer_netns, self.peer))
+
+    def apply(self, kernel) -> None:
+        peer = {"ifname": self.peer, "net_ns_fd": kernel.netns_fd(self.peer_netns)}
+        extra = {}
+        if self.mtu is not None:
+            peer["mtu"] = self.mtu
+            extra["mtu"] = self.mtu
+        kernel.socket(self.netns).link("add", ifname=self.name, kind="veth", peer=peer, **extra)
+
+    def hint(self, code: int) -> Optional[str]:
+        return "the kernel refused the MTU for this device" if code == errno.EINVAL else None
+
+
+def veth_view(desired: Veth, end: Optional[Link], end_netns, peer: Optional[Link], peer_netns) -> dict:
+    if end is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    return {
+        "name": end.name,
+        "netns": end_netns,
+        "state": "present",
+        "peer": peer.name if peer else None,
+        "peer_netns": peer_netns,
+        "mtu": end.mtu,
+        "peer_mtu": peer.mtu if peer else None,
+        "up": end.up and (peer.up if peer else False),
+        "addresses": addresses_view(end, desired.addresses),
+        "peer_addresses": addresses_view(peer, desired.peer_addresses),
+    }
+
+
+def _search_order(p, desired: Veth) -> List[Optional[str]]:
+    order: List[Optional[str]] = []
+    for ns in (desired.netns, desired.peer_netns, HOST):
+        if ns not in order and p.exists(ns):
+            order.append(ns)
+    return order
+
+
+def _find_pair(p, desired: Veth):
+    """The existing pair (netns, link, peer_netns, peer) named as desired, wherever it sits."""
+    best = None
+    for ns in _search_order(p, desired):
+        link = p.space(ns).get(desired.name)
+        if link is None or link.kind != "veth":
+            continue
+        peer_ns, peer = p.partner(ns, link)
+        if peer is None or (desired.peer is not None and peer.name != desired.peer):
+            continue
+        if peer_ns not in (desired.netns, desired.peer_netns, HOST):
+            continue  # never pull an end out of a namespace the task does not name
+        in_place = (ns == desired.netns) + (peer_ns == desired.peer_netns)
+        if best is None or in_place > best[0]:
+            best = (in_place, ns, link, peer_ns, peer)
+    if best is None:
+        return None
+    return best[1], best[2], best[3], best[4]
+
+
+def _refuse_foreign(p, netns, name: str, want_peer: Optional[str], want_netns, role: str) -> None:
+    """A device holding one of our names that is not our pair: refuse, touch nothing."""
+    link = p.space(netns).get(name)
+    if link is None:
+        return
+    if link.kind != "veth":
+        raise ConflictError(
+            "%s '%s' in %s already exists as a %s device, not a veth; remove it or choose "
+            "another name (nothing was changed)" % (role, name, netns_label(netns), link.kind or "non-virtual"),
+            netns=netns, name=name,
+        )
+    peer_ns, peer = p.partner(netns, link)
+    if peer is None:
+        raise ConflictError(
+            "%s '%s' in %s is a veth whose peer lives in a namespace this task does not name; "
+            "refusing to change it (nothing was changed)" % (role, name, netns_label(netns)),
+            netns=netns, name=name,
+        )
+    raise ConflictError(
+        "%s '%s' in %s is a veth paired with '%s' in %s, not with '%s' in %s; remove it or choose "
+        "another name (nothing was changed)"
+        % (role, name, netns_label(netns), peer.name, netns_label(peer_ns), want_peer, netns_label(want_netns)),
+        netns=netns, name=name,
+    )
+
+
+def plan_veth(p, desired: Veth) -> ObjectResult:
+    if desired.state == "absent":
+        return _plan_veth_absent(p, desired)
+    p.require_netns(desired.netns, "veth %s" % desired.name)
+    p.require_netns(desired.peer_netns, "veth %s peer %s" % (desired.name, desired.peer))
+
+    found = _find_pair(p, desired)
+    if found:
+        ns, link, peer_ns, peer = found
+        before = veth_view(desired, link, ns, peer, peer_ns)
+    else:
+        _refuse_foreign(p, desired.netns, desired.name, desired.peer, desired.peer_netns, "name")
+        _refuse_foreign(p, desired.peer_netns, desired.peer, desired.name, desired.netns, "peer")
+        before = veth_view(desired, None, None, None, None)
+    result = ObjectResult(desired.key, before=before, after={})
+
+    if not found:
+        result.actions.append(CreateVeth(desired.name, desired.netns, desired.peer, desired.peer_netns,
+                                         desired.mtu))
+        mtu = desired.mtu or 1500
+        ns, peer_ns = desired.netns, desired.peer_netns
+        link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False, peer=(peer_ns, desired.peer))
+        peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False, peer=(ns, desired.name))
+        p.space(ns).links[link.name] = link
+        p.space(peer_ns).links[peer.name] = peer
+    else:
+        link = p.move(result, ns, link, desired.netns)
+        peer = p.move(result, peer_ns, p.space(peer_ns).links[peer.name], desired.peer_netns)
+        ns, peer_ns = desired.netns, desired.peer_netns
+        # Each move re-pointed the other end: take both ends as they are now.
+        link, peer = p.space(ns).links[link.name], p.space(peer_ns).links[peer.name]
+
+    link = p.settle(result, ns, link, desired.addresses, desired)
+    peer = p.settle(result, peer_ns, peer, desired.peer_addresses, desired)
+    result.after = veth_view(desired, link, ns, peer, peer_ns)
+    return result
+
+
+def _plan_veth_absent(p, desired: Veth) -> ObjectResult:
+    if not p.exists(desired.netns):
+        # The namespace is gone, and the veth with it.
+        view = veth_view(desired, None, None, None, None)
+        return ObjectResult(desired.key, before=view, after=view)
+    link = p.space(desired.netns).get(desired.name)
+    if link is None:
+        view = veth_view(desired, None, None, None, None)
+        return ObjectResult(desired.key, before=view, after=view)
+    if link.kind != "veth":
+        raise ConflictError(
+            "'%s' in %s is a %s device, not a veth; refusing to delete it"
+            % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
+            netns=desired.netns, name=desired.name,
+        )
+    peer_ns, peer = p.partner(desired.netns, link)
+    if desired.peer is not None and peer is not None and peer.name != desired.peer:
+        raise ConflictError(
+            "'%s' in %s is paired with '%s', not with '%s'; refusing to delete it"
+            % (desired.name, netns_label(desired.netns), peer.name, desired.peer),
+            netns=desired.netns, name=desired.name,
+        )
+    if desired.peer is not None and (peer is None or peer_ns != desired.peer_netns):
+        # The task names the pair by both ends: a same-named peer elsewhere is another pair.
+        place = netns_label(peer_ns) if peer is not None else "a namespace this task does not name"
+        raise ConflictError(
+            "'%s' in %s is paired with '%s' in %s, not in %s; refusing to delete it"
+            % (desired.name, netns_label(desired.netns), desired.peer, place, netns_label(desired.peer_netns)),
+            netns=desired.netns, name=desired.name,
+        )
+    result = ObjectResult(desired.key, before=veth_view(desired, link, desired.netns, peer, peer_ns),
+                          after=veth_view(desired, None, None, None, None))
+    result.actions.append(DeleteLink(desired.netns, desired.name))
+    del p.space(desired.netns).links[desired.name]
+    if peer is not None:
+        p.space(peer_ns).links.pop(peer.name, None)
+    return result
+
+
+def owned(desired) -> list:
+    return [(desired.netns, desired.name), (desired.peer_netns, desired.peer)]
+
+
+def endpoints(desired) -> list:
+    return [(desired.netns, desired.name, desired.addresses), (desired.peer_netns, desired.peer, desired.peer_addresses)]
+
+
+KIND = Kind(
+    endpoints=endpoints,
+    name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
+    owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST],
+    link_kind="veth", peered=True,
+)

@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kind ``vxlan``: a VXLAN tunnel endpoint, netns-local like a bridge, its fixed parameters guarded."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, Action, DeleteLink, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
+    ConflictError,
+    DeviceMissingError,
+    ValidationError,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
+from ansible_collections.netvirt.linux.plugins.module_utils._model import (
+    HOST,
+    Link,
+    NamespaceState,
+    check_int,
+    ip_or_none,
+    netns_label,
+    normalize_addresses,
+    validate_ifname,
+    validate_mtu,
+    validate_netns_name,
+    validate_state,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
+
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    netns=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    vni=dict(type="int"),
+    local=dict(type="str"),
+    remote=dict(type="str"),
+    group=dict(type="str"),
+    dstport=dict(type="int", default=4789),
+    dev=dict(type="str"),
+    recreate=dict(type="bool", default=False),
+    master=dict(type="str"),
+    addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    up=dict(type="bool", default=True),
+)
+
+
+VNI_RANGE = (0, 2 ** 24 - 1)
+VXLAN_PORT = 4789  # IANA's port; the kernel's own default (8472) predates it
+
+
+@dataclass(frozen=True)
+class VxlanInfo:
+    """A vxlan device's fixed parameters as the kernel reports them; ``dev`` is an ifindex."""
+
+    vni: Optional[int] = None
+    local: Optional[str] = None
+    remote: Optional[str] = None
+    group: Optional[str] = None
+    dstport: Optional[int] = None
+    dev: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Vxlan:
+    """A VXLAN tunnel endpoint in ``netns``; like a bridge it can never change namespace."""
+
+    name: str
+    vni: Optional[int] = None
+    local: Optional[str] = None
+    remote: Optional[str] = None
+    group: Optional[str] = None
+    dstport: int = VXLAN_PORT
+    dev: Optional[str] = None
+    netns: Optional[str] = HOST
+    addresses: Optional[Tuple[str, ...]] = None
+    mtu: Optional[int] = None
+    # None: leave the master alone; "": no master.
+    master: Optional[str] = None
+    up: bool = True
+    recreate: bool = False
+    state: str = "present"
+
+    kind = "vxlan"
+    # What the kernel fixes when it creates the device, in the order messages name them.
+    FIXED = ("vni", "local", "remote", "group", "dstport", "dev")
+
+    def __post_init__(self):
+        validate_state(self.state)
+        validate_ifname(self.name, "name")
+        validate_netns_name(self.netns, "netns")
+        validate_mtu(self.mtu)
+        if self.state == "present" and self.vni is None:
+            raise ValidationError("vni is required when state is present")
+        check_int(self.vni, VNI_RANGE[0], VNI_RANGE[1], "vni")
+        check_int(self.dstport, 1, 65535, "dstport")
+        local = ip_or_none(self.local, "local")
+        remote = ip_or_none(self.remote, "remote")
+        group = ip_or_none(self.group, "group")
+        if remote is not None and group is not None:
+            raise ValidationError("remote and group are mutually exclusive: give the one peer (remote) or the "
+                                  "multicast group all endpoints join (group)")
+        for option, address in (("local", local), ("remote", remote), ("group", group)):
+            if address is not None and address.is_unspecified:
+                raise ValidationError("%s %s is the unspecified address; give a real address or omit %s"
+                                      % (option, address, option))
+        if local is not None and local.is_multicast:
+            raise ValidationError("local %s is a multicast address; local is this endpoint's own unicast address"
+                                  % local)
+        if remote is not None and remote.is_multicast:
+            raise ValidationError("remote %s is a multicast address; give it as group (with dev) instead" % remote)
+        if group is not None and not group.is_multicast:
+            raise ValidationError("group %s is not a multicast address (224.0.0.0/4 or ff00::/8); "
+                                  "for a single peer use remote" % group)
+        if group is not None and self.dev is None:
+            raise ValidationError("group %s needs dev, the interface that joins the multicast group" % group)
+        versions = {a.version for a in (local, remote, group) if a is not None}
+        if len(versions) > 1:
+            raise ValidationError("local, remote and group must all be IPv4 or all be IPv6")
+        if self.dev is not None:
+            validate_ifname(self.dev, "dev")
+        if self.master:
+            validate_ifname(self.master, "master")
+            if self.master == self.name:
+                raise ValidationError("vxlan '%s' cannot be its own master" % self.name)
+        for option, value in (("local", local), ("remote", remote), ("group", group)):
+            object.__setattr__(self, option, None if value is None else str(value))
+        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
+
+    @property
+    def key(self) -> Tuple[str, Optional[str], str]:
+        return ("vxlan", self.netns, self.name)
+
+
+# Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
+VXLAN_HEADROOM = {4: 50, 6: 70}
+
+
+@dataclass(frozen=True)
+class CreateVxlan(Action):
+    netns: Optional[str]
+    name: str
+    vni: int
+    local: Optional[str] = None
+    remote: Optional[str] = None
+    group: Optional[str] = None
+    dstport: int = 4789
+    dev: Optional[str] = None
+    phase = PHASE_CREATE_LINK
+
+    def creates(self):
+        return ((self.netns, self.name),)
+
+    def apply(self, kernel) -> None:
+        kwargs = {"vxlan_id": self.vni, "vxlan_port": self.dstport}
+        six = any(":" in a for a in (self.local, self.remote, self.group) if a)
+        if self.local:
+            kwargs["vxlan_local6" if six else "vxlan_local"] = self.local
+        destination = self.remote or self.group
+        if destination:
+            kwargs["vxlan_group6" if six else "vxlan_group"] = destination
+        if self.dev is not None:
+            kwargs["vxlan_link"] = kernel.ifindex(self.netns, self.dev)
+        kernel.socket(self.netns).link("add", ifname=self.name, kind="vxlan", **kwargs)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EEXIST:
+            return ("a device with that name, or another vxlan device in that namespace with the same vni, "
+                    "dstport and local address, already exists")
+        return None
+
+    def describe(self) -> str:
+        words = ["create vxlan %s in %s with vni %d" % (self.name, where(self.netns), self.vni)]
+        for option in ("local", "remote", "group", "dstport", "dev"):
+            value = getattr(self, option)
+            if value is not None:
+                words.append("%s %s" % (option, value))
+        return ", ".join(words)
+
+
+def _none_word(value) -> str:
+    return "none" if value is None else str(value)
+
+
+def _vxlan_mtu(desired: Vxlan, dev: Optional[Link]) -> int:
+    """The MTU the kernel gives a new vxlan: its underlay's less the outer headers, else 1500."""
+    if dev is None:
+        return 1500
+    addresses = [a for a in (desired.local, desired.remote, desired.group) if a]
+    version = 6 if addresses and ":" in addresses[0] else 4
+    return dev.mtu - VXLAN_HEADROOM[version]
+
+
+def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
+    if link is None:
+        return {"name": desired.name, "netns": desired.netns, "state": "absent"}
+    info = link.info or VxlanInfo()
+    dev = space.by_index(info.dev) if space is not None and info.dev else None
+    return {
+        "name": link.name,
+        "netns": desired.netns,
+        "state": "present",
+        "vni": info.vni,
+        "local": info.local,
+        "remote": info.remote,
+        "group": info.group,
+        "dstport": info.dstport,
+        "dev": dev.name if dev is not None else None,
+        "mtu": link.mtu,
+        "up": link.up,
+        "addresses": addresses_view(link, desired.addresses),
+        "master": master_name(space, link),
+    }
+
+
+def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
+    if desired.state == "absent":
+        return _plan_vxlan_absent(p, desired)
+    p.require_netns(desired.netns, "vxlan %s" % desired.name)
+    netns = desired.netns
+    space = p.space(netns)
+    link = space.get(desired.name)
+    if link is not None and link.kind != "vxlan":
+        raise ConflictError(
+            "'%s' in %s already exists as a %s device, not a vxlan; remove it or choose another name "
+            "(nothing was changed)" % (desired.name, netns_label(netns), link.kind or "non-virtual"),
+            netns=netns, name=desired.name,
+        )
+    result = ObjectResult(desired.key, before=vxlan_view(desired, link, space), after={})
+    dev = None
+    if desired.dev is not None:
+        dev = space.get(desired.dev)
+        if dev is None and p.assume_missing:
+            dev = p.assume(netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
+                              "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
+        if dev is None:
+            raise DeviceMissingError(
+                "dev '%s' of vxlan '%s' does not exist in %s; the underlay interface must be in the vxlan's "
+                "own namespace (nothing was changed)" % (desired.dev, desired.name, netns_label(netns)),
+                netns=netns, name=desired.dev,
+            )
+
+    if link is not None:
+        fixed = _vxlan_fixed_changes(desired, link, space, dev)
+        if fixed and not desired.recreate:
+            raise ConflictError(
+                "vxlan '%s' in %s has %s, but the task wants %s; the kernel fixes these when a vxlan device "
+                "is created. Set recreate=true to delete and create it again (traffic through it stops "
+                "for a moment), or delete it first with state=absent (nothing was changed)"
+                % (desired.name, netns_label(netns),
+                   ", ".join("%s %s" % (k, _none_word(v[0])) for k, v in fixed),
+                   ", ".join("%s %s" % (k, _none_word(v[1])) for k, v in fixed)),
+                netns=netns, name=desired.name,
+            )
+        if fixed:
+            result.actions.append(DeleteLink(netns, desired.name))
+            p.forget_link(netns, link)
+            link = None
+
+    if link is None:
+        result.actions.append(CreateVxlan(netns, desired.name, desired.vni, desired.local, desired.remote,
+                                          desired.group, desired.dstport, desired.dev))
+        link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
+                    up=False, info=VxlanInfo(vni=desired.vni, local=desired.local, remote=desired.remote,
+                                              group=desired.group, dstport=desired.dstport,
+                                              dev=dev.index if dev is not None else None))
+        space.links[link.name] = link
+    link = p.plan_master(result, desired, link)
+    link = p.settle(result, netns, link, desired.addresses, desired)
+    result.after = vxlan_view(desired, link, p.space(netns))
+    return result
+
+
+def _vxlan_fixed_changes(desired: Vxlan, link: Link, space: NamespaceState, dev: Optional[Link]):
+    info = link.info or VxlanInfo()
+    current_dev = space.by_index(info.dev)
+    fixed = []
+    for option in ("vni", "dstport"):
+        if getattr(info, option) != getattr(desired, option):
+            fixed.append((option, (getattr(info, option), getattr(desired, option))))
+    if desired.local is not None and info.local != desired.local:
+        fixed.append(("local", (info.local, desired.local)))
+    # remote and group share one kernel attribute: the default destination.
+    for option in ("remote", "group"):
+        if getattr(info, option) != getattr(desired, option):
+            fixed.append((option, (getattr(info, option), getattr(desired, option))))
+    if dev is not None and info.dev != dev.index:
+        fixed.append(("dev", (current_dev.name if current_dev is not None else None, dev.name)))
+    return fixed
+
+
+def _plan_vxlan_absent(p, desired: Vxlan) -> ObjectResult:
+    return p.plan_link_absent(desired, "vxlan", "vxlan",
+                                  lambda link, space: vxlan_view(desired, link, space))
+
+
+def parse(msg, data) -> VxlanInfo:
+    if data is None:
+        return VxlanInfo()
+
+    def address(*nlas):
+        for nla in nlas:
+            value = data.get_attr(nla)
+            if value and value not in ("0.0.0.0", "::"):
+                return str(ipaddress.ip_address(value))
+        return None
+
+    destination = address("IFLA_VXLAN_GROUP", "IFLA_VXLAN_GROUP6")
+    multicast = destination is not None and ipaddress.ip_address(destination).is_multicast
+    return VxlanInfo(
+        vni=data.get_attr("IFLA_VXLAN_ID"),
+        local=address("IFLA_VXLAN_LOCAL", "IFLA_VXLAN_LOCAL6"),
+        remote=None if multicast else destination,
+        group=destination if multicast else None,
+        dstport=data.get_attr("IFLA_VXLAN_PORT"),
+        dev=data.get_attr("IFLA_VXLAN_LINK") or None,
+    )
+
+
+KIND = Kind(
+    name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
+    section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
+)

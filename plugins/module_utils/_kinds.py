@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The registry of kinds: the one list the engine, the adapter, ownership,
+`topology`'s sections and the tests iterate.
+
+Adding a kind is one file (_kind_NAME.py, ending with ``KIND = Kind(...)``),
+one line here, a module, and a changelog fragment: see CONTRIBUTING.md.
+The order is `topology`'s section order and the order its objects are
+planned in (a bridge's ports exist before the bridge is planned).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+from ansible_collections.netvirt.linux.plugins.module_utils import (
+    _kind_bridge,
+    _kind_netns,
+    _kind_route,
+    _kind_tap,
+    _kind_veth,
+    _kind_vxlan,
+)
+from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
+
+KINDS: Tuple[Kind, ...] = (
+    _kind_netns.KIND,
+    _kind_veth.KIND,
+    _kind_tap.KIND,
+    _kind_vxlan.KIND,
+    _kind_bridge.KIND,
+    _kind_route.KIND,
+)
+
+_BY_NAME: Dict[str, Kind] = {kind.name: kind for kind in KINDS}
+_BY_LINK_KIND: Dict[str, Kind] = {kind.link_kind: kind for kind in KINDS if kind.link_kind}
+
+
+def get(name: str) -> Kind:
+    return _BY_NAME[name]
+
+
+def by_link_kind(link_kind: Optional[str]) -> Optional[Kind]:
+    """The kind whose devices the kernel reports with this IFLA_INFO_KIND, if any."""
+    return _BY_LINK_KIND.get(link_kind) if link_kind else None
+
+
+def by_section(section: str) -> Kind:
+    return next(kind for kind in KINDS if kind.section == section)
