@@ -80,9 +80,19 @@ class Action:
 
 
 @dataclass(frozen=True)
-class MoveLink(Action):
+class LinkAction(Action):
+    """An action on the interface ``name`` in ``netns``."""
+
     netns: Optional[str]
     name: str
+
+    def set_link(self, kernel, **attributes) -> None:
+        """RTM_SETLINK on this interface with ``attributes`` (pyroute2's link("set") keywords)."""
+        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), **attributes)
+
+
+@dataclass(frozen=True)
+class MoveLink(LinkAction):
     target: Optional[str]
     phase = PHASE_MOVE_LINK
 
@@ -103,9 +113,7 @@ class MoveLink(Action):
 
 
 @dataclass(frozen=True)
-class DeleteLink(Action):
-    netns: Optional[str]
-    name: str
+class DeleteLink(LinkAction):
     phase = PHASE_DELETE_LINK
 
     def describe(self) -> str:
@@ -117,9 +125,7 @@ class DeleteLink(Action):
 
 
 @dataclass(frozen=True)
-class SetMtu(Action):
-    netns: Optional[str]
-    name: str
+class SetMtu(LinkAction):
     mtu: int
     phase = PHASE_SET_LINK
 
@@ -127,16 +133,14 @@ class SetMtu(Action):
         return "set mtu %d on %s in %s" % (self.mtu, self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), mtu=self.mtu)
+        self.set_link(kernel, mtu=self.mtu)
 
     def hint(self, code: int) -> Optional[str]:
         return "the kernel refused the MTU for this device" if code == errno.EINVAL else None
 
 
 @dataclass(frozen=True)
-class SetUp(Action):
-    netns: Optional[str]
-    name: str
+class SetUp(LinkAction):
     up: bool
     phase = PHASE_LINK_UP
 
@@ -144,8 +148,8 @@ class SetUp(Action):
         return "set %s %s in %s" % (self.name, "up" if self.up else "down", where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link(
-            "set", index=kernel.ifindex(self.netns, self.name), state="up" if self.up else "down")
+        self.set_link(
+            kernel, state="up" if self.up else "down")
 
 
 def _address_call(kernel, command: str, netns: Optional[str], name: str, cidr: str) -> None:
@@ -154,9 +158,7 @@ def _address_call(kernel, command: str, netns: Optional[str], name: str, cidr: s
 
 
 @dataclass(frozen=True)
-class AddAddress(Action):
-    netns: Optional[str]
-    name: str
+class AddAddress(LinkAction):
     cidr: str
     phase = PHASE_ADDRESS
 
@@ -168,9 +170,7 @@ class AddAddress(Action):
 
 
 @dataclass(frozen=True)
-class DelAddress(Action):
-    netns: Optional[str]
-    name: str
+class DelAddress(LinkAction):
     cidr: str
     # Removals sort before additions within the address phase.
     phase = PHASE_ADDRESS - 1
@@ -183,11 +183,9 @@ class DelAddress(Action):
 
 
 @dataclass(frozen=True)
-class SetAlias(Action):
+class SetAlias(LinkAction):
     """Mark a link (or a namespace, through its loopback) as a lab's own."""
 
-    netns: Optional[str]
-    name: str
     alias: str
     phase = PHASE_SET_LINK
 
@@ -195,13 +193,11 @@ class SetAlias(Action):
         return "mark %s in %s as %s" % (self.name, where(self.netns), self.alias)
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), ifalias=self.alias)
+        self.set_link(kernel, ifalias=self.alias)
 
 
 @dataclass(frozen=True)
-class AttachPort(Action):
-    netns: Optional[str]
-    name: str
+class AttachPort(LinkAction):
     bridge: str
     previous: Optional[str] = None
     phase = PHASE_ATTACH_PORT
@@ -211,17 +207,14 @@ class AttachPort(Action):
         return text + (" (leaving bridge %s)" % self.previous if self.previous else "")
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name),
-                                       master=kernel.ifindex(self.netns, self.bridge))
+        self.set_link(kernel, master=kernel.ifindex(self.netns, self.bridge))
 
     def hint(self, code: int) -> Optional[str]:
         return "that would put a bridge inside itself" if code == errno.ELOOP else None
 
 
 @dataclass(frozen=True)
-class DetachPort(Action):
-    netns: Optional[str]
-    name: str
+class DetachPort(LinkAction):
     bridge: str
     phase = PHASE_DETACH_PORT
 
@@ -229,4 +222,4 @@ class DetachPort(Action):
         return "detach %s from bridge %s in %s" % (self.name, self.bridge, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), master=0)
+        self.set_link(kernel, master=0)

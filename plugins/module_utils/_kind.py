@@ -74,6 +74,11 @@ class Kind:
     # For kinds that are masters (a bridge): parse_port(slave_data) -> Link.port, and a new port's settings.
     parse_port: Optional[Callable] = None
     new_port: Optional[Callable] = None
+    # The configuration of its devices as `ip -j -d link` shows it (keys of info_data), which the tests'
+    # kernel snapshot compares; () when the common fields say it all. None: not declared (a test fails).
+    snapshot: Optional[Tuple[str, ...]] = None
+    # For masters: the keys of a port's info_slave_data that are configuration.
+    snapshot_port: Tuple[str, ...] = ()
     # IFLA_LINK of its devices names a peer, paired by _model.resolve_peers (a veth).
     peered: bool = False
     # prepare(planner, objects): called once per plan with this kind's objects, before any is planned.

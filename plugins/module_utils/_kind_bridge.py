@@ -13,7 +13,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
     PHASE_PORT_OPTIONS,
     PHASE_SET_LINK,
-    Action,
+    LinkAction,
     AttachPort,
     DetachPort,
     SetMtu,
@@ -35,11 +35,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     check_bool,
     check_int,
     netns_label,
-    normalize_addresses,
     validate_ifname,
-    validate_mtu,
-    validate_netns_name,
-    validate_state,
+    validate_device,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
 
@@ -172,10 +169,7 @@ class Bridge:
     kind = "bridge"
 
     def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
+        validate_device(self)
         check_bool(self.stp, "stp")
         check_int(self.priority, BRIDGE_PRIORITY_RANGE[0], BRIDGE_PRIORITY_RANGE[1], "priority")
         for option, low, high in BRIDGE_TIMER_RANGES:
@@ -188,7 +182,6 @@ class Bridge:
             raise ValidationError(
                 "forward_delay %r is too short for a bridge running STP; the kernel needs 2 to 30 seconds"
                 % (self.forward_delay,))
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
         object.__setattr__(self, "ports", normalize_ports(self.ports))
         if self.ports and any(port.name == self.name for port in self.ports):
             raise ValidationError("bridge '%s' cannot be a port of itself" % self.name)
@@ -235,14 +228,19 @@ class PortInfo:
 BRIDGE_TIMERS = ("forward_delay", "hello_time", "max_age", "ageing_time")
 
 
+def _range_hint(code: int) -> Optional[str]:
+    if code == errno.ERANGE:
+        return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
+                "is on, hello_time 1 to 10, max_age 6 to 40)")
+    return None
+
+
 def _describe(options) -> str:
     return describe_options(options, seconds=BRIDGE_TIMERS)
 
 
 @dataclass(frozen=True)
-class CreateBridge(Action):
-    netns: Optional[str]
-    name: str
+class CreateBridge(LinkAction):
     # (option, kernel value) pairs, timers in centiseconds.
     options: Tuple[Tuple[str, object], ...] = ()
     phase = PHASE_CREATE_LINK
@@ -258,16 +256,11 @@ class CreateBridge(Action):
         kernel.socket(self.netns).link("add", ifname=self.name, kind="bridge", **bridge_kwargs(self.options))
 
     def hint(self, code: int) -> Optional[str]:
-        if code == errno.ERANGE:
-            return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
-                    "is on, hello_time 1 to 10, max_age 6 to 40)")
-        return None
+        return _range_hint(code)
 
 
 @dataclass(frozen=True)
-class SetBridgeOptions(Action):
-    netns: Optional[str]
-    name: str
+class SetBridgeOptions(LinkAction):
     options: Tuple[Tuple[str, object], ...]
     phase = PHASE_SET_LINK
 
@@ -275,20 +268,15 @@ class SetBridgeOptions(Action):
         return "set %s on bridge %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), kind="bridge",
+        self.set_link(kernel, kind="bridge",
                                        **bridge_kwargs(self.options))
 
     def hint(self, code: int) -> Optional[str]:
-        if code == errno.ERANGE:
-            return ("a bridge option is out of the kernel's range (forward_delay must be 2 to 30 seconds while STP "
-                    "is on, hello_time 1 to 10, max_age 6 to 40)")
-        return None
+        return _range_hint(code)
 
 
 @dataclass(frozen=True)
-class SetPortOptions(Action):
-    netns: Optional[str]
-    name: str
+class SetPortOptions(LinkAction):
     options: Tuple[Tuple[str, object], ...]
     phase = PHASE_PORT_OPTIONS
 
@@ -541,4 +529,6 @@ KIND = Kind(
     name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
     link_kind="bridge", parse=parse, parse_port=parse_port, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params,
+    snapshot=("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering"),
+    snapshot_port=("cost", "priority", "hairpin"),
 )

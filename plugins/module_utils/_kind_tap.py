@@ -17,7 +17,7 @@ from typing import Dict, Optional, Tuple
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
     PHASE_SET_LINK,
-    Action,
+    LinkAction,
     DeleteLink,
     describe_options,
     where,
@@ -32,11 +32,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     check_int,
     control_character,
     netns_label,
-    normalize_addresses,
-    validate_ifname,
-    validate_mtu,
-    validate_netns_name,
-    validate_state,
+    validate_device,
+    validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
@@ -84,25 +81,18 @@ class Tap:
     kind = "tap"
 
     def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
+        validate_device(self)
         if self.mode not in TAP_MODES:
             raise ValidationError("mode must be 'tap' or 'tun', not %r" % (self.mode,))
         check_int(self.owner, 0, 2 ** 32 - 2, "owner")
         check_int(self.group, 0, 2 ** 32 - 2, "group")
         for flag in ("multi_queue", "pi", "vnet_hdr"):
             check_bool(getattr(self, flag), flag)
-        if self.master:
-            validate_ifname(self.master, "master")
-            if self.master == self.name:
-                raise ValidationError("tap '%s' cannot be its own master" % self.name)
-            if self.mode == "tun":
-                raise ValidationError(
-                    "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
-                    "use mode tap" % self.master)
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
+        validate_master(self)
+        if self.master and self.mode == "tun":
+            raise ValidationError(
+                "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
+                "use mode tap" % self.master)
 
     @property
     def key(self) -> Tuple[str, Optional[str], str]:
@@ -129,9 +119,25 @@ class TunInfo:
 
 
 @dataclass(frozen=True)
-class CreateTap(Action):
-    netns: Optional[str]
-    name: str
+class _TunAction(LinkAction):
+    """Creating and changing a tun/tap device are one ioctl sequence (TUNSETIFF, owner, group, persist)."""
+
+    def apply(self, kernel) -> None:
+        tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
+                      self.owner, self.group)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EBUSY:
+            return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
+                    "be changed while nothing is attached: stop the program and run the task again")
+        if code == errno.EINVAL:
+            return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
+                    "device's mode or multi_queue differ")
+        return None
+
+
+@dataclass(frozen=True)
+class CreateTap(_TunAction):
     mode: str = "tap"
     owner: Optional[int] = None
     group: Optional[int] = None
@@ -149,26 +155,11 @@ class CreateTap(Action):
     def creates(self):
         return ((self.netns, self.name),)
 
-    def apply(self, kernel) -> None:
-        tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
-                      self.owner, self.group)
-
-    def hint(self, code: int) -> Optional[str]:
-        if code == errno.EBUSY:
-            return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
-                    "be changed while nothing is attached: stop the program and run the task again")
-        if code == errno.EINVAL:
-            return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
-                    "device's mode or multi_queue differ")
-        return None
-
 
 @dataclass(frozen=True)
-class SetTunParams(Action):
+class SetTunParams(_TunAction):
     """Change what a live tun/tap device allows changing: packet info, vnet_hdr, owner, group."""
 
-    netns: Optional[str]
-    name: str
     # The device's fixed flags, repeated because TUNSETIFF must match them.
     mode: str
     multi_queue: bool
@@ -182,19 +173,6 @@ class SetTunParams(Action):
 
     def describe(self) -> str:
         return "set %s on %s %s in %s" % (describe_options(self.changes), self.mode, self.name, where(self.netns))
-
-    def apply(self, kernel) -> None:
-        tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
-                      self.owner, self.group)
-
-    def hint(self, code: int) -> Optional[str]:
-        if code == errno.EBUSY:
-            return ("a program (a VM, a VPN) has the device open; packet info, vnet_hdr, owner and group can only "
-                    "be changed while nothing is attached: stop the program and run the task again")
-        if code == errno.EINVAL:
-            return ("the kernel refused the tun/tap flags: the name is held by another kind of device, or the "
-                    "device's mode or multi_queue differ")
-        return None
 
 
 def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[NamespaceState]) -> dict:
@@ -422,4 +400,5 @@ def from_params(params: dict) -> Tap:
 KIND = Kind(
     name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
     link_kind="tun", parse=parse, from_params=from_params,
+    snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),
 )

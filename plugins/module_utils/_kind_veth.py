@@ -265,5 +265,5 @@ KIND = Kind(
     endpoints=endpoints,
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST],
-    link_kind="veth", peered=True,
+    link_kind="veth", peered=True, snapshot=(),
 )

@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, Action, DeleteLink, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, LinkAction, DeleteLink, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     ConflictError,
     DeviceMissingError,
@@ -24,11 +24,9 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     check_int,
     ip_or_none,
     netns_label,
-    normalize_addresses,
     validate_ifname,
-    validate_mtu,
-    validate_netns_name,
-    validate_state,
+    validate_device,
+    validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
@@ -91,10 +89,7 @@ class Vxlan:
     FIXED = ("vni", "local", "remote", "group", "dstport", "dev")
 
     def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
-        validate_mtu(self.mtu)
+        validate_device(self)
         if self.state == "present" and self.vni is None:
             raise ValidationError("vni is required when state is present")
         check_int(self.vni, VNI_RANGE[0], VNI_RANGE[1], "vni")
@@ -124,13 +119,9 @@ class Vxlan:
             raise ValidationError("local, remote and group must all be IPv4 or all be IPv6")
         if self.dev is not None:
             validate_ifname(self.dev, "dev")
-        if self.master:
-            validate_ifname(self.master, "master")
-            if self.master == self.name:
-                raise ValidationError("vxlan '%s' cannot be its own master" % self.name)
+        validate_master(self)
         for option, value in (("local", local), ("remote", remote), ("group", group)):
             object.__setattr__(self, option, None if value is None else str(value))
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
 
     @property
     def key(self) -> Tuple[str, Optional[str], str]:
@@ -142,9 +133,7 @@ VXLAN_HEADROOM = {4: 50, 6: 70}
 
 
 @dataclass(frozen=True)
-class CreateVxlan(Action):
-    netns: Optional[str]
-    name: str
+class CreateVxlan(LinkAction):
     vni: int
     local: Optional[str] = None
     remote: Optional[str] = None
@@ -325,4 +314,5 @@ def parse(msg, data) -> VxlanInfo:
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
+    snapshot=("id", "local", "remote", "group", "port", "link"),
 )

@@ -135,6 +135,23 @@ def is_ipv6_link_local(cidr: str) -> bool:
     return ipaddress.ip_interface(cidr).ip.is_link_local and ":" in cidr
 
 
+def validate_device(obj) -> None:
+    """What every device's desired state checks (state, name, netns, mtu); its addresses stored normalized."""
+    validate_state(obj.state)
+    validate_ifname(obj.name, "name")
+    validate_netns_name(obj.netns, "netns")
+    validate_mtu(obj.mtu)
+    object.__setattr__(obj, "addresses", normalize_addresses(obj.addresses, "addresses"))
+
+
+def validate_master(obj) -> None:
+    """A device's ``master`` (None: leave alone; '': none): a valid name, not the device itself."""
+    if obj.master:
+        validate_ifname(obj.master, "master")
+        if obj.master == obj.name:
+            raise ValidationError("%s '%s' cannot be its own master" % (obj.kind, obj.name))
+
+
 def validate_state(state: str) -> str:
     if state not in ("present", "absent"):
         raise ValidationError("state must be 'present' or 'absent', not %r" % (state,))

@@ -9,6 +9,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
+
+# The collection, as the tests import it (build/collections/ansible_collections/netvirt/linux -> the checkout).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "collections"))
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS  # noqa: E402
 
 
 def ip_json(*args):
@@ -16,26 +22,21 @@ def ip_json(*args):
     return json.loads(out) if out.strip() else []
 
 
-# Configuration (not timers or STP runtime state) of bridges, bridge ports and tun/tap devices.
-BRIDGE_FIELDS = ("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering")
-PORT_FIELDS = ("cost", "priority", "hairpin")
-TUN_FIELDS = ("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group")
-VXLAN_FIELDS = ("id", "local", "remote", "group", "port", "link")
+# Each kind of the registry says which of its devices' details are configuration (not timers or
+# STP runtime state): Kind.snapshot, and Kind.snapshot_port for a master's ports.
+FIELDS = {kind.link_kind: kind.snapshot for kind in KINDS if kind.link_kind and kind.snapshot}
+PORT_FIELDS = {kind.link_kind: kind.snapshot_port for kind in KINDS if kind.link_kind and kind.snapshot_port}
 
 
 def kind_details(info):
-    """Bridge options, bridge-port settings and tun flags, only for links that have them."""
+    """A device's configuration details under its kind (bridge, tun, vxlan, ...), and its port settings."""
     details = {}
     data = info.get("info_data") or {}
-    if info.get("info_kind") == "bridge":
-        details["bridge"] = {k: data.get(k) for k in BRIDGE_FIELDS}
-    if info.get("info_kind") == "tun":
-        details["tun"] = {k: data.get(k) for k in TUN_FIELDS}
-    if info.get("info_kind") == "vxlan":
-        details["vxlan"] = {k: data.get(k) for k in VXLAN_FIELDS}
-    if info.get("info_slave_kind") == "bridge":
+    if info.get("info_kind") in FIELDS:
+        details[info["info_kind"]] = {k: data.get(k) for k in FIELDS[info["info_kind"]]}
+    if info.get("info_slave_kind") in PORT_FIELDS:
         slave = info.get("info_slave_data") or {}
-        details["port"] = {k: slave.get(k) for k in PORT_FIELDS}
+        details["port"] = {k: slave.get(k) for k in PORT_FIELDS[info["info_slave_kind"]]}
     return details
 
 

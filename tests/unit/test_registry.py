@@ -1,0 +1,74 @@
+"""Every kind of the registry has all it needs: a module, a topology section, snapshot support, docs.
+
+Adding a kind is one file and one registry line (CONTRIBUTING.md); these tests
+fail, naming what is missing, when the rest of the checklist was forgotten.
+"""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_link_kind, by_section, get
+from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
+from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
+
+REPO = Path(__file__).resolve().parents[2]
+MODULES = REPO / "plugins" / "modules"
+
+
+def documentation(module_name: str) -> dict:
+    """The module's DOCUMENTATION with its fragments' options merged, as ansible-doc shows it."""
+    tree = ast.parse((MODULES / (module_name + ".py")).read_text())
+    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                and getattr(node.targets[0], "id", None) == "DOCUMENTATION")
+    doc = yaml.safe_load(text)
+    options = dict(doc.get("options") or {})
+    for fragment in doc.get("extends_documentation_fragment") or []:
+        _namespace, _name, plugin = fragment.partition("netvirt.linux.")
+        base, _dot, attribute = plugin.partition(".")
+        module = importlib.import_module("ansible_collections.netvirt.linux.plugins.doc_fragments." + base)
+        text = getattr(module.ModuleDocFragment, attribute.upper() or "DOCUMENTATION")
+        options.update(yaml.safe_load(text).get("options") or {})
+    doc["options"] = options
+    return doc
+
+
+def test_names_are_unique():
+    for attribute in ("name", "section"):
+        values = [getattr(kind, attribute) for kind in KINDS]
+        assert len(values) == len(set(values)), attribute
+    link_kinds = [kind.link_kind for kind in KINDS if kind.link_kind]
+    assert len(link_kinds) == len(set(link_kinds))
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_kind_is_complete(kind):
+    assert get(kind.name) is kind and by_section(kind.section) is kind
+    # Its module: plugins/modules/<name>.py, documented with every option it takes.
+    assert (MODULES / (kind.name + ".py")).is_file(), "no module plugins/modules/%s.py" % kind.name
+    doc = documentation(kind.name)
+    spec = argument_spec(kind.options)
+    assert set(doc["options"]) >= set(spec), "undocumented options of %s: %s" % (
+        kind.name, sorted(set(spec) - set(doc["options"])))
+    for option, entry in spec.items():
+        documented = doc["options"][option]
+        assert documented.get("type", "str") == entry.get("type", "str"), (kind.name, option)
+        assert bool(documented.get("required")) == bool(entry.get("required")), (kind.name, option)
+        assert documented.get("default") == entry.get("default"), (kind.name, option)
+        assert documented.get("description"), (kind.name, option)
+    # Its topology section, documented there too.
+    assert kind.section in SECTION_OPTIONS
+    topology = documentation("topology")
+    assert kind.section in topology["options"], "topology does not document section %s" % kind.section
+    assert set(topology["options"][kind.section].get("suboptions") or {}) == set(SECTION_OPTIONS[kind.section])
+    # The desired dataclass takes every option the module passes on.
+    assert set(spec) - {"recreate"} <= set(kind.desired.__dataclass_fields__) | {"backend"}
+    # A kind of device is decoded by its parser and compared by the tests' kernel snapshot.
+    if kind.link_kind:
+        assert by_link_kind(kind.link_kind) is kind
+        assert kind.snapshot is not None, "%s declares no snapshot fields (Kind.snapshot)" % kind.name
+    # README lists the module.
+    assert "`netvirt.linux.%s`" % kind.name in (REPO / "README.md").read_text()
