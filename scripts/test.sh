@@ -2,6 +2,8 @@
 # The test stages behind `make test` and its parts. Usage: scripts/test.sh STAGE...
 #
 #   ruff          ruff check plugins tests scripts
+#   changelog     antsibull-changelog lint (fragments and changelogs/changelog.yaml),
+#                 and CHANGELOG.md must be what `antsibull-changelog generate` writes
 #   unit          pytest tests/unit (a quick gate before the slow stages)
 #   ansible-lint  ansible-lint, production profile (.ansible-lint)
 #   sanity        ansible-test sanity on a copy of the tree under
@@ -33,6 +35,21 @@ JOBS=${NETVIRT_TEST_JOBS:-$(nproc)}
 
 stage_ruff() {
     ruff check --no-cache plugins tests scripts
+}
+
+stage_changelog() {
+    local generated="$REPO/build/changelog/CHANGELOG.md"
+    antsibull-changelog lint
+    antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+    # CHANGELOG.md is generated from changelogs/changelog.yaml (released versions
+    # only; unreleased fragments go in at `antsibull-changelog release`).
+    mkdir -p "$(dirname "$generated")"
+    antsibull-changelog generate --output "$generated" --output-format md
+    if ! diff -u CHANGELOG.md "$generated"; then
+        echo "CHANGELOG.md is not what antsibull-changelog generate writes: edit changelogs/, never CHANGELOG.md," \
+            "then run .venv/bin/antsibull-changelog generate" >&2
+        return 1
+    fi
 }
 
 stage_unit() {
@@ -105,7 +122,7 @@ run_stage() {
 [ "$#" -gt 0 ] || set -- all
 for stage in "$@"; do
     if [ "$stage" = all ]; then
-        for s in ruff unit ansible-lint sanity; do
+        for s in ruff changelog unit ansible-lint sanity; do
             run_stage "$s"
         done
         # pytest last, with nothing printed after it: CI reads its summary line.
