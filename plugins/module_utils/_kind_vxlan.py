@@ -30,23 +30,58 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import (
+    ADDRESSES,
+    IFNAME,
+    MASTER,
+    MTU,
+    NETNS,
+    RECREATE,
+    STATE,
+    UP,
+)
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
+_VNI = "VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    netns=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    vni=dict(type="int"),
-    local=dict(type="str"),
-    remote=dict(type="str"),
-    group=dict(type="str"),
-    dstport=dict(type="int", default=4789),
-    dev=dict(type="str"),
-    recreate=dict(type="bool", default=False),
-    master=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
+    name=IFNAME("the device"),
+    netns=NETNS("the device"),
+    state=STATE("the device"),
+    vni=dict(type="int", description=[_VNI, "Required when O(state=present). Fixed at creation; see O(recreate)."],
+             section_description=[_VNI, "Fixed at creation; see O(recreate)."]),
+    local=dict(type="str", description=[
+        "Source address of the encapsulated packets; an address of this host on the underlay.",
+        "Omit it to let the kernel choose by route (an existing device's local address is then left alone).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    remote=dict(type="str", description=[
+        "Unicast address of the one peer endpoint that gets frames with unknown or broadcast destinations"
+        " (point-to-point). Mutually exclusive with O(group).",
+        "With neither O(remote) nor O(group) the device has no default destination (forwarding entries"
+        " are then added by other means, such as C(bridge fdb append)).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    group=dict(type="str", description=[
+        "Multicast group all endpoints join; needs O(dev). Mutually exclusive with O(remote).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    dstport=dict(type="int", default=4789, description=[
+        "UDP destination port of the encapsulated packets. The default is IANA's VXLAN port; the kernel"
+        " alone would choose 8472, so give that for peers set up with C(ip link) without C(dstport).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    dev=dict(type="str", description=[
+        "The underlay interface, in the same namespace. Needed with O(group); with O(remote) it pins the"
+        " packets to that interface and sizes the MTU from it.",
+        "Omit it to leave the choice to the routing table (an existing device's is then left alone).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    recreate=RECREATE("a fixed parameter differs"),
+    master=MASTER(),
+    addresses=ADDRESSES("the device itself (not on the underlay)", "C(10.50.0.1/24)"),
+    mtu=MTU("the device", "Omit it to leave the MTU alone; a new device gets its underlay's MTU less the"
+            " 50 bytes (IPv4) or 70 bytes (IPv6) of outer headers when O(dev) is given, else 1500."),
+    up=UP("the device"),
 )
 
 
@@ -325,4 +360,5 @@ def parse(msg, data) -> VxlanInfo:
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
+    section_noun="VXLAN devices",
 )
