@@ -150,7 +150,7 @@ class BridgePort:
         validate_ifname(self.name, "ports entry name")
         check_int(self.cost, PORT_COST_RANGE[0], PORT_COST_RANGE[1], "cost of port '%s'" % self.name)
         check_int(self.priority, PORT_PRIORITY_RANGE[0], PORT_PRIORITY_RANGE[1],
-                   "priority of port '%s'" % self.name)
+                  "priority of port '%s'" % self.name)
         check_bool(self.hairpin, "hairpin of port '%s'" % self.name)
 
     def settings(self) -> Dict[str, object]:
@@ -456,7 +456,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
         link = space.get(port.name)
         if link is None and p.assume_missing:
             link = p.assume(desired.netns, port.name, Link(port.name, 0, "veth", 1500, False),
-                               "port '%s' of bridge '%s'" % (port.name, desired.name))
+                            "port '%s' of bridge '%s'" % (port.name, desired.name))
         if link is None:
             raise DeviceMissingError(
                 "port '%s' of bridge '%s' does not exist in %s; create it there first (for example the "
@@ -500,7 +500,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
 def _plan_bridge_absent(p, desired: Bridge) -> ObjectResult:
     # The kernel detaches the ports; it never deletes them.
     return p.plan_link_absent(desired, "bridge", "bridge",
-                                  lambda link, space: bridge_view(desired, link, space))
+                              lambda link, space: bridge_view(desired, link, space))
 
 
 BRIDGE_NLA = {

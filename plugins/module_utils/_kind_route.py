@@ -266,7 +266,7 @@ def plan_route(p, desired: Route) -> ObjectResult:
 
     if desired.dev is not None and space.get(desired.dev) is None and p.assume_missing:
         p.assume(desired.netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
-                    "device '%s' of route %s" % (desired.dev, route_text(desired)))
+                 "device '%s' of route %s" % (desired.dev, route_text(desired)))
     if desired.dev is not None and space.get(desired.dev) is None:
         raise NamespaceMissingError(
             "route %s: there is no device '%s' in %s" % (route_text(desired), desired.dev, netns_label(desired.netns)),

@@ -272,7 +272,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
         dev = space.get(desired.dev)
         if dev is None and p.assume_missing:
             dev = p.assume(netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
-                              "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
+                           "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
         if dev is None:
             raise DeviceMissingError(
                 "dev '%s' of vxlan '%s' does not exist in %s; the underlay interface must be in the vxlan's "
@@ -302,8 +302,8 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
                                           desired.group, desired.dstport, desired.dev))
         link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
                     up=False, info=VxlanInfo(vni=desired.vni, local=desired.local, remote=desired.remote,
-                                              group=desired.group, dstport=desired.dstport,
-                                              dev=dev.index if dev is not None else None))
+                                             group=desired.group, dstport=desired.dstport,
+                                             dev=dev.index if dev is not None else None))
         space.links[link.name] = link
     link = p.plan_master(result, desired, link)
     link = p.settle(result, netns, link, desired.addresses, desired)
@@ -331,7 +331,7 @@ def _vxlan_fixed_changes(desired: Vxlan, link: Link, space: NamespaceState, dev:
 
 def _plan_vxlan_absent(p, desired: Vxlan) -> ObjectResult:
     return p.plan_link_absent(desired, "vxlan", "vxlan",
-                                  lambda link, space: vxlan_view(desired, link, space))
+                              lambda link, space: vxlan_view(desired, link, space))
 
 
 def parse(msg, data) -> VxlanInfo:

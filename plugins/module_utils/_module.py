@@ -19,7 +19,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     MissingLibraryError,
     PrivilegeError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported; pylint: disable=unused-import
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, argument_spec
 
 PREPARE_HINT = (
