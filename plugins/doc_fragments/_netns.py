@@ -1,24 +1,31 @@
 # -*- coding: utf-8 -*-
 # Copyright: netvirt.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module that works in network namespaces needs, and the netns
-option (declared once, in plugins/module_utils/_options.py) for a module
-whose options are not a kind's (a kind's module gets it from
-netvirt.linux.kinds.NAME and takes only netvirt.linux._netns.requirements)."""
+"""What every module that works in network namespaces needs
+(netvirt.linux._netns.requirements, for a kind's module, whose netns option
+comes from netvirt.linux.kinds.NAME), and with it the netns option
+(netvirt.linux._netns, for a module whose options are not a kind's)."""
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, documentation
+import yaml
 
-NEEDS = dict(
-    requirements=["pyroute2 >= 0.9.7 on the managed host"],
-    notes=["Needs root (C(CAP_NET_ADMIN) and C(CAP_SYS_ADMIN)); run the task with privilege escalation (C(become))"
-           " or as root."],
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, documentation
 
 
 class ModuleDocFragment:
-    DOCUMENTATION = json.dumps(dict(options=documentation(dict(netns=NETNS())), **NEEDS))
-    REQUIREMENTS = json.dumps(dict(options={}, **NEEDS))
+    REQUIREMENTS = r"""
+options: {}
+requirements:
+  - pyroute2 >= 0.9.7 on the managed host
+notes:
+  - Needs root (C(CAP_NET_ADMIN) and C(CAP_SYS_ADMIN)); run the task with privilege escalation (C(become)) or as root.
+"""
+
+
+# The netns option is declared once, in _options.NETNS (computed outside the class: the yamllint sanity
+# test reads every assignment in it as a YAML string).
+ModuleDocFragment.DOCUMENTATION = json.dumps(dict(yaml.safe_load(ModuleDocFragment.REQUIREMENTS),
+                                                  options=documentation(dict(netns=NETNS()))))

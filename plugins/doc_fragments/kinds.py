@@ -49,9 +49,10 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options: {}
 """
-    TOPOLOGY = topology_documentation()
 
 
+# Computed outside the class: the yamllint sanity test reads every assignment in it as a YAML string.
+ModuleDocFragment.TOPOLOGY = topology_documentation()
 # NETNS, VETH, BRIDGE, ...: one attribute per registered kind (netvirt.linux.kinds.veth).
 for registered in KINDS:
     setattr(ModuleDocFragment, registered.name.upper(), kind_documentation(registered))
