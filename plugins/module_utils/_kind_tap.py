@@ -38,16 +38,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import (
-    ADDRESSES,
-    IFNAME,
-    MASTER,
-    MTU,
-    NETNS,
-    RECREATE,
-    STATE,
-    UP,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 OPTIONS = dict(
