@@ -1,8 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: netvirt.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The attributes every module declares: netvirt.linux._attributes for a
+module that changes the host, netvirt.linux._attributes.read_only for one
+that only looks (nothing to predict in check mode, nothing to diff)."""
 
 from __future__ import annotations
+
+import json
+
+import yaml
 
 
 class ModuleDocFragment:
@@ -23,3 +30,18 @@ attributes:
     support: full
     platforms: linux
 """
+
+
+def changed(**changes: dict) -> str:
+    """DOCUMENTATION with some of its attributes changed (computed outside the class: the yamllint sanity test
+    reads every assignment in it as a YAML string)."""
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+    for name, change in changes.items():
+        fragment["attributes"][name].update(change)
+    return json.dumps(fragment)
+
+
+ModuleDocFragment.READ_ONLY = changed(
+    check_mode=dict(details="The module changes nothing, so it runs the same in check mode."),
+    diff_mode=dict(support="none"),
+)

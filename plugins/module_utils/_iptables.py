@@ -64,7 +64,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules impo
     plan_chain,
     where,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported; pylint: disable=unused-import
     HOST,
     SCRATCH,
     ChildCrashed,

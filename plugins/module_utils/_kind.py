@@ -92,6 +92,10 @@ class Kind:
     from_params: Optional[Callable] = None
     # The engine that plans and applies it: "netlink" (this package's planner) or "netfilter" (_iptables).
     engine: str = "netlink"
+    # The documentation of its `topology` section (plugins/doc_fragments/kinds.py): what the entries are
+    # ("veth pairs"; None: the section's name), and lines of the section's own.
+    section_noun: Optional[str] = None
+    section_doc: Tuple[str, ...] = ()
 
     def build(self, params: dict):
         """The desired object for these options (None values: not given)."""

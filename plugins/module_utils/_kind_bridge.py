@@ -38,24 +38,61 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
     validate_device,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
 
+_PORTS = (
+    "The exact set of interfaces attached to the bridge. Each entry is an interface name, or a dictionary with the"
+    " interface's C(name) and optional port settings - C(cost) (STP path cost, 1 to 65535), C(priority) (STP port"
+    " priority, 0 to 63) and C(hairpin) (boolean; frames may leave through the port they came in on, also called"
+    " reflective relay)."
+)
+_PORTS_LEFT = [
+    "Interfaces attached to the bridge but not listed are detached, not deleted.",
+    "Omit it to leave the ports alone; V([]) detaches them all.",
+    "A port setting that is not given is left as it is.",
+]
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    netns=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    name=IFNAME("the bridge"),
+    netns=NETNS("the bridge"),
+    state=STATE("the bridge", "Deleting a bridge detaches its ports; the kernel never deletes them with it."),
     # Entries are interface names or dicts (PORT_OPTIONS); Ansible's suboptions
     # take only dicts, so dict entries are converted by convert_port.
-    ports=dict(type="list", elements="raw"),
-    stp=dict(type="bool"),
-    forward_delay=dict(type="float"),
-    hello_time=dict(type="float"),
-    max_age=dict(type="float"),
-    ageing_time=dict(type="float"),
-    priority=dict(type="int"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
+    ports=dict(type="list", elements="raw", description=[
+        _PORTS,
+        "Every interface must already exist in the bridge's namespace (create veth ends or taps first)."
+        " An interface attached to another bridge is moved to this one.",
+    ] + _PORTS_LEFT, section_description=[
+        _PORTS + " Values are converted as Ansible converts options (C(\"10\") becomes 10).",
+        "Every port must be an interface the lab describes in the bridge's namespace (a veth end or a tap, for"
+        " example), not a bridge.",
+    ] + _PORTS_LEFT),
+    stp=dict(type="bool", description=[
+        "Whether the bridge runs the spanning tree protocol (in the kernel). Omit it to leave it alone"
+        " (a new bridge has STP off).",
+    ]),
+    forward_delay=dict(type="float", description=[
+        "Time, in seconds, a port spends in the listening and learning states before forwarding, with"
+        " up to two decimals. 2 to 30 while STP is on. Omit it to leave it alone (a new bridge has 15).",
+    ]),
+    hello_time=dict(type="float", description=[
+        "Interval in seconds between STP hello packets, 1 to 10. Omit it to leave it alone (a new bridge has 2).",
+    ]),
+    max_age=dict(type="float", description=[
+        "Maximum age in seconds of STP information, 6 to 40. Omit it to leave it alone (a new bridge has 20).",
+    ]),
+    ageing_time=dict(type="float", description=[
+        "Time in seconds a learned MAC address stays in the forwarding database; V(0) makes the bridge"
+        " flood every frame like a hub. Omit it to leave it alone (a new bridge has 300).",
+    ]),
+    priority=dict(type="int", description=[
+        "Bridge priority for the STP root election, 0 to 65535 (lower wins). Omit it to leave it alone"
+        " (a new bridge has 32768).",
+    ]),
+    addresses=ADDRESSES("the bridge itself", "C(10.0.1.254/24), C(fd00::1/64)"),
+    mtu=MTU("the bridge", "Omit it to let the kernel manage it (the smallest MTU of the ports, 1500 when the bridge"
+            " has none).", ["A bridge MTU set by hand sticks when ports join."]),
+    up=UP("the bridge", "It does not change the ports' own up/down state."),
 )
 
 PORT_OPTIONS = dict(
@@ -110,7 +147,7 @@ class BridgePort:
         validate_ifname(self.name, "ports entry name")
         check_int(self.cost, PORT_COST_RANGE[0], PORT_COST_RANGE[1], "cost of port '%s'" % self.name)
         check_int(self.priority, PORT_PRIORITY_RANGE[0], PORT_PRIORITY_RANGE[1],
-                   "priority of port '%s'" % self.name)
+                  "priority of port '%s'" % self.name)
         check_bool(self.hairpin, "hairpin of port '%s'" % self.name)
 
     def settings(self) -> Dict[str, object]:
@@ -407,7 +444,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
         link = space.get(port.name)
         if link is None and p.assume_missing:
             link = p.assume(desired.netns, port.name, Link(port.name, 0, "veth", 1500, False),
-                               "port '%s' of bridge '%s'" % (port.name, desired.name))
+                            "port '%s' of bridge '%s'" % (port.name, desired.name))
         if link is None:
             raise DeviceMissingError(
                 "port '%s' of bridge '%s' does not exist in %s; create it there first (for example the "
@@ -451,7 +488,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
 def _plan_bridge_absent(p, desired: Bridge) -> ObjectResult:
     # The kernel detaches the ports; it never deletes them.
     return p.plan_link_absent(desired, "bridge", "bridge",
-                                  lambda link, space: bridge_view(desired, link, space))
+                              lambda link, space: bridge_view(desired, link, space))
 
 
 BRIDGE_NLA = {

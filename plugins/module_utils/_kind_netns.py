@@ -29,13 +29,25 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
 
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    loopback=dict(type="bool", default=True),
-    sysctls=dict(type="dict"),
+    name=dict(type="str", required=True, description=["Name of the namespace."]),
+    state=STATE("the namespace", "Deleting a namespace destroys the virtual devices in it (a veth end in it takes its "
+                "peer with it) unless a process still holds the namespace open."),
+    loopback=dict(type="bool", default=True, description=[
+        "Bring the loopback device C(lo) of the namespace up.",
+        "With V(false) the module leaves C(lo) as it is.",
+    ]),
+    sysctls=dict(type="dict", description=[
+        "Kernel settings of the namespace, as a mapping of C(net.*) keys to values, for example"
+        " C(net.ipv4.ip_forward) for a namespace that routes.",
+        "Each namespace has its own C(net.*) settings; keys outside C(net.*) are refused because they would"
+        " change the whole host.",
+        "Write a dot inside an interface name as C(/), as C(sysctl) does (C(net.ipv4.conf.eth0/100.rp_filter)).",
+        "Keys not listed are left alone. Booleans are written as V(1) and V(0).",
+    ]),
 )
 
 

@@ -21,16 +21,40 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
 
 OPTIONS = dict(
-    dst=dict(type="str", required=True),
-    gateway=dict(type="str"),
-    dev=dict(type="str"),
-    metric=dict(type="int"),
-    table=dict(type="str", default="main"),
-    netns=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    dst=dict(type="str", required=True, description=[
+        "Destination network in CIDR form (C(10.0.2.0/24), C(fd00:2::/64)), or V(default) for the default route"
+        " (IPv6 when O(gateway) is an IPv6 address).",
+        "The address must be the network's own (C(10.0.2.0/24), not C(10.0.2.5/24)).",
+    ]),
+    gateway=dict(type="str", description=[
+        "Next hop. It must be on a network connected to the namespace (an address of one of its interfaces"
+        " in the same subnet).",
+    ], section_description=[
+        "Next hop. In a namespace of the lab it must lie on a subnet the lab gives that namespace (in the subnet of"
+        " an address of one of its interfaces, of O(dev) when given, or in the destination of a route of that"
+        " namespace with a dev and no gateway); IPv6 link-local gateways are left to the kernel. In the host,"
+        " which has interfaces the lab does not describe, the kernel decides.",
+    ]),
+    dev=dict(type="str", description=[
+        "Output device; it must exist in the namespace. Required when O(gateway) is not given.",
+    ], section_description=[
+        "Output device, an interface of the lab in the route's namespace (or C(lo)). Required when O(gateway)"
+        " is not given.",
+    ]),
+    metric=dict(type="int", description=[
+        "Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).",
+        "Part of the route's identity; two routes to one destination can differ only by metric.",
+    ]),
+    table=dict(type="str", default="main", description=[
+        "Routing table, by number or as V(main), V(local) or V(default).",
+    ]),
+    netns=NETNS("the route"),
+    state=STATE("the route", "A route with the same table, destination and metric but another gateway or device"
+                " is replaced in place."),
 )
 
 AF_INET6 = 10
@@ -242,7 +266,7 @@ def plan_route(p, desired: Route) -> ObjectResult:
 
     if desired.dev is not None and space.get(desired.dev) is None and p.assume_missing:
         p.assume(desired.netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
-                    "device '%s' of route %s" % (desired.dev, route_text(desired)))
+                 "device '%s' of route %s" % (desired.dev, route_text(desired)))
     if desired.dev is not None and space.get(desired.dev) is None:
         raise NamespaceMissingError(
             "route %s: there is no device '%s' in %s" % (route_text(desired), desired.dev, netns_label(desired.netns)),
@@ -265,4 +289,6 @@ KIND = Kind(
     name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
     owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
     read=read,
+    section_doc=("Routes live in the lab's namespaces and go with them; a route in the host is not removed by"
+                 " O(state=absent).",),
 )

@@ -35,23 +35,48 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_device,
     validate_master,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    netns=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    mode=dict(type="str", choices=["tap", "tun"], default="tap"),
-    owner=dict(type="str"),
-    group=dict(type="str"),
-    multi_queue=dict(type="bool"),
-    pi=dict(type="bool"),
-    vnet_hdr=dict(type="bool"),
-    recreate=dict(type="bool", default=False),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    master=dict(type="str"),
-    up=dict(type="bool", default=True),
+    name=IFNAME("the device"),
+    netns=NETNS("the device"),
+    state=STATE("the device"),
+    mode=dict(type="str", choices=["tap", "tun"], default="tap", description=[
+        "V(tap) for an Ethernet device (frames, can join a bridge), V(tun) for an IP point-to-point device (packets).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    owner=dict(type="str", description=[
+        "User, by name or numeric id, allowed to attach to the device without privileges.",
+        "A name that is not a user on the managed host is an error.",
+        "Omit it to leave the owner alone (a new device has none, so only privileged programs may attach)."
+        " An owner cannot be removed from a live device; recreate it for that.",
+    ]),
+    group=dict(type="str", description=[
+        "Group, by name or numeric id, whose members may attach to the device without privileges.",
+        "A name that is not a group on the managed host is an error.",
+        "Omit it to leave the group alone (a new device has none).",
+    ]),
+    multi_queue=dict(type="bool", description=[
+        "Whether the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net).",
+        "Fixed at creation; see O(recreate). Omitted, a new device gets C(ip tuntap)'s default (off) and an"
+        " existing one is left alone.",
+    ]),
+    pi=dict(type="bool", description=[
+        "Whether each frame read or written carries the 4-byte packet-information header.",
+        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
+        "Changed in place only while no program has the device open (a program sets its own flags when it attaches).",
+    ]),
+    vnet_hdr=dict(type="bool", description=[
+        "Whether frames carry a virtio-net header (used by QEMU/KVM for offloads).",
+        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
+        "Changed in place only while no program has the device open.",
+    ]),
+    recreate=RECREATE("O(mode) or O(multi_queue) differ", "A program attached to the old device loses it."),
+    addresses=ADDRESSES("the device", "C(192.168.1.2/24), C(fd00::1/64)"),
+    mtu=MTU("the device"),
+    master=MASTER("Only O(mode=tap) devices can join a bridge."),
+    up=UP("the device", "It shows C(NO-CARRIER) until a program opens it."),
 )
 
 
@@ -399,6 +424,6 @@ def from_params(params: dict) -> Tap:
 
 KIND = Kind(
     name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
-    link_kind="tun", parse=parse, from_params=from_params,
+    link_kind="tun", parse=parse, from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),
 )

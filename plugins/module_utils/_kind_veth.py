@@ -22,18 +22,28 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
 
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    netns=dict(type="str"),
-    peer=dict(type="str"),
-    peer_netns=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    peer_addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    name=IFNAME("the first end"),
+    netns=NETNS("the O(name) end"),
+    peer=dict(type="str", description=[
+        "Name of the other end, in O(peer_netns). At most 15 characters.",
+        "Required with O(state=present). With O(state=absent), when given, the module refuses to delete"
+        " a veth whose peer has another name or does not live in O(peer_netns).",
+    ], section_description=["Name of the other end, in O(peer_netns). At most 15 characters."]),
+    peer_netns=dict(type="str", description=[
+        "Namespace of the O(peer) end; omit it for the host's own namespace.",
+        "The namespace must exist.",
+    ], section_description=["Namespace of the O(peer) end, one of O(namespaces); omit it for the host's own namespace."]),
+    addresses=ADDRESSES("the O(name) end"),
+    peer_addresses=dict(type="list", elements="str", description=[
+        "The exact set of addresses on the O(peer) end, as for O(addresses).",
+    ]),
+    mtu=MTU("both ends"),
+    up=UP("both ends", "V(false) keeps (or sets) them down.", plural=True),
+    state=STATE("the pair", "Deleting one end deletes both."),
 )
 
 
@@ -265,5 +275,5 @@ KIND = Kind(
     endpoints=endpoints,
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST],
-    link_kind="veth", peered=True, snapshot=(),
+    link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs",
 )

@@ -28,23 +28,49 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_device,
     validate_master,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
+_VNI = "VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
 OPTIONS = dict(
-    name=dict(type="str", required=True),
-    netns=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    vni=dict(type="int"),
-    local=dict(type="str"),
-    remote=dict(type="str"),
-    group=dict(type="str"),
-    dstport=dict(type="int", default=4789),
-    dev=dict(type="str"),
-    recreate=dict(type="bool", default=False),
-    master=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    up=dict(type="bool", default=True),
+    name=IFNAME("the device"),
+    netns=NETNS("the device"),
+    state=STATE("the device"),
+    vni=dict(type="int", description=[_VNI, "Required when O(state=present). Fixed at creation; see O(recreate)."],
+             section_description=[_VNI, "Fixed at creation; see O(recreate)."]),
+    local=dict(type="str", description=[
+        "Source address of the encapsulated packets; an address of this host on the underlay.",
+        "Omit it to let the kernel choose by route (an existing device's local address is then left alone).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    remote=dict(type="str", description=[
+        "Unicast address of the one peer endpoint that gets frames with unknown or broadcast destinations"
+        " (point-to-point). Mutually exclusive with O(group).",
+        "With neither O(remote) nor O(group) the device has no default destination (forwarding entries"
+        " are then added by other means, such as C(bridge fdb append)).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    group=dict(type="str", description=[
+        "Multicast group all endpoints join; needs O(dev). Mutually exclusive with O(remote).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    dstport=dict(type="int", default=4789, description=[
+        "UDP destination port of the encapsulated packets. The default is IANA's VXLAN port; the kernel"
+        " alone would choose 8472, so give that for peers set up with C(ip link) without C(dstport).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    dev=dict(type="str", description=[
+        "The underlay interface, in the same namespace. Needed with O(group); with O(remote) it pins the"
+        " packets to that interface and sizes the MTU from it.",
+        "Omit it to leave the choice to the routing table (an existing device's is then left alone).",
+        "Fixed at creation; see O(recreate).",
+    ]),
+    recreate=RECREATE("a fixed parameter differs"),
+    master=MASTER(),
+    addresses=ADDRESSES("the device itself (not on the underlay)", "C(10.50.0.1/24)"),
+    mtu=MTU("the device", "Omit it to leave the MTU alone; a new device gets its underlay's MTU less the"
+            " 50 bytes (IPv4) or 70 bytes (IPv6) of outer headers when O(dev) is given, else 1500."),
+    up=UP("the device"),
 )
 
 
@@ -226,7 +252,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
         dev = space.get(desired.dev)
         if dev is None and p.assume_missing:
             dev = p.assume(netns, desired.dev, Link(desired.dev, 0, None, 1500, True),
-                              "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
+                           "dev '%s' of vxlan '%s'" % (desired.dev, desired.name))
         if dev is None:
             raise DeviceMissingError(
                 "dev '%s' of vxlan '%s' does not exist in %s; the underlay interface must be in the vxlan's "
@@ -256,8 +282,8 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
                                           desired.group, desired.dstport, desired.dev))
         link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
                     up=False, info=VxlanInfo(vni=desired.vni, local=desired.local, remote=desired.remote,
-                                              group=desired.group, dstport=desired.dstport,
-                                              dev=dev.index if dev is not None else None))
+                                             group=desired.group, dstport=desired.dstport,
+                                             dev=dev.index if dev is not None else None))
         space.links[link.name] = link
     link = p.plan_master(result, desired, link)
     link = p.settle(result, netns, link, desired.addresses, desired)
@@ -285,7 +311,7 @@ def _vxlan_fixed_changes(desired: Vxlan, link: Link, space: NamespaceState, dev:
 
 def _plan_vxlan_absent(p, desired: Vxlan) -> ObjectResult:
     return p.plan_link_absent(desired, "vxlan", "vxlan",
-                                  lambda link, space: vxlan_view(desired, link, space))
+                              lambda link, space: vxlan_view(desired, link, space))
 
 
 def parse(msg, data) -> VxlanInfo:
@@ -314,5 +340,5 @@ def parse(msg, data) -> VxlanInfo:
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
-    snapshot=("id", "local", "remote", "group", "port", "link"),
+    snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices",
 )

@@ -19,7 +19,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     MissingLibraryError,
     PrivilegeError,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported; pylint: disable=unused-import
+from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, argument_spec
 
 PREPARE_HINT = (
     " Prepare the lab host with the netvirt.linux.lab_host role first: it installs the libraries of "
@@ -29,7 +30,7 @@ PREPARE_HINT = (
     "modules, or point ansible_python_interpreter at one that has them."
 )
 
-NETNS_ARGUMENT_SPEC = dict(netns=dict(type="str"))
+NETNS_ARGUMENT_SPEC = argument_spec(dict(netns=NETNS()))
 
 
 def netvirt_module(argument_spec: dict, netns_option: bool = True, **kwargs) -> AnsibleModule:
@@ -104,7 +105,6 @@ def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> 
     """
     from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
     from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-    from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 
     kind = _kinds.get(kind_name)
     module = AnsibleModule(argument_spec=argument_spec(kind.options), supports_check_mode=True, **module_kwargs)

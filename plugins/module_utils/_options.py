@@ -3,21 +3,24 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options declared once: each kind's option table carries both the argument
 spec and the documentation of every option; this file turns a table into
-either.
+either, and holds the options many kinds share.
 
 An entry is an Ansible argument spec entry plus documentation keys
-(``description``, ``version_added``) and ``suboptions`` for nested options.
-Modules get ``argument_spec(table)``; the doc fragment
-(plugins/doc_fragments/kinds.py) gets ``documentation(table)``.
+(``description``, ``version_added``, and ``section_description`` where a
+`topology` section words the option otherwise) and ``suboptions`` for nested
+options. Modules get ``argument_spec(table)``; the doc fragment
+(plugins/doc_fragments/kinds.py) gets ``documentation(table)``, or
+``documentation(table, section=...)`` for a `topology` section.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Dict, Iterable
+import re
+from typing import Dict, Iterable, Optional
 
-DOC_ONLY = ("description", "version_added")
-SPEC_KEYS = ("type", "required", "default", "choices", "elements", "aliases", "no_log", "options")
+DOC_ONLY = ("description", "version_added", "section_description")
+DOC_SPEC = ("type", "required", "default", "choices", "elements")
 
 
 def argument_spec(table: Dict[str, dict]) -> Dict[str, dict]:
@@ -30,16 +33,41 @@ def argument_spec(table: Dict[str, dict]) -> Dict[str, dict]:
     return spec
 
 
-def documentation(table: Dict[str, dict]) -> Dict[str, dict]:
-    """The ``options`` of a DOCUMENTATION block for an option table."""
+def documentation(table: Dict[str, dict], section: Optional[str] = None, module: Optional[str] = None,
+                  elsewhere: Iterable[str] = ()) -> Dict[str, dict]:
+    """The ``options`` of a DOCUMENTATION block for an option table.
+
+    For the entries of a `topology` section (``section="veths"``), an entry's
+    ``section_description`` replaces its ``description``, and references to
+    the entries' options become the section's: ``O(peer)`` -> ``O(veths[].peer)``.
+    A reference to one of the kind's options that the section does not take
+    (``elsewhere``) points at that option of the single ``module``.
+    """
     docs = {}
     for name, entry in table.items():
         doc = {key: copy.deepcopy(value) for key, value in entry.items()
-               if key in DOC_ONLY or key in ("type", "required", "default", "choices", "elements")}
+               if key in ("description", "version_added") or key in DOC_SPEC}
+        if section is not None:
+            doc["description"] = [_in_section(line, section, table, module, elsewhere)
+                                  for line in entry.get("section_description", entry.get("description", []))]
         if "suboptions" in entry:
             doc["suboptions"] = documentation(entry["suboptions"])
         docs[name] = doc
     return docs
+
+
+_OPTION_REFERENCE = re.compile(r"O\(([a-z_][a-z0-9_]*)(=[^)]*)?\)")
+
+
+def _in_section(line: str, section: str, table, module: Optional[str], elsewhere: Iterable[str]) -> str:
+    def reference(match):
+        name, value = match.group(1), match.group(2) or ""
+        if name in table:
+            return "O(%s[].%s%s)" % (section, name, value)
+        if module and name in elsewhere:
+            return "O(%s#module:%s%s)" % (module, name, value)
+        return match.group(0)
+    return _OPTION_REFERENCE.sub(reference, line)
 
 
 def pick(table: Dict[str, dict], skip: Iterable[str] = (), required: Iterable[str] = ()) -> Dict[str, dict]:
@@ -48,3 +76,80 @@ def pick(table: Dict[str, dict], skip: Iterable[str] = (), required: Iterable[st
     for name in required:
         picked[name]["required"] = True
     return picked
+
+
+# --------------------------------------------------------- shared options ---
+# Each call returns a fresh entry; a kind's OPTIONS uses them beside its own.
+
+def STATE(what: str, consequence: Optional[str] = None) -> dict:
+    """``state``, the same words for every kind, plus one sentence of the kind's own."""
+    description = ["V(present) makes %s exist as described; V(absent) deletes it." % what]
+    if consequence:
+        description.append(consequence)
+    description.append("V(absent) reports no change when there is nothing to delete.")
+    return dict(type="str", choices=["present", "absent"], default="present", description=description)
+
+
+def IFNAME(what: str) -> dict:
+    """``name`` of a device (an interface name), in ``netns``."""
+    return dict(type="str", required=True,
+                description=["Name of %s, in O(netns). At most 15 characters." % what])
+
+
+NETNS_DESCRIPTION = [
+    "Name of the network namespace the object lives in, as C(ip netns list) shows it (a file under C(/run/netns)).",
+    "Omit it for the namespace the module runs in (the host's own).",
+    "The namespace must exist; the module never creates one by accident.",
+]
+
+
+def NETNS(what: str = "the object") -> dict:
+    """``netns``: where the object lives. In a `topology` section, one of the lab's namespaces."""
+    return dict(type="str", description=list(NETNS_DESCRIPTION),
+                section_description=["Namespace of %s, one of O(namespaces); omit it for the host's own namespace."
+                                     % what])
+
+
+def ADDRESSES(where: str, examples: str = "C(10.1.1.2/24), C(fd00::1/64)") -> dict:
+    """``addresses``: the exact set of a device's addresses."""
+    return dict(type="list", elements="str", description=[
+        "The exact set of addresses, in CIDR form (%s), on %s." % (examples, where),
+        "Addresses not listed are removed, except the IPv6 link-local ones the kernel assigns itself.",
+        "Omit it to leave the addresses alone; V([]) removes them all.",
+    ])
+
+
+def MTU(what: str, omitted: str = "Omit it to leave the MTU alone (the kernel default is 1500).",
+        more: Iterable[str] = ()) -> dict:
+    """``mtu``, with what omitting it means for this kind."""
+    return dict(type="int", description=["MTU of %s. %s" % (what, omitted)] + list(more))
+
+
+def UP(what: str, note: Optional[str] = None, plural: bool = False) -> dict:
+    """``up``: administratively up (the default) or down."""
+    line = "Whether %s %s administratively up." % (what, "are" if plural else "is")
+    return dict(type="bool", default=True, description=[line + (" " + note if note else "")])
+
+
+def MASTER(note: Optional[str] = None) -> dict:
+    """``master``: the bridge a device is a port of. In a `topology` section, a bridge of the lab."""
+    extra = " " + note if note else ""
+    return dict(type="str", description=[
+        "The bridge the device is a port of; it must exist in the same namespace (netvirt.linux.bridge)." + extra,
+        "V('') detaches the device from its bridge. Omit it to leave the bridge membership alone.",
+        "A bridge that lists its ports with netvirt.linux.bridge's O(netvirt.linux.bridge#module:ports) must"
+        " list this device too, or that task detaches it again.",
+    ], section_description=[
+        "The bridge the device is a port of; a bridge of the lab in the same namespace that lists the device among"
+        " its O(bridges[].ports) (or does not manage its ports)." + extra,
+    ])
+
+
+def RECREATE(difference: str, consequence: Optional[str] = None) -> dict:
+    """``recreate``: whether a difference in what the kernel fixes at creation may delete the device."""
+    return dict(type="bool", default=False, description=[
+        "When %s from the existing device, delete the device and create it again as described (addresses,"
+        " MTU, O(master) and up/down from the task are then applied to the new device).%s"
+        % (difference, " " + consequence if consequence else ""),
+        "V(false) makes such a difference an error that changes nothing.",
+    ])

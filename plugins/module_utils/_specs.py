@@ -15,7 +15,19 @@ from __future__ import annotations
 from typing import Dict
 
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
-from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec, pick
+from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE, argument_spec, pick
+
+# The topology module's own options, beside its sections.
+LAB_OPTIONS: Dict[str, dict] = dict(
+    name=dict(type="str", required=True, description=[
+        "Name of the lab; the ownership marker is C(netvirt:lab=NAME). 1 to 64 characters, no white space.",
+    ]),
+    state=STATE("the lab", "V(absent) removes every object marked as the lab's, whatever the description says"
+                " (it may be omitted)."),
+    prune=dict(type="bool", default=True, description=[
+        "With O(state=present), remove the lab's objects (by marker) that the description no longer names.",
+    ]),
+)
 
 
 def section_table(kind) -> Dict[str, dict]:

@@ -17,42 +17,10 @@ description:
   - Returns the namespace's interfaces.
 author:
   - netvirt.linux developers (@netvirt)
-options:
-  name:
-    description:
-      - Name of the namespace.
-    type: str
-    required: true
-  state:
-    description:
-      - V(present) creates the namespace if needed; V(absent) deletes it.
-      - Deleting a namespace destroys the virtual devices in it (a veth end in it takes its peer with it)
-        unless a process still holds the namespace open.
-      - V(absent) on a namespace that does not exist reports no change.
-    type: str
-    choices: [present, absent]
-    default: present
-  loopback:
-    description:
-      - Bring the loopback device C(lo) of the namespace up.
-      - With V(false) the module leaves C(lo) as it is.
-    type: bool
-    default: true
-  sysctls:
-    description:
-      - Kernel settings of the namespace, as a mapping of C(net.*) keys to values, for example
-        C(net.ipv4.ip_forward) for a namespace that routes.
-      - Each namespace has its own C(net.*) settings; keys outside C(net.*) are refused because they would
-        change the whole host.
-      - Write a dot inside an interface name as C(/), as C(sysctl) does (C(net.ipv4.conf.eth0/100.rp_filter)).
-      - Keys not listed are left alone. Booleans are written as V(1) and V(0).
-    type: dict
 extends_documentation_fragment:
+  - netvirt.linux.kinds.netns
+  - netvirt.linux._netns.requirements
   - netvirt.linux._attributes
-requirements:
-  - pyroute2 >= 0.9.7 on the managed host
-notes:
-  - Needs root (C(CAP_NET_ADMIN) and C(CAP_SYS_ADMIN)); run the task with privilege escalation (C(become)) or as root.
 seealso:
   - module: netvirt.linux.veth
 """

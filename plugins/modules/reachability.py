@@ -72,21 +72,8 @@ options:
         also given a deadline of O(count) * O(interval) + O(timeout) + 1 seconds.
     type: float
     default: 1.0
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Probes run in check mode too; they change nothing. Sources that do not exist yet skip the task.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: linux
+extends_documentation_fragment:
+  - netvirt.linux._attributes.read_only
 requirements:
   - iputils ping and iproute2 on the managed host
 notes:

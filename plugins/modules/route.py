@@ -16,41 +16,9 @@ description:
   - Routes the task does not name are left alone.
 author:
   - netvirt.linux developers (@netvirt)
-options:
-  dst:
-    description:
-      - Destination network in CIDR form (C(10.0.2.0/24), C(fd00:2::/64)), or V(default) for the default route
-        (IPv6 when O(gateway) is an IPv6 address).
-      - The address must be the network's own (C(10.0.2.0/24), not C(10.0.2.5/24)).
-    type: str
-    required: true
-  gateway:
-    description:
-      - Next hop. It must be on a network connected to the namespace (an address of one of its interfaces
-        in the same subnet).
-    type: str
-  dev:
-    description:
-      - Output device; it must exist in the namespace. Required when O(gateway) is not given.
-    type: str
-  metric:
-    description:
-      - Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).
-      - Part of the route's identity; two routes to one destination can differ only by metric.
-    type: int
-  table:
-    description:
-      - Routing table, by number or as V(main), V(local) or V(default).
-    type: str
-    default: main
-  state:
-    description:
-      - V(present) adds or replaces the route; V(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
-  - netvirt.linux._netns
+  - netvirt.linux.kinds.route
+  - netvirt.linux._netns.requirements
   - netvirt.linux._attributes
 seealso:
   - module: netvirt.linux.netns

@@ -19,52 +19,9 @@ description:
     the module then changes nothing.
 author:
   - netvirt.linux developers (@netvirt)
-options:
-  name:
-    description:
-      - Name of the first end, in O(netns). At most 15 characters.
-    type: str
-    required: true
-  peer:
-    description:
-      - Name of the other end, in O(peer_netns). At most 15 characters.
-      - Required with O(state=present). With O(state=absent), when given, the module refuses to delete
-        a veth whose peer has another name or does not live in O(peer_netns).
-    type: str
-  peer_netns:
-    description:
-      - Namespace of the O(peer) end; omit it for the host's own namespace.
-      - The namespace must exist.
-    type: str
-  addresses:
-    description:
-      - The exact set of addresses, in CIDR form (C(10.1.1.2/24), C(fd00::1/64)), on the O(name) end.
-      - Addresses not listed are removed, except the IPv6 link-local ones the kernel assigns itself.
-      - Omit it to leave the addresses alone; V([]) removes them all.
-    type: list
-    elements: str
-  peer_addresses:
-    description:
-      - The exact set of addresses on the O(peer) end, as for O(addresses).
-    type: list
-    elements: str
-  mtu:
-    description:
-      - MTU of both ends. Omit it to leave the MTU alone (the kernel default is 1500).
-    type: int
-  up:
-    description:
-      - Whether both ends are administratively up. V(false) keeps (or sets) them down.
-    type: bool
-    default: true
-  state:
-    description:
-      - V(present) makes the pair exist as described; V(absent) deletes it (deleting one end deletes both).
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
-  - netvirt.linux._netns
+  - netvirt.linux.kinds.veth
+  - netvirt.linux._netns.requirements
   - netvirt.linux._attributes
 notes:
   - A veth end moved between namespaces loses its addresses and goes down; the module moves first and
