@@ -3,6 +3,8 @@
 #
 #   ruff          ruff check plugins tests scripts
 #   unit          pytest tests/unit (a quick gate before the slow stages)
+#   types         mypy over plugins/module_utils ([tool.mypy] in pyproject.toml:
+#                 by import name through build/collections, for Python 3.9)
 #   ansible-lint  ansible-lint, production profile (.ansible-lint)
 #   sanity        ansible-test sanity on a copy of the tree under
 #                 build/sanity/ansible_collections/netvirt/linux (no ignore files);
@@ -37,6 +39,10 @@ stage_ruff() {
 
 stage_unit() {
     "$PY" -m pytest -q -p no:cacheprovider tests/unit
+}
+
+stage_types() {
+    mypy
 }
 
 stage_ansible_lint() {
@@ -105,7 +111,7 @@ run_stage() {
 [ "$#" -gt 0 ] || set -- all
 for stage in "$@"; do
     if [ "$stage" = all ]; then
-        for s in ruff unit ansible-lint sanity; do
+        for s in ruff unit types ansible-lint sanity; do
             run_stage "$s"
         done
         # pytest last, with nothing printed after it: CI reads its summary line.
