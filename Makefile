@@ -2,9 +2,9 @@
 #
 #   make venv      .venv (newest Python 3.11-3.14; ansible-core 2.19 on 3.11, 2.21 on 3.12+),
 #                  Debian packages, collection symlink
-#   make test      everything CI runs: ruff, changelog, unit, ansible-lint, ansible-test sanity,
+#   make test      everything CI runs: ruff, changelog, unit, types (mypy), ansible-lint, ansible-test sanity,
 #                  then one pytest session (unit + integration + build check)
-#   make ruff | changelog | unit | ansible-lint | sanity | pytest    one stage
+#   make ruff | changelog | unit | types | ansible-lint | sanity | pytest    one stage
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
 #   make bench     benchmark S(N) labs (topology vs per-object tasks vs ip -batch)
@@ -19,7 +19,7 @@ PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook
 
 export SANITY_TEST
 
-.PHONY: all venv test ruff changelog unit ansible-lint sanity pytest lab lab-down bench fuzz clean distclean
+.PHONY: all venv test ruff changelog unit types ansible-lint sanity pytest lab lab-down bench fuzz clean distclean
 
 all: test
 
@@ -29,7 +29,7 @@ venv:
 test: venv
 	@scripts/test.sh all
 
-ruff changelog unit ansible-lint sanity pytest: venv
+ruff changelog unit types ansible-lint sanity pytest: venv
 	@scripts/test.sh $@
 
 lab: venv

@@ -5,6 +5,8 @@
 #   changelog     antsibull-changelog lint (fragments and changelogs/changelog.yaml),
 #                 and CHANGELOG.md must be what `antsibull-changelog generate` writes
 #   unit          pytest tests/unit (a quick gate before the slow stages)
+#   types         mypy over plugins/module_utils ([tool.mypy] in pyproject.toml:
+#                 by import name through build/collections, for Python 3.9)
 #   ansible-lint  ansible-lint, production profile (.ansible-lint)
 #   sanity        ansible-test sanity on a copy of the tree under
 #                 build/sanity/ansible_collections/netvirt/linux (no ignore files);
@@ -54,6 +56,10 @@ stage_changelog() {
 
 stage_unit() {
     "$PY" -m pytest -q -p no:cacheprovider tests/unit
+}
+
+stage_types() {
+    mypy
 }
 
 stage_ansible_lint() {
@@ -122,7 +128,7 @@ run_stage() {
 [ "$#" -gt 0 ] || set -- all
 for stage in "$@"; do
     if [ "$stage" = all ]; then
-        for s in ruff changelog unit ansible-lint sanity; do
+        for s in ruff changelog unit types ansible-lint sanity; do
             run_stage "$s"
         done
         # pytest last, with nothing printed after it: CI reads its summary line.

@@ -52,7 +52,7 @@ def describe_options(options: Sequence[Tuple[str, object]], seconds: Sequence[st
     for option, value in options:
         if isinstance(value, bool):
             words.append("%s %s" % (option, "on" if value else "off"))
-        elif option in seconds:
+        elif option in seconds and isinstance(value, (int, float)):
             words.append("%s %gs" % (option, value / 100.0))
         else:
             words.append("%s %s" % (option, value))

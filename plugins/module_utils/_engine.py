@@ -93,7 +93,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     if check_mode:
         return outcome
     if plan.changed:
-        if journal is not None:
+        if record is not None:
             # Written and synced before the first change: from here on a kill
             # leaves nothing this lab cannot recognise as its own.
             created = {end for action in plan.actions for end in action.creates()}
@@ -104,7 +104,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
         outcome.world = kernel.read(spaces, reads=reads, everything=everything) if read_back else plan.projected
-    if journal is not None:
+    if record is not None:
         # Everything is made and marked: nothing is pending any more.
         keep = _lab_namespaces(desired)
         if not prune:

@@ -408,7 +408,7 @@ def parse_save(text: str, table: str) -> TableState:
             if inside:
                 state = TableState(table)
             continue
-        if not inside:
+        if not inside or state is None:
             continue
         if line == "COMMIT":
             inside = False

@@ -15,7 +15,7 @@ with the ``Kind`` whose ``link_kind`` matches IFLA_INFO_KIND, ownership asks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
 
@@ -52,7 +52,7 @@ class Kind:
     # plan(planner, desired) -> _plan.ObjectResult: the actions and before/after views for one object.
     plan: Callable
     # The module's options (an Ansible argument spec whose entries may carry their documentation).
-    options: Dict[str, dict]
+    options: Dict[str, Any]
     # Options of the module that a topology entry does not take (the lab decides ``state``).
     section_skip: Tuple[str, ...] = ("state",)
     # Options a topology entry must give although the module may go without (a veth's peer).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
@@ -150,7 +150,7 @@ class BridgePort:
                   "priority of port '%s'" % self.name)
         check_bool(self.hairpin, "hairpin of port '%s'" % self.name)
 
-    def settings(self) -> Dict[str, object]:
+    def settings(self) -> Dict[str, Any]:
         """The port settings the task manages (those it gives)."""
         values = {"cost": self.cost, "priority": self.priority, "hairpin": self.hairpin}
         return {k: v for k, v in values.items() if v is not None}
@@ -227,7 +227,7 @@ class Bridge:
     def key(self) -> Tuple[str, Optional[str], str]:
         return ("bridge", self.netns, self.name)
 
-    def options(self) -> Dict[str, int]:
+    def options(self) -> Dict[str, Any]:
         """The bridge options the task manages, in kernel units (timers in centiseconds)."""
         wanted: Dict[str, int] = {}
         if self.stp is not None:
@@ -245,7 +245,7 @@ class Bridge:
 class BridgeInfo:
     """A bridge's options as the kernel reports them (timers in centiseconds)."""
 
-    stp: bool = BRIDGE_DEFAULTS["stp"]
+    stp: bool = bool(BRIDGE_DEFAULTS["stp"])
     forward_delay: int = BRIDGE_DEFAULTS["forward_delay"]
     hello_time: int = BRIDGE_DEFAULTS["hello_time"]
     max_age: int = BRIDGE_DEFAULTS["max_age"]
@@ -314,7 +314,7 @@ class SetBridgeOptions(LinkAction):
 
 @dataclass(frozen=True)
 class SetPortOptions(LinkAction):
-    options: Tuple[Tuple[str, object], ...]
+    options: Tuple[Tuple[str, int], ...]
     phase = PHASE_PORT_OPTIONS
 
     def describe(self) -> str:
@@ -336,7 +336,7 @@ def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict
         if bridge.index is None or link.master != bridge.index:
             continue
         entry: Dict[str, object] = {"name": link.name}
-        info = link.port or PortInfo()
+        info = link.port if isinstance(link.port, PortInfo) else PortInfo()
         for option in managed.get(link.name, {}):
             entry[option] = getattr(info, option)
         view.append(entry)
@@ -346,8 +346,8 @@ def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict
 def bridge_view(desired: Bridge, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
     if link is None:
         return {"name": desired.name, "netns": desired.netns, "state": "absent"}
-    info = link.info or BridgeInfo()
-    view = {
+    info = link.info if isinstance(link.info, BridgeInfo) else BridgeInfo()
+    view: Dict[str, object] = {
         "name": link.name,
         "netns": desired.netns,
         "state": "present",
@@ -386,7 +386,7 @@ def plan_bridge(p, desired: Bridge) -> ObjectResult:
         link = Link(desired.name, index=p.new_index(), kind="bridge", mtu=1500, up=False,
                     info=replace(BridgeInfo(), **options))
     else:
-        info = link.info or BridgeInfo()
+        info = link.info if isinstance(link.info, BridgeInfo) else BridgeInfo()
         changes = {k: v for k, v in options.items() if getattr(info, k) != v}
         if changes:
             result.actions.append(SetBridgeOptions(desired.netns, desired.name, tuple(sorted(changes.items()))))
@@ -435,6 +435,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
     if desired.ports is None:
         return False
     wanted = {port.name: port for port in desired.ports}
+    link: Optional[Link]
     for link in sorted(space.links.values(), key=lambda link: link.name):
         if link.master == bridge.index and link.name not in wanted:
             result.actions.append(DetachPort(desired.netns, link.name, desired.name))
@@ -476,7 +477,7 @@ def _plan_ports(p, result: ObjectResult, desired: Bridge, space: NamespaceState,
                                              previous.name if previous is not None else None))
             link = replace(link, master=bridge.index, port=PortInfo(priority=32))
             attached = True
-        info = link.port or PortInfo()
+        info = link.port if isinstance(link.port, PortInfo) else PortInfo()
         changes = {k: v for k, v in port.settings().items() if getattr(info, k) != v}
         if changes:
             result.actions.append(SetPortOptions(desired.netns, port.name, tuple(sorted(changes.items()))))
@@ -509,7 +510,7 @@ def bridge_kwargs(options) -> dict:
 def parse(msg, data) -> BridgeInfo:
     if data is None:
         return BridgeInfo()
-    values = {}
+    values: Dict[str, Any] = {}
     for option, nla in BRIDGE_NLA.items():
         value = data.get_attr(nla)
         if value is not None:

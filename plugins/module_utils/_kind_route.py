@@ -103,7 +103,8 @@ class Route:
     gateway: Optional[str] = None
     dev: Optional[str] = None
     metric: Optional[int] = None
-    table: Optional[object] = None
+    # Given as a name (main, local, default) or a number; __post_init__ keeps the number.
+    table: int = ROUTE_TABLES["main"]
     netns: Optional[str] = HOST
     state: str = "present"
 

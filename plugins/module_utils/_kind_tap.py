@@ -12,7 +12,7 @@ import os
 import pwd
 import struct
 from dataclasses import dataclass, replace
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
@@ -147,6 +147,13 @@ class TunInfo:
 class _TunAction(LinkAction):
     """Creating and changing a tun/tap device are one ioctl sequence (TUNSETIFF, owner, group, persist)."""
 
+    mode: str = "tap"
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    multi_queue: bool = False
+    pi: bool = False
+    vnet_hdr: bool = False
+
     def apply(self, kernel) -> None:
         tun_configure(kernel, self.netns, self.name, self.mode, self.multi_queue, self.pi, self.vnet_hdr,
                       self.owner, self.group)
@@ -163,12 +170,6 @@ class _TunAction(LinkAction):
 
 @dataclass(frozen=True)
 class CreateTap(_TunAction):
-    mode: str = "tap"
-    owner: Optional[int] = None
-    group: Optional[int] = None
-    multi_queue: bool = False
-    pi: bool = False
-    vnet_hdr: bool = False
     phase = PHASE_CREATE_LINK
 
     def describe(self) -> str:
@@ -185,13 +186,7 @@ class CreateTap(_TunAction):
 class SetTunParams(_TunAction):
     """Change what a live tun/tap device allows changing: packet info, vnet_hdr, owner, group."""
 
-    # The device's fixed flags, repeated because TUNSETIFF must match them.
-    mode: str
-    multi_queue: bool
-    pi: bool
-    vnet_hdr: bool
-    owner: Optional[int] = None
-    group: Optional[int] = None
+    # (The device's fixed flags, mode and multi_queue, are given too: TUNSETIFF must match them.)
     # What changes, for the description.
     changes: Tuple[Tuple[str, object], ...] = ()
     phase = PHASE_SET_LINK
@@ -203,7 +198,7 @@ class SetTunParams(_TunAction):
 def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[NamespaceState]) -> dict:
     if link is None:
         return {"name": desired.name, "netns": desired.netns, "state": "absent"}
-    info = link.info or TunInfo()
+    info = link.info if isinstance(link.info, TunInfo) else TunInfo()
     return {
         "name": link.name,
         "netns": netns,
@@ -290,8 +285,8 @@ def _find_tap(p, desired: Tap):
 
 
 def _tap_fixed_changes(desired: Tap, link: Link):
-    info = link.info or TunInfo()
-    fixed = []
+    info = link.info if isinstance(link.info, TunInfo) else TunInfo()
+    fixed: List[Tuple[str, Tuple[object, object]]] = []
     if info.mode != desired.mode:
         fixed.append(("mode", (info.mode, desired.mode)))
     if desired.multi_queue is not None and info.multi_queue != desired.multi_queue:
@@ -300,8 +295,8 @@ def _tap_fixed_changes(desired: Tap, link: Link):
 
 
 def _plan_tun_params(p, result: ObjectResult, desired: Tap, link: Link) -> Link:
-    info = link.info or TunInfo()
-    wanted = {"pi": desired.pi, "vnet_hdr": desired.vnet_hdr, "owner": desired.owner, "group": desired.group}
+    info = link.info if isinstance(link.info, TunInfo) else TunInfo()
+    wanted: Dict[str, Any] = {"pi": desired.pi, "vnet_hdr": desired.vnet_hdr, "owner": desired.owner, "group": desired.group}
     changes = {k: v for k, v in wanted.items() if v is not None and getattr(info, k) != v}
     if not changes:
         return link
@@ -410,7 +405,7 @@ def resolve_id(value, option: str):
         raise ValidationError(
             "%s '%s' is not a %s on this host (%s %s finds nothing); create it first or give a numeric id"
             % (option, value, what, command, value), **{option: value}) from None
-    return entry.pw_uid if option == "owner" else entry.gr_gid
+    return entry.pw_uid if isinstance(entry, pwd.struct_passwd) else entry.gr_gid
 
 
 def from_params(params: dict) -> Tap:

@@ -191,6 +191,7 @@ def plan_veth(p, desired: Veth) -> ObjectResult:
         return _plan_veth_absent(p, desired)
     p.require_netns(desired.netns, "veth %s" % desired.name)
     p.require_netns(desired.peer_netns, "veth %s peer %s" % (desired.name, desired.peer))
+    assert desired.peer is not None  # required when present (Veth.__post_init__)
 
     found = _find_pair(p, desired)
     if found:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, LinkAction, DeleteLink, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
@@ -172,7 +172,7 @@ class CreateVxlan(LinkAction):
         return ((self.netns, self.name),)
 
     def apply(self, kernel) -> None:
-        kwargs = {"vxlan_id": self.vni, "vxlan_port": self.dstport}
+        kwargs: Dict[str, object] = {"vxlan_id": self.vni, "vxlan_port": self.dstport}
         six = any(":" in a for a in (self.local, self.remote, self.group) if a)
         if self.local:
             kwargs["vxlan_local6" if six else "vxlan_local"] = self.local
@@ -214,7 +214,7 @@ def _vxlan_mtu(desired: Vxlan, dev: Optional[Link]) -> int:
 def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceState]) -> dict:
     if link is None:
         return {"name": desired.name, "netns": desired.netns, "state": "absent"}
-    info = link.info or VxlanInfo()
+    info = link.info if isinstance(link.info, VxlanInfo) else VxlanInfo()
     dev = space.by_index(info.dev) if space is not None and info.dev else None
     return {
         "name": link.name,
@@ -278,6 +278,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
             link = None
 
     if link is None:
+        assert desired.vni is not None  # required when present (Vxlan.__post_init__)
         result.actions.append(CreateVxlan(netns, desired.name, desired.vni, desired.local, desired.remote,
                                           desired.group, desired.dstport, desired.dev))
         link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
@@ -292,7 +293,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
 
 
 def _vxlan_fixed_changes(desired: Vxlan, link: Link, space: NamespaceState, dev: Optional[Link]):
-    info = link.info or VxlanInfo()
+    info = link.info if isinstance(link.info, VxlanInfo) else VxlanInfo()
     current_dev = space.by_index(info.dev)
     fixed = []
     for option in ("vni", "dstport"):

@@ -155,7 +155,7 @@ def _child(netns: Optional[str], fd: Optional[int], func: Callable, args) -> dic
     try:
         if netns == SCRATCH:
             unshare_net()
-        elif fd is not None:
+        elif netns is not HOST and fd is not None:
             try:
                 setns(fd)
             except OSError as exc:
@@ -178,7 +178,7 @@ def in_netns(netns: Optional[str], func: Callable, *args):
     The result travels back as JSON; a NetvirtError raised in the child is raised
     again here with the same class, message and details.
     """
-    fd = open_netns(netns) if netns not in (HOST, SCRATCH) else None
+    fd = open_netns(netns) if netns is not HOST and netns != SCRATCH else None
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child

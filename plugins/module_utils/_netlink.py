@@ -16,7 +16,7 @@ import errno
 import os
 import time
 import traceback
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
     KernelError,
@@ -49,7 +49,7 @@ else:
 
 IFF_UP = 0x1
 # (namespace, {item: ...}) per kind: namespace-wide state a kind reads beyond links.
-Reads = Dict[Optional[str], List[Tuple[object, set]]]
+Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
 
 def _netlink_hint(code: int, action: Optional[Action]) -> str:
@@ -132,11 +132,10 @@ class Kernel:
         """The tun/tap ioctl numbers of this architecture (TUNSETIFF, ...), as pyroute2 knows them."""
         from pyroute2.netlink.rtnl.ifinfmsg import tuntap
 
-        numbers = {name: getattr(tuntap, name, None) for name in ("TUNSETIFF", "TUNSETOWNER", "TUNSETGROUP",
-                                                                  "TUNSETPERSIST")}
-        if None in numbers.values():
-            raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture")
-        return numbers
+        try:
+            return {name: getattr(tuntap, name) for name in ("TUNSETIFF", "TUNSETOWNER", "TUNSETGROUP", "TUNSETPERSIST")}
+        except AttributeError:
+            raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture") from None
 
     def create_netns(self, name: str, replace_stale: bool = False) -> None:
         if replace_stale:
@@ -284,7 +283,7 @@ class Kernel:
         returns; waiting here means a task that removed a lab never reports
         back while parts of it linger (a re-run would find them).
         """
-        pending = {}
+        pending: Dict[Optional[str], set] = {}
         for netns, name in links:
             pending.setdefault(netns, set()).add(name)
         deadline = time.monotonic() + timeout

@@ -143,10 +143,10 @@ class Planner:
         # made in the same run whatever the order they were listed in.
         for i in sorted(range(len(desired)), key=lambda i: _kinds.get(desired[i].kind).plan_rank):
             results[i] = _kinds.get(desired[i].kind).plan(self, desired[i])
-        plan.objects = results
+        plan.objects = [result for result in results if result is not None]  # every one is planned
         plan.warnings = self.warnings
         if self.owner is not None:
-            for obj, result in zip(desired, results):
+            for obj, result in zip(desired, plan.objects):
                 _ownership.stamp(self, obj, result)
         plan.projected = World(namespaces=frozenset(self.namespaces), spaces=self.spaces)
         return plan
@@ -179,7 +179,7 @@ class Planner:
             self.spaces[netns] = NamespaceState(
                 netns, {"lo": Link(name="lo", index=1, kind=None, mtu=65536, up=True)})
             return
-        if netns in self.stale:
+        if netns is not HOST and netns in self.stale:
             raise NamespaceStaleError("%s: %s" % (what, stale_message(netns)), netns=netns)
         if not self.exists(netns):
             raise NamespaceMissingError(

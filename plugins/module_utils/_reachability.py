@@ -313,7 +313,7 @@ def probe(pairs: Sequence[Pair], count: int = 3, interval: float = 0.2, timeout:
         running = still
         if running:
             time.sleep(0.02)
-    return results
+    return [result for result in results if result is not None]  # every pair has its result
 
 
 def failures_message(results: Sequence[Probe]) -> str:
