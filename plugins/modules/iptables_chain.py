@@ -220,25 +220,20 @@ chain:
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, PrivilegeError
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables import reconcile
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._module import (
     base_result,
     capability_problem,
     netvirt_module,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 
-ARGUMENT_SPEC = dict(
-    table=dict(type="str", choices=["filter", "nat", "mangle", "raw", "security"], default="filter"),
-    chain=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    policy=dict(type="str", choices=["ACCEPT", "DROP"]),
-    rules=dict(type="list", elements="str"),
-    ip_version=dict(type="str", choices=["ipv4", "ipv6", "both"], default="ipv4"),
-    backend=dict(type="str", choices=["auto", "legacy", "nft"], default="auto"),
-)
+# The kind's option table (netns included), shared with topology's iptables_chains section.
+ARGUMENT_SPEC = argument_spec(OPTIONS)
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
+    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
     params = module.params
     try:
         desired = IptablesChain(
