@@ -98,7 +98,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # leaves nothing this lab cannot recognise as its own.
             created = {end for action in plan.actions for end in action.creates()}
             journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {end[0] for end in created if end[0]},
-                                   record.pending | created, known=True))
+                                   record.pending | created, known=True, chains=record.chains))
         kernel.apply(plan.actions, outcome.applied)
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
@@ -110,7 +110,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         if not prune:
             keep |= {ns for ns in record.namespaces if ns in plan.projected.namespaces}
         if keep:
-            journal.save(LabRecord(keep, (), known=True))
+            # Chains go with their namespaces; the netfilter engine updates the rest (_kind_iptables_chain).
+            journal.save(LabRecord(keep, (), known=True, chains=record.chains_in(keep)))
         else:
             journal.remove()
     return outcome

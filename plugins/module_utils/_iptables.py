@@ -42,7 +42,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _errors as E
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import (
@@ -404,11 +404,11 @@ class Netfilter:
                 "rule %d of %s jumps to '%s', which is neither a user-defined chain of table %s nor a target "
                 "%s knows; create that chain first (netvirt.linux.iptables_chain, state: present) or fix "
                 "the name (nothing was changed): %s" % (index, place, target, table, family_label(family), rule),
-                rule=rule, rule_index=index, stderr=stderr)
+                rule=rule, rule_index=index, chain_key=list(chain.key), stderr=stderr)
         return E.ValidationError(
             "rule %d of %s is not a valid %s rule: %s (nothing was changed): %s"
             % (index, place, family_label(family), reason, rule),
-            rule=rule, rule_index=index, stderr=stderr)
+            rule=rule, rule_index=index, chain_key=list(chain.key), stderr=stderr)
 
     def iptc_proof(self, plan: TablePlan) -> Optional[str]:
         """Why python-iptables cannot write this plan here, or None once it has written it right in scratch."""
@@ -473,19 +473,23 @@ def chain_view(table: TableState, chain: str) -> dict:
     return {"state": "present", "policy": current.policy, "rules": list(current.rules)}
 
 
-def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode: bool) -> Outcome:
+def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode: bool,
+              new_namespaces: Iterable[str] = ()) -> Outcome:
     """Bring every chain to ``desired``: one atomic commit per table, nothing written in check mode.
 
     Read, compare and write happen under the xtables lock, as ``iptables -w``
     does it, so no other writer that honours the lock changes a table between
-    this run's read and its write.
+    this run's read and its write. In check mode a namespace that does not
+    exist is taken as new (empty tables) with a warning, except those in
+    ``new_namespaces``, which the caller itself creates (a `topology` lab's).
     """
     backend = resolve_backend(backend_option)
     with xtables_lock():
-        return _reconcile(desired, backend, check_mode)
+        return _reconcile(desired, backend, check_mode, frozenset(new_namespaces))
 
 
-def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: bool) -> Outcome:
+def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: bool,
+               new_namespaces: frozenset = frozenset()) -> Outcome:
     kernel = Netfilter(backend)
     results = {chain.key: ChainResult(chain) for chain in desired}
     plans: List[TablePlan] = []
@@ -516,7 +520,7 @@ def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: b
 
     outcome = Outcome(backend=backend.variant, tables=plans, chains=list(results.values()))
     outcome.warnings.extend("iptables chains in namespace '%s': it does not exist; check mode assumes an earlier "
-                            "task creates it" % netns for netns in assumed)
+                            "task creates it" % netns for netns in assumed if netns not in new_namespaces)
     chosen = []
     for plan in plans:
         if not plan.actions:

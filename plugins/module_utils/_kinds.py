@@ -16,6 +16,7 @@ from typing import Dict, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import (
     _kind_bridge,
+    _kind_iptables_chain,
     _kind_netns,
     _kind_route,
     _kind_tap,
@@ -31,6 +32,8 @@ KINDS: Tuple[Kind, ...] = (
     _kind_vxlan.KIND,
     _kind_bridge.KIND,
     _kind_route.KIND,
+    # Reconciled by the netfilter engine (_iptables.py), after the netlink kinds above.
+    _kind_iptables_chain.KIND,
 )
 
 _BY_NAME: Dict[str, Kind] = {kind.name: kind for kind in KINDS}

@@ -15,6 +15,11 @@ record closes that gap, as a journal does:
   run reads only those (plus the ones its description names), never every
   namespace of the host; another lab's namespaces appearing or vanishing
   meanwhile is no concern of this one.
+- ``chains``: every iptables chain the lab wrote, as (netns, family, table,
+  chain, backend variant). A chain has no marker of its own, so this is how a
+  run knows which chains its description no longer names (and with which
+  backend to remove them); a chain goes with its namespace. Records written
+  before chains were recorded have none.
 
 One lock per lab: two runs of the same lab take turns instead of racing.
 The files live under /run (a tmpfs, like /run/netns), in a directory named
@@ -37,6 +42,8 @@ STATE_ROOT = "/run/netvirt/labs"
 LOCK_TIMEOUT = 600.0
 
 Interface = Tuple[Optional[str], str]
+# (netns, family, table, chain, backend variant)
+Chain = Tuple[str, str, str, str, str]
 
 
 def _world_dir() -> str:
@@ -52,19 +59,29 @@ def _file_name(lab: str) -> str:
 class LabRecord:
     """What one lab's record holds; ``None`` stands for the host in interface keys."""
 
-    def __init__(self, namespaces: Iterable[str] = (), pending: Iterable[Interface] = (), known: bool = False):
+    def __init__(self, namespaces: Iterable[str] = (), pending: Iterable[Interface] = (), known: bool = False,
+                 chains: Iterable[Chain] = ()):
         self.namespaces: Set[str] = set(namespaces)
         self.pending: Set[Interface] = set(pending)
         # False when no record existed: the lab was made before records, or never.
         self.known = known
+        self.chains: Set[Chain] = set(chains)
+
+    def chains_in(self, namespaces: Iterable[str]) -> Set[Chain]:
+        """The recorded chains that live in ``namespaces`` (the others went with theirs)."""
+        namespaces = set(namespaces)
+        return {chain for chain in self.chains if chain[0] in namespaces}
 
     def to_json(self) -> str:
-        return json.dumps({
+        data = {
             "version": 1,
             "namespaces": sorted(self.namespaces),
             "pending": [[netns, name] for netns, name in sorted(
                 self.pending, key=lambda item: (item[0] is not None, item[0] or "", item[1]))],
-        }, indent=1)
+        }
+        if self.chains:
+            data["chains"] = [list(chain) for chain in sorted(self.chains)]
+        return json.dumps(data, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> "LabRecord":
@@ -72,7 +89,13 @@ class LabRecord:
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError("unknown record format")
         pending = [(item[0], item[1]) for item in data.get("pending", [])]
-        return cls(data.get("namespaces", []), pending, known=True)
+        chains = []
+        for item in data.get("chains", []):
+            if not (isinstance(item, list) and len(item) == 5 and all(isinstance(part, str) for part in item)
+                    and item[1] in ("ipv4", "ipv6") and item[4] in ("nft", "legacy")):
+                raise ValueError("unknown chain entry %r" % (item,))
+            chains.append(tuple(item))
+        return cls(data.get("namespaces", []), pending, known=True, chains=chains)
 
 
 class LabState:

@@ -10,6 +10,7 @@ module: modules call exit_json/fail_json from main() only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Optional, Sequence
 
@@ -75,27 +76,42 @@ def preflight() -> None:
 
 
 def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, prune: bool = False,
-        read_back: bool = True):
+        read_back: bool = True, chains=None):
     """Reconcile ``desired`` honouring the module's check mode; returns the engine's Outcome.
 
     ``owner`` and ``prune`` are a topology lab's marker and pruning switch.
+    ``chains`` (a lab's _kind_iptables_chain.LabChains) go to the netfilter
+    engine in the same hold of the lab's lock: proven before anything
+    changes, written once the netlink objects (their namespaces) are there.
     """
     from ansible_collections.netvirt.linux.plugins.module_utils import _netlink, _sysctl
     from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
-    from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabState
 
     preflight()
     # Bad sysctl keys and values are refused before anything is created for them.
     _sysctl.preflight(desired, existing=set(_netlink.list_namespaces()))
-    if owner is None or module.check_mode:
-        # Check mode reads the lab's record but takes no lock and writes nothing.
-        journal = LabState(owner) if owner is not None else None
-        with _netlink.Kernel() as kernel:
-            return reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
-                             read_back=read_back, journal=journal)
-    with LabState(owner) as journal, _netlink.Kernel() as kernel:
-        return reconcile(kernel, desired, check_mode=False, owner=owner, prune=prune, read_back=read_back,
-                         journal=journal)
+    with _lab_journal(owner, module.check_mode) as journal, _netlink.Kernel() as kernel:
+        if chains is not None:
+            chains.prove(journal)
+        outcome = reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
+                            read_back=read_back, journal=journal)
+        if chains is not None and not module.check_mode:
+            chains.apply(journal)
+        return outcome
+
+
+@contextlib.contextmanager
+def _lab_journal(owner: Optional[str], check_mode: bool):
+    """A lab's record, held under its lock; in check mode read without the lock (nothing is written)."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabState
+
+    if owner is None:
+        yield None
+    elif check_mode:
+        yield LabState(owner)
+    else:
+        with LabState(owner) as journal:
+            yield journal
 
 
 def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> None:

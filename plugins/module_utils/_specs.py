@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Dict
 
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS as _CHAIN_OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
 from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE, argument_spec, pick
 
@@ -26,6 +27,12 @@ LAB_OPTIONS: Dict[str, dict] = dict(
                 " (it may be omitted)."),
     prune=dict(type="bool", default=True, description=[
         "With O(state=present), remove the lab's objects (by marker) that the description no longer names.",
+    ]),
+    iptables_backend=dict(_CHAIN_OPTIONS["backend"], description=[
+        "The iptables variant that writes O(iptables_chains), one for the whole lab (a chain's jumps reach only "
+        "chains of its own variant), chosen as M(netvirt.linux.iptables_chain)'s "
+        "O(netvirt.linux.iptables_chain#module:backend) is: V(auto) follows the host's C(iptables) command, "
+        "V(nft) and V(legacy) name a variant.",
     ]),
 )
 

@@ -44,6 +44,9 @@ def validate_lab_name(name: str) -> str:
 # of an entry are its kind's (_specs.SECTION_OPTIONS), declared as the module's
 # suboptions: Ansible has converted and type-checked them before build() sees them.
 SECTIONS: Dict[str, type] = {kind.section: kind.desired for kind in KINDS if kind.engine == "netlink"}
+# Sections of the kinds the netfilter engine reconciles (iptables_chains): built and checked here with the
+# others, but handed to that engine apart (Description.chains), never to the netlink planner.
+NETFILTER_SECTIONS: Dict[str, type] = {kind.section: kind.desired for kind in KINDS if kind.engine == "netfilter"}
 
 
 @dataclass
@@ -54,6 +57,10 @@ class Description:
     # (netns, ifname) -> "veths[0]" etc.: every interface the lab owns.
     endpoints: Dict[Tuple[Optional[str], str], str] = field(default_factory=dict)
     namespaces: List[str] = field(default_factory=list)
+    # The netfilter engine's objects (iptables chains), in the description's order ...
+    chains: list = field(default_factory=list)
+    # ... and each one's place in it: chain.key -> "iptables_chains[0]".
+    places: Dict[tuple, str] = field(default_factory=dict)
 
 
 def _where(netns: Optional[str]) -> str:
@@ -69,10 +76,10 @@ def build(description: Dict[str, list]) -> Description:
     """
     problems: List[str] = []
     result = Description()
-    built: Dict[str, list] = {section: [] for section in SECTIONS}
+    built: Dict[str, list] = {section: [] for section in list(SECTIONS) + list(NETFILTER_SECTIONS)}
     unbuilt: set = set()
 
-    for section in SECTIONS:
+    for section in built:
         kind = by_section(section)
         for index, entry in enumerate(description.get(section) or []):
             where = "%s[%d]" % (section, index)
@@ -92,13 +99,37 @@ def build(description: Dict[str, list]) -> Description:
                 continue
             built[section].append((where, obj))
 
-    _check_references(built, result, problems, unbuilt)
+    netlink = {section: built[section] for section in SECTIONS}
+    chains = [entry for section in NETFILTER_SECTIONS for entry in built[section]]
+    _check_references(netlink, result, problems, unbuilt)
+    _check_chains(chains, result.namespaces, problems)
     if problems:
         raise ValidationError(
             "the topology has %d problem(s), nothing was changed: %s" % (len(problems), "; ".join(problems)),
             problems=problems)
-    result.objects = _in_dependency_order(built)
+    result.objects = _in_dependency_order(netlink)
+    result.chains = [chain for _where, chain in chains]
+    result.places = {chain.key: where for where, chain in chains}
     return result
+
+
+def _check_chains(chains, namespaces: List[str], problems: List[str]) -> None:
+    """A lab's chains live in its namespaces (and go with them); each chain is described once."""
+    described: Dict[tuple, str] = {}
+    for where, chain in chains:
+        if chain.netns is HOST:
+            problems.append("%s: netns is required: a chain in the host would outlive the lab; the lab's chains "
+                            "live in its namespaces (%s)" % (where, ", ".join(namespaces) or "it describes none"))
+        elif chain.netns not in namespaces:
+            problems.append("%s: netns '%s' is not one of the lab's namespaces; the lab's chains live in its "
+                            "namespaces" % (where, chain.netns))
+        for family in chain.families:
+            key = (chain.netns, family, chain.table, chain.chain)
+            if key in described:
+                problems.append("%s: chain %s of table %s (%s) in %s is already described by %s" % (
+                    where, chain.chain, chain.table, family, _where(chain.netns), described[key]))
+                break
+            described[key] = where
 
 
 def _in_dependency_order(built: Dict[str, list]) -> list:

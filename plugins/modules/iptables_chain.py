@@ -29,71 +29,8 @@ description:
     C(iptables -S) shows rules, that is the variant the C(iptables) command belongs to."
 author:
   - netvirt.linux developers (@netvirt)
-options:
-  table:
-    description:
-      - The netfilter table.
-    type: str
-    choices: [filter, nat, mangle, raw, security]
-    default: filter
-  chain:
-    description:
-      - Name of the chain. A built-in chain of O(table) (C(INPUT), C(FORWARD), C(OUTPUT), C(PREROUTING),
-        C(POSTROUTING) as the table has them), or a user-defined chain, created when missing.
-      - At most 28 characters, no white space, quotes or control characters.
-    type: str
-    required: true
-  state:
-    description:
-      - V(present) makes the chain exist (user-defined chains are created).
-      - V(absent) deletes a user-defined chain with its rules. Refused while rules of other chains jump to it.
-        Built-in chains cannot be deleted; use O(rules=[]) to empty one.
-    type: str
-    choices: [present, absent]
-    default: present
-  policy:
-    description:
-      - Policy of a built-in chain. Omit it to leave the policy alone.
-      - User-defined chains have no policy; giving one for them is an error (end the chain with a
-        C(-j DROP) rule instead).
-      - V(DROP) on a chain of table C(nat) is refused, as C(iptables -P) refuses it.
-    type: str
-    choices: [ACCEPT, DROP]
-  rules:
-    description:
-      - The ordered list of rules the chain holds, each written as iptables arguments after C(-A CHAIN).
-      - Quote arguments with spaces as a shell would, for example C(-m comment --comment "allow ssh").
-      - A rule holding a control character (tab, a line break, vertical tab, form feed, C(\x1c)-C(\x1f), C(\x85),
-        and the like) or a Unicode line or paragraph separator is refused before anything is read or written, since
-        in saved tables such a character could split the rule into others.
-      - The chain is made to hold exactly these rules in this order; rules not listed are removed.
-        V([]) empties the chain; omit the option to leave the rules alone.
-      - A rule that iptables expands into several (C(-s 10.0.0.1,10.0.0.2)) counts as all of them.
-      - A jump (C(-j)/C(-g)) to a user-defined chain needs that chain to exist already; the module does not
-        create it.
-    type: list
-    elements: str
-  ip_version:
-    description:
-      - Which tables to manage, V(ipv4) (C(iptables)), V(ipv6) (C(ip6tables)) or V(both), with the same rules.
-    type: str
-    choices: [ipv4, ipv6, both]
-    default: ipv4
-  backend:
-    description:
-      - V(auto) follows the host's C(iptables) command (C(iptables -V) says C(nf_tables) or C(legacy)), so that
-        C(iptables -S) on the host shows what the module wrote.
-      - V(nft) writes the nf_tables tables with C(iptables-nft-restore).
-      - V(legacy) writes the x_tables tables with python-iptables. Before it touches a real table, python-iptables
-        writes the same change in a throwaway namespace and must produce exactly what C(iptables-legacy-restore)
-        produces; where it does not (python-iptables does not work with every libxtables release, for example
-        1.8.11) or is not installed, the module writes with C(iptables-legacy-restore) and warns. RV(engine) tells
-        which was used.
-    type: str
-    choices: [auto, legacy, nft]
-    default: auto
 extends_documentation_fragment:
-  - netvirt.linux._netns
+  - netvirt.linux.kinds.iptables_chain
   - netvirt.linux._attributes
 requirements:
   - the iptables command line tools on the managed host (C(iptables-nft-save)/C(-restore) for the V(nft)
@@ -220,25 +157,20 @@ chain:
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, PrivilegeError
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables import reconcile
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._module import (
     base_result,
     capability_problem,
     netvirt_module,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 
-ARGUMENT_SPEC = dict(
-    table=dict(type="str", choices=["filter", "nat", "mangle", "raw", "security"], default="filter"),
-    chain=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    policy=dict(type="str", choices=["ACCEPT", "DROP"]),
-    rules=dict(type="list", elements="str"),
-    ip_version=dict(type="str", choices=["ipv4", "ipv6", "both"], default="ipv4"),
-    backend=dict(type="str", choices=["auto", "legacy", "nft"], default="auto"),
-)
+# The kind's option table (netns included), shared with topology's iptables_chains section.
+ARGUMENT_SPEC = argument_spec(OPTIONS)
 
 
 def main():
-    module = netvirt_module(ARGUMENT_SPEC, supports_check_mode=True)
+    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
     params = module.params
     try:
         desired = IptablesChain(

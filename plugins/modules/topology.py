@@ -7,12 +7,12 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: topology
-short_description: Reconcile a whole lab - namespaces, veths, bridges, taps, routes - in one task
+short_description: Reconcile a whole lab - namespaces, veths, bridges, taps, routes, iptables chains - in one task
 version_added: 0.1.0
 description:
-  - Builds, updates or removes a whole lab described as lists of namespaces, veth pairs, bridges, taps and
-    routes, in one task, with the same engine as the single-object modules (each entry takes that module's
-    options).
+  - Builds, updates or removes a whole lab described as lists of namespaces, veth pairs, bridges, taps,
+    routes and iptables chains, in one task, with the same engines as the single-object modules (each entry takes
+    that module's options).
   - Each entry's options are checked and converted as Ansible does a single module's options (a value from
     C(-e), such as C(mtu=9000), arrives as a string and becomes a number).
   - The description is then checked as a whole before anything is read or touched (duplicate names, ports, peers,
@@ -34,6 +34,13 @@ description:
     and the namespaces its description names. Two runs of the same lab at once take turns on a per-lab lock.
   - O(state=absent) and O(prune=true) refuse to delete a namespace of the lab that holds a device the lab did
     not make (naming it), and change nothing.
+  - "iptables chains (O(iptables_chains)) live in the lab's namespaces and go with them. Their rules are loaded
+    into a throwaway namespace and every chain is planned before anything changes, so a rule iptables refuses
+    fails the task, named by its place (for example C(iptables_chains[0])), with nothing changed. They are
+    written once the netlink part of the lab is reconciled, and listed in the lab's record with the backend
+    that wrote them: with O(prune=true), a chain the lab wrote in a namespace that stays, but that the
+    description no longer names, is removed (a user-defined chain is deleted; a built-in chain is emptied and
+    its policy set back to V(ACCEPT), as in a new namespace)."
   - In check mode nothing is written, not even the record.
 author:
   - netvirt.linux developers (@netvirt)
@@ -41,6 +48,8 @@ extends_documentation_fragment:
   - netvirt.linux.kinds.topology
   - netvirt.linux._netns.requirements
   - netvirt.linux._attributes
+requirements:
+  - for O(iptables_chains), the iptables command line tools as M(netvirt.linux.iptables_chain) needs them
 notes:
   - Reads every network namespace of the host, to find what the lab owns.
 seealso:
@@ -49,6 +58,7 @@ seealso:
   - module: netvirt.linux.bridge
   - module: netvirt.linux.tap
   - module: netvirt.linux.route
+  - module: netvirt.linux.iptables_chain
 """
 
 EXAMPLES = r"""
@@ -83,6 +93,23 @@ EXAMPLES = r"""
       {%- endfor -%}
       {{ hosts }}
 
+- name: Two namespaces joined by a veth; b accepts ssh from a only, and drops the rest
+  netvirt.linux.topology:
+    name: fw
+    namespaces:
+      - {name: a}
+      - {name: b}
+    veths:
+      - {name: eth0, netns: a, addresses: [10.1.1.1/24], peer: eth0, peer_netns: b, peer_addresses: [10.1.1.2/24]}
+    iptables_chains:
+      - netns: b
+        chain: INPUT
+        policy: DROP
+        rules:
+          - -i lo -j ACCEPT
+          - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+          - -s 10.1.1.1 -p tcp --dport 22 -j ACCEPT
+
 - name: Remove everything the lab made, and nothing else
   netvirt.linux.topology:
     name: star
@@ -97,13 +124,17 @@ actions:
   elements: str
   sample: ["create namespace h1", "create veth eth0 in h1 with peer h1-br in host", "mark lo in h1 as netvirt:lab=star"]
 objects:
-  description: One entry per object of the description, then one per object removed by ownership.
+  description:
+    - One entry per object of the description, then one per object removed by ownership (for iptables chains, by
+      the lab's record).
   returned: always
   type: list
   elements: dict
   contains:
     key:
-      description: Kind, namespace and name of the object.
+      description:
+        - Kind, namespace and name of the object; for an iptables chain, C(iptables_chain), namespace, table,
+          chain and IP version.
       type: list
       sample: ["veth", "h1", "eth0"]
     changed:
@@ -140,6 +171,7 @@ import resource
 import time
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import LabChains
 from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, netvirt_module, run
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import LAB_OPTIONS, SECTION_OPTIONS, section_argument_spec
@@ -154,30 +186,46 @@ def main():
     started = time.monotonic()
     module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
     params = module.params
+    chains = None
     try:
         lab = validate_lab_name(params["name"])
         if params["state"] == "absent":
+            # The lab's chains live in its namespaces and go with them.
             desired, prune = [], True
         else:
-            desired = build({s: params[s] for s in SECTIONS}).objects
-            prune = params["prune"]
+            description = build({s: params[s] for s in SECTIONS})
+            desired, prune = description.objects, params["prune"]
+            chains = LabChains(description.chains, description.places, description.namespaces,
+                               backend=params["iptables_backend"], prune=prune)
         # Results come from the plan's views: no second read of every namespace.
-        outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False)
+        outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False, chains=chains)
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
 
     result = base_result(module, outcome)
+    objects = outcome.plan.objects
+    described = [
+        {"key": list(obj.key), "changed": obj.changed, "actions": [a.describe() for a in obj.actions],
+         "after": obj.after, "diff": {"before": obj.before, "after": obj.after}} for obj in objects]
+    removed = described[len(desired):]
+    described = described[:len(desired)]
+    if chains is not None:
+        for warning in chains.warnings:
+            module.warn(warning)
+        chain_described, chain_removed = chains.results()
+        described += chain_described
+        removed += chain_removed
+        result["changed"] = result["changed"] or chains.changed
+        result["actions"] += chains.actions()
+    entries = described + removed
     if module._diff:
         # One diff per object, so Ansible shows each change on its own.
-        result["diff"] = outcome.diffs()
-    objects = outcome.plan.objects
-    result["objects"] = [
-        {"key": list(obj.key), "changed": obj.changed, "actions": [a.describe() for a in obj.actions],
-         "after": obj.after} for obj in objects]
+        result["diff"] = [entry["diff"] for entry in entries]
+    result["objects"] = [{key: value for key, value in entry.items() if key != "diff"} for entry in entries]
     result["summary"] = {
-        "objects": len(desired),
-        "changed": sum(1 for obj in objects[:len(desired)] if obj.changed),
-        "removed": len(objects) - len(desired),
+        "objects": len(described),
+        "changed": sum(1 for entry in described if entry["changed"]),
+        "removed": len(removed),
         "actions": len(result["actions"]),
     }
     result["elapsed"] = round(time.monotonic() - started, 4)

@@ -6,7 +6,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
 from unit_helpers import Bridge, BridgePort, Netns, Route, Tap, Veth
-from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
+from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import record_keys, removals
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
+from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord, LabState
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build, marker, validate_lab_name
@@ -100,8 +103,9 @@ def test_lab_names_and_marker():
 # ------------------------------------------------------------ suboptions ---
 
 SINGLE_MODULES = {"namespaces": "netns", "veths": "veth", "bridges": "bridge", "taps": "tap", "routes": "route"}
-# Options a section does not take: the whole lab's state, and a tap's recreate.
-NOT_IN_SECTIONS = {"state", "recreate"}
+# Options a section does not take: the whole lab's state, a tap's recreate, and an iptables chain's backend
+# (one for the whole lab: topology's iptables_backend).
+NOT_IN_SECTIONS = {"state", "recreate", "backend"}
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.section)
@@ -333,3 +337,144 @@ def test_a_broken_bridge_is_told_once_not_again_by_its_taps():
     desc["bridges"][0]["priority"] = 70000
     desc["taps"] = [{"name": "tap0", "master": "br0"}]
     assert problems_of(desc) == ["bridges[0]: priority 70000 is out of range; use 0 to 65535"]
+
+
+# ------------------------------------------------------------ iptables chains ---
+
+def test_the_iptables_chain_module_takes_its_kinds_options():
+    from ansible_collections.netvirt.linux.plugins.modules.iptables_chain import ARGUMENT_SPEC as CHAIN_SPEC
+
+    assert CHAIN_SPEC == argument_spec(by_section("iptables_chains").options)
+    assert set(CHAIN_SPEC) == {"table", "chain", "state", "policy", "rules", "ip_version", "backend", "netns"}
+    assert TOPOLOGY_SPEC["iptables_backend"] == dict(type="str", choices=["auto", "legacy", "nft"], default="auto")
+    assert "state" not in SECTION_OPTIONS["iptables_chains"] and "backend" not in SECTION_OPTIONS["iptables_chains"]
+
+
+def chained(*chains):
+    desc = star(2)
+    desc["iptables_chains"] = list(chains)
+    return desc
+
+
+def test_chains_are_built_apart_from_the_netlink_objects():
+    lab = build(chained(
+        {"netns": "ns0", "chain": "INPUT", "policy": "DROP", "rules": ["-i lo -j ACCEPT", "-p icmp -j ACCEPT"]},
+        {"netns": "ns1", "table": "nat", "chain": "POSTROUTING", "rules": ["-o eth0 -j MASQUERADE"],
+         "ip_version": "ipv4"},
+        {"netns": "ns1", "chain": "SSH_IN", "rules": [], "ip_version": "both"}))
+    assert [type(o) for o in lab.objects] == [Netns, Netns, Veth, Veth, Bridge], "the netlink planner never gets them"
+    assert lab.chains == [
+        IptablesChain("filter", "INPUT", "ns0", policy="DROP", rules=("-i lo -j ACCEPT", "-p icmp -j ACCEPT")),
+        IptablesChain("nat", "POSTROUTING", "ns1", rules=("-o eth0 -j MASQUERADE",)),
+        IptablesChain("filter", "SSH_IN", "ns1", rules=(), ip_version="both")]
+    assert lab.places == {chain.key: "iptables_chains[%d]" % i for i, chain in enumerate(lab.chains)}
+    assert build(star(2)).chains == []
+
+
+def test_chains_arrive_through_the_argument_spec_as_the_module_takes_them():
+    result = validate_topology(dict(star(1), iptables_chains=[{"netns": "ns0", "chain": "INPUT", "rules": ["-j ACCEPT"]}],
+                                    iptables_backend="nft"))
+    assert result.error_messages == []
+    entry = result.validated_parameters["iptables_chains"][0]
+    assert entry == {"netns": "ns0", "chain": "INPUT", "rules": ["-j ACCEPT"], "table": "filter", "policy": None,
+                     "ip_version": "ipv4"}
+    lab = build({s: result.validated_parameters[s] for s in SECTION_OPTIONS})
+    assert lab.chains == [IptablesChain("filter", "INPUT", "ns0", rules=("-j ACCEPT",))]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"iptables_chains": [{"netns": "a", "rules": []}]}, "missing required arguments: chain found in iptables_chains"),
+    ({"iptables_chains": [{"netns": "a", "chain": "X", "table": "nats"}]}, "value of table must be one of"),
+    ({"iptables_chains": [{"netns": "a", "chain": "X", "state": "absent"}]}, "iptables_chains.state"),
+    ({"iptables_chains": [{"netns": "a", "chain": "X", "backend": "nft"}]}, "iptables_chains.backend"),
+    ({"iptables_backend": "iptc"}, "value of iptables_backend must be one of: auto, legacy, nft"),
+])
+def test_bad_chain_entries_are_refused_by_the_argument_spec(params, words):
+    messages = validate_topology(params).error_messages
+    assert any(words in m for m in messages), messages
+
+
+def test_a_chain_lives_in_one_of_the_labs_namespaces():
+    problems = problems_of(chained(
+        {"chain": "INPUT", "policy": "DROP"},
+        {"netns": None, "chain": "OUTPUT", "policy": "DROP"},
+        {"netns": "elsewhere", "chain": "INPUT", "rules": []}))
+    assert problems == [
+        "iptables_chains[0]: netns is required: a chain in the host would outlive the lab; the lab's chains live in "
+        "its namespaces (ns0, ns1)",
+        "iptables_chains[1]: netns is required: a chain in the host would outlive the lab; the lab's chains live in "
+        "its namespaces (ns0, ns1)",
+        "iptables_chains[2]: netns 'elsewhere' is not one of the lab's namespaces; the lab's chains live in its "
+        "namespaces"]
+
+
+def test_chain_problems_are_reported_by_place_with_the_others():
+    desc = chained(
+        {"netns": "ns0", "chain": "INPUT", "rules": ["-p tcp -A INPUT -j ACCEPT"]},    # placement in a rule
+        {"netns": "ns0", "chain": "MINE", "policy": "DROP"},                           # policy of a user chain
+        {"netns": "ns0", "table": "nat", "chain": "PREROUTING", "policy": "DROP"},     # DROP in nat
+        {"netns": "ns0", "chain": "X\ny", "rules": []},                                # control character
+        {"netns": "ns1", "chain": "FWD", "ip_version": "both", "rules": []},
+        {"netns": "ns1", "chain": "FWD", "ip_version": "ipv6", "rules": ["-j DROP"]},  # described twice (ipv6)
+        {"netns": "ns1", "chain": "FWD", "ip_version": "ipv4", "table": "mangle"},     # another table: fine
+        {"netns": "ns0", "chain": "INPUT", "ip_version": "ipv6", "rules": []},         # ipv6 beside ipv4: fine
+    )
+    desc["veths"].append({"name": "x", "netns": "nowhere", "peer": "y"})             # a netlink problem too
+    problems = problems_of(desc)
+    expected = [
+        "iptables_chains[0]: rule 1 contains -A; write only the rule's matches and target",
+        "iptables_chains[1]: policy applies only to built-in chains",
+        "iptables_chains[2]: policy DROP on PREROUTING of table nat is refused",
+        "iptables_chains[3]: chain name contains a control character (U+000A",
+        "veths[2]: netns 'nowhere' is not one of the lab's namespaces",
+        "iptables_chains[5]: chain FWD of table filter (ipv6) in namespace 'ns1' is already described by "
+        "iptables_chains[4]",
+    ]
+    assert len(problems) == len(expected), problems
+    for words, problem in zip(sorted(expected), sorted(problems)):
+        assert problem.startswith(words), (words, problem)
+
+
+def test_undoing_recorded_chains():
+    """A recorded chain the lab no longer names: a user chain is deleted, a built-in one emptied and reset."""
+    undo = removals([
+        ("a", "ipv4", "filter", "MINE", "nft"), ("a", "ipv6", "filter", "MINE", "nft"),
+        ("a", "ipv6", "filter", "INPUT", "nft"), ("b", "ipv4", "nat", "POSTROUTING", "legacy"),
+    ])
+    assert undo == {
+        "nft": [IptablesChain("filter", "INPUT", "a", policy="ACCEPT", rules=(), ip_version="ipv6"),
+                IptablesChain("filter", "MINE", "a", state="absent", ip_version="both")],
+        "legacy": [IptablesChain("nat", "POSTROUTING", "b", policy="ACCEPT", rules=())],
+    }
+    assert removals([]) == {}
+    assert removals([("a", "ipv4", "raw", "INPUT", "nft")]) == {}, "raw has no INPUT: no chain the lab wrote"
+    assert record_keys(IptablesChain("raw", "OUTPUT", "a", ip_version="both"), "nft") == [
+        ("a", "ipv4", "raw", "OUTPUT", "nft"), ("a", "ipv6", "raw", "OUTPUT", "nft")]
+
+
+def test_the_netlink_planner_refuses_a_chain():
+    with pytest.raises(TypeError, match="planned and applied by the netfilter engine"):
+        by_section("iptables_chains").plan(None, IptablesChain("filter", "INPUT", "a"))
+
+
+def test_lab_records_keep_chains_and_read_records_without_them(tmp_path):
+    state = LabState("lab one", root=str(tmp_path))
+    assert state.load().chains == set() and not state.load().known
+    chains = {("a", "ipv4", "filter", "INPUT", "nft"), ("b", "ipv6", "nat", "POSTROUTING", "legacy")}
+    state.save(LabRecord({"a", "b"}, [("a", "lo")], known=True, chains=chains))
+    record = state.load()
+    assert (record.namespaces, record.pending, record.chains, record.known) == (
+        {"a", "b"}, {("a", "lo")}, chains, True)
+    assert record.chains_in({"a"}) == {("a", "ipv4", "filter", "INPUT", "nft")}
+    # A record written before chains were recorded reads as one without chains.
+    (tmp_path / (b"lab one".hex() + ".json")).write_text('{"version": 1, "namespaces": ["a"], "pending": []}')
+    record = state.load()
+    assert (record.namespaces, record.chains, record.known) == ({"a"}, set(), True)
+    # Without chains, the record is written as before.
+    assert "chains" not in LabRecord({"a"}, known=True).to_json()
+    # A chain entry that is not (netns, family, table, chain, backend) makes the record unreadable, as a bad
+    # pending entry does: the lab then reads every namespace.
+    for chain in ('["a"]', '["a", "ipv5", "filter", "INPUT", "nft"]', '["a", "ipv4", "filter", "INPUT", "auto"]'):
+        (tmp_path / (b"lab one".hex() + ".json")).write_text(
+            '{"version": 1, "namespaces": ["a"], "chains": [%s]}' % chain)
+        assert not state.load().known, chain
