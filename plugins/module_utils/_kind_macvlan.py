@@ -383,8 +383,16 @@ def parse(msg, data) -> MacvlanInfo:
     )
 
 
+def lower(link: Link) -> Optional[int]:
+    """The parent's ifindex in the macvlan's own namespace: the kernel deletes a macvlan with its parent."""
+    info = link.info
+    if not isinstance(info, MacvlanInfo) or info.parent_elsewhere:
+        return None
+    return info.parent
+
+
 KIND = Kind(
     name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
-    snapshot=("mode",),
+    snapshot=("mode",), lower=lower,
 )

@@ -251,6 +251,27 @@ def lab():
     }
 
 
+def test_topology_section(sandbox):
+    empty = sandbox.snapshot()
+    steps = sandbox.four_steps(TOPOLOGY, lab())
+    after = steps["after"]
+    assert after["netns"]["n1"]["mv0"]["kind"] == "macvlan" and after["host"]["mv-h"]["macvlan"] == {"mode": "private"}
+    assert info(sandbox, "mv0")["link"] == "up0" and info(sandbox, "mv-h", netns=None)["link"] == "a-up"
+    assert sandbox.links("n1")["mv0"]["ifalias"] == "netvirt:lab=m1"
+    assert steps["apply"]["summary"]["changed"] == 6 and steps["apply_again"]["summary"]["changed"] == 0
+    assert sandbox.ping("n1", "10.62.0.9")
+    # Dropped from the description: pruned, the macvlan with (or before) its parent.
+    smaller = lab()
+    smaller["veths"].pop()
+    smaller["macvlans"].pop()
+    steps = sandbox.four_steps(TOPOLOGY, smaller)
+    assert {"a-up", "a-dn", "mv-h"}.isdisjoint(steps["after"]["host"])
+    # The whole lab goes, and nothing else.
+    sandbox.module(TOPOLOGY, lab())
+    steps = sandbox.four_steps(TOPOLOGY, {"name": "m1", "state": "absent"})
+    assert sandbox.snapshot() == empty
+
+
 def test_topology_refuses_a_macvlan_without_its_parent(sandbox):
     bad = lab()
     bad["macvlans"][0]["link"] = "ghost"

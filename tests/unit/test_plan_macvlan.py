@@ -1,6 +1,7 @@
 """The pure Macvlan model, its parser and its planning."""
 
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -278,6 +279,34 @@ def test_lab_marks_the_macvlan():
     plan = P.plan([mv()], n1(veth_end()), owner="netvirt:lab=t1")
     assert "mark mv0 in n1 as netvirt:lab=t1" in described(plan)
     assert HOST not in [action.netns for action in plan.actions]
+
+
+MARK = "netvirt:lab=t1"
+
+
+def marked_host(*links):
+    return world(host=[replace(link, alias=MARK) for link in links])
+
+
+PAIR = (Link("a-dn", index=2, kind="veth", mtu=1500, up=True, link_index=3, link_type=1),
+        Link("a-up", index=3, kind="veth", mtu=1500, up=True, link_index=2, link_type=1))
+
+
+def test_removal_deletes_a_macvlan_with_its_parent_only_once():
+    """The kernel deletes mv-h with a-up: deleting it too would fail, whichever went first."""
+    plan = P.plan([], marked_host(*PAIR, macvlan("mv-h", index=4, parent=3)), owner=MARK, prune=True)
+    assert described(plan) == ["delete a-dn in host"]
+    assert (HOST, "mv-h") in plan.reaped
+    # One object for the pair, one for the macvlan.
+    assert [(obj.key, obj.after["state"]) for obj in plan.objects] == [
+        (("link", HOST, "a-dn"), "absent"), (("link", HOST, "mv-h"), "absent")]
+    assert set(plan.projected.space(HOST).links) == set()
+
+
+def test_removal_of_a_macvlan_alone():
+    kept = Veth(name="a-up", peer="a-dn")
+    plan = P.plan([kept], marked_host(*PAIR, macvlan("mv-h", index=4, parent=3)), owner=MARK, prune=True)
+    assert described(plan) == ["delete mv-h in host"] and plan.reaped == []
 
 
 def test_documentation_is_the_option_table_s():
