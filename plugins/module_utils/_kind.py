@@ -81,6 +81,9 @@ class Kind:
     snapshot_port: Tuple[str, ...] = ()
     # IFLA_LINK of its devices names a peer, paired by _model.resolve_peers (a veth).
     peered: bool = False
+    # lower(link) -> the ifindex, in the link's own namespace, of the device it is made on (a macvlan's
+    # parent), or None. The kernel deletes it together with that device, so removal deletes only the lower.
+    lower: Optional[Callable] = None
     # prepare(planner, objects): called once per plan with this kind's objects, before any is planned.
     prepare: Optional[Callable] = None
     # Planned before every object of a higher rank: namespaces (0) before what goes in them (1).

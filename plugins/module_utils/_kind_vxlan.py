@@ -338,8 +338,13 @@ def parse(msg, data) -> VxlanInfo:
     )
 
 
+def lower(link: Link) -> Optional[int]:
+    """The underlay device a vxlan is pinned to (``dev``): the kernel deletes the vxlan with it."""
+    return link.info.dev if isinstance(link.info, VxlanInfo) else None
+
+
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
-    snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices",
+    snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
 )

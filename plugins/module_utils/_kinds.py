@@ -17,6 +17,7 @@ from typing import Dict, Optional, Tuple
 from ansible_collections.netvirt.linux.plugins.module_utils import (
     _kind_bridge,
     _kind_iptables_chain,
+    _kind_macvlan,
     _kind_netns,
     _kind_route,
     _kind_tap,
@@ -30,6 +31,7 @@ KINDS: Tuple[Kind, ...] = (
     _kind_veth.KIND,
     _kind_tap.KIND,
     _kind_vxlan.KIND,
+    _kind_macvlan.KIND,
     _kind_bridge.KIND,
     _kind_route.KIND,
     # Reconciled by the netfilter engine (_iptables.py), after the netlink kinds above.

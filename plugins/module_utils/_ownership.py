@@ -63,7 +63,9 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
 
     A veth whose peer lives in a namespace being deleted is not deleted on
     its own (each deletion costs the kernel a grace period); it goes with
-    the namespace, all in one batch, and is added to ``reaped``.
+    the namespace, all in one batch, and is added to ``reaped``. So does a
+    device made on another that is deleted (``Kind.lower``: a macvlan and
+    its parent).
     """
     results: List[ObjectResult] = []
     doomed = [ns for ns in sorted(p.namespaces)
@@ -72,6 +74,7 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
     # A stale entry the lab's own journal names: what is left of one of its namespaces.
     doomed += sorted(ns for ns in p.stale if ns not in keep_namespaces and (ns, "lo") in p.adopt)
     gone = set()
+    removed = []
     for netns in [HOST] + sorted(ns for ns in p.spaces if ns is not HOST):
         if netns in doomed or netns not in p.spaces:
             continue
@@ -90,9 +93,18 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
                 before={"name": link.name, "netns": netns, "kind": link.kind, "state": "present"},
                 after={"name": link.name, "netns": netns, "kind": link.kind, "state": "absent"},
                 actions=[] if goes_with_namespace else [DeleteLink(netns, link.name)]))
+            removed.append((results[-1], netns, link))
             gone.add(key)
             if peer is not None:
                 gone.add((peer_ns, peer.name))
+    for result, netns, link in removed:
+        kind = _kinds.by_link_kind(link.kind)
+        lower = p.space(netns).by_index(kind.lower(link)) if kind is not None and kind.lower is not None else None
+        if lower is not None and (netns, lower.name) in gone and result.actions:
+            # The kernel deletes it with the device it is made on (a macvlan with its parent): deleting it
+            # again would fail, whichever of the two came first.
+            result.actions = []
+            reaped.append((netns, link.name))
     for netns in doomed:
         results.append(ObjectResult(
             ("netns", netns), before=netns_view(netns, True, p.spaces.get(netns)),
