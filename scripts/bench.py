@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
-from sandbox import Sandbox  # noqa: E402
+from sandbox import Sandbox
 
 
 def address(i: int) -> str:

@@ -15,7 +15,8 @@ from typing import List, Optional, Sequence
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, World
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan, plan as make_plan
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan
+from ansible_collections.netvirt.linux.plugins.module_utils._plan import plan as make_plan
 
 
 def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:

@@ -64,13 +64,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules impo
     plan_chain,
     where,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported; pylint: disable=unused-import
-    HOST,
-    SCRATCH,
-    ChildCrashed,
-    in_netns,
-    netns_label,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST, SCRATCH, ChildCrashed, in_netns, netns_label  # noqa: F401 - re-exported; pylint: disable=unused-import
 
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 BACKENDS = ("auto", "legacy", "nft")

@@ -18,15 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    ValidationError,
-)
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
-    netns_label,
-    validate_netns_name,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, netns_label, validate_netns_name
 
 # Built-in chains of each table, in the order iptables-save lists them.
 TABLES: Dict[str, Tuple[str, ...]] = {

@@ -13,18 +13,14 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
     PHASE_PORT_OPTIONS,
     PHASE_SET_LINK,
-    LinkAction,
     AttachPort,
     DetachPort,
+    LinkAction,
     SetMtu,
     describe_options,
     where,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    ValidationError,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
@@ -35,8 +31,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     check_bool,
     check_int,
     netns_label,
-    validate_ifname,
     validate_device,
+    validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view

@@ -16,14 +16,14 @@ removes the ones its description no longer names.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IP_VERSIONS, IptablesChain
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
 
-OPTIONS = dict(
+OPTIONS: Dict[str, dict] = dict(
     table=dict(
         type="str", choices=["filter", "nat", "mangle", "raw", "security"], default="filter",
         description=["The netfilter table."]),
@@ -87,13 +87,15 @@ def from_params(params: dict) -> IptablesChain:
     """The chain for these options; those not given take the module's defaults (Ansible fills them in, a
     description built without Ansible may not)."""
     fields = IptablesChain.__dataclass_fields__
-    values = {name: entry["default"] for name, entry in OPTIONS.items() if "default" in entry and name in fields}
+    values: Dict[str, Any] = {name: entry["default"] for name, entry in OPTIONS.items()
+                              if isinstance(entry, dict) and "default" in entry and name in fields}
     values.update({name: value for name, value in params.items() if name in fields and value is not None})
     return IptablesChain(**values)
 
 
 def record_keys(chain: IptablesChain, variant: str) -> List[ChainKey]:
-    return [(chain.netns, family, chain.table, chain.chain, variant) for family in chain.families]
+    # Chains of a lab live in its namespaces (_topology refuses the host), so netns is a name here.
+    return [(str(chain.netns), family, chain.table, chain.chain, variant) for family in chain.families]
 
 
 def removals(stale: Iterable[ChainKey]) -> Dict[str, List[IptablesChain]]:

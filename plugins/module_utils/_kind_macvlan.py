@@ -14,20 +14,8 @@ import errno
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
-    PHASE_CREATE_UPPER,
-    PHASE_MOVE_LINK,
-    PHASE_SET_LINK,
-    DeleteLink,
-    LinkAction,
-    where,
-)
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    ValidationError,
-)
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
@@ -40,6 +28,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_device,
     validate_ifname,
 )
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
@@ -205,6 +194,7 @@ def _what(desired: Macvlan) -> str:
 def _find_parent(p, desired: Macvlan) -> Tuple[Link, bool]:
     """The parent as projected, and whether check mode only assumed it."""
     netns = desired.netns
+    assert desired.link is not None  # __post_init__ requires it with state=present
     parent = p.space(netns).get(desired.link)
     if parent is not None:
         return parent, False
@@ -232,7 +222,7 @@ def _check_parent(p, desired: Macvlan, parent: Link) -> None:
     netns = desired.netns
     space = p.space(netns)
     if parent.kind == "macvlan":
-        root = _parent_name(space, parent.info or MacvlanInfo())
+        root = _parent_name(space, parent.info if isinstance(parent.info, MacvlanInfo) else MacvlanInfo())
         raise ConflictError(
             "%s in %s is itself a macvlan; the kernel would make '%s' on %s's own parent%s instead: give that "
             "as link (nothing was changed)"
@@ -345,7 +335,7 @@ def plan_macvlan(p, desired: Macvlan) -> ObjectResult:
     if link is None:
         if not assumed:
             _check_new_parent(p, desired, parent)
-        result.actions.append(CreateMacvlan(netns, desired.name, desired.link, desired.mode))
+        result.actions.append(CreateMacvlan(netns, desired.name, str(desired.link), desired.mode))
         # The kernel gives a new macvlan its parent's MTU.
         link = Link(desired.name, index=p.new_index(), kind="macvlan", mtu=parent.mtu, up=False,
                     info=MacvlanInfo(mode=desired.mode, parent=parent.index))

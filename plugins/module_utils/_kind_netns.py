@@ -9,14 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Dict, Iterable, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _sysctl
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
-    PHASE_CREATE_NETNS,
-    PHASE_DELETE_NETNS,
-    PHASE_SYSCTL,
-    Action,
-    SetUp,
-    where,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_NETNS, PHASE_DELETE_NETNS, PHASE_SYSCTL, Action, SetUp, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, KernelError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (

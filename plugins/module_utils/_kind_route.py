@@ -13,14 +13,7 @@ from typing import Dict, Optional
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_ROUTE, Action, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
-    Link,
-    netns_label,
-    validate_ifname,
-    validate_netns_name,
-    validate_state,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label, validate_ifname, validate_netns_name, validate_state
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
 

@@ -14,14 +14,7 @@ import struct
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
-    PHASE_CREATE_LINK,
-    PHASE_SET_LINK,
-    LinkAction,
-    DeleteLink,
-    describe_options,
-    where,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, describe_options, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (

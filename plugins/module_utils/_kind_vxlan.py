@@ -10,12 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, LinkAction, DeleteLink, where
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    ValidationError,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
@@ -24,8 +20,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     check_int,
     ip_or_none,
     netns_label,
-    validate_ifname,
     validate_device,
+    validate_ifname,
     validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP

@@ -15,13 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (  # noqa: F401 - re-exported; pylint: disable=unused-import
-    HOST,
-    NETNS_RUN_DIR,
-    netns_label,
-    stale_message,
-)
-
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST, NETNS_RUN_DIR, netns_label, stale_message  # noqa: F401 - re-exported; pylint: disable=unused-import
 
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
 CONTROL_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))

@@ -18,13 +18,9 @@ import time
 import traceback
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    KernelError,
-    NamespaceMissingError,
-    NamespaceStaleError,
-)
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
     Link,

@@ -31,21 +31,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     SetMtu,
     SetUp,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    NamespaceMissingError,
-    NamespaceStaleError,
-)
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
-    Link,
-    NamespaceState,
-    World,
-    address_sort_key,
-    netns_label,
-    stale_message,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, NamespaceStaleError
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, address_sort_key, netns_label, stale_message
 
 
 @dataclass

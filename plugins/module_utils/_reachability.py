@@ -29,10 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    NamespaceMissingError,
-    ValidationError,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, validate_netns_name
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import NETNS_RUN_DIR
 

@@ -21,13 +21,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    SYSCTL_ROOT,
-    sysctl_generic_key,
-    sysctl_interface,
-    sysctl_path,
-    sysctl_text,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._model import SYSCTL_ROOT, sysctl_generic_key, sysctl_interface, sysctl_path, sysctl_text
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import SCRATCH, in_netns, list_namespaces
 
 

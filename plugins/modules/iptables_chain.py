@@ -158,11 +158,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Netvi
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables import reconcile
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS
-from ansible_collections.netvirt.linux.plugins.module_utils._module import (
-    base_result,
-    capability_problem,
-    netvirt_module,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, capability_problem, netvirt_module
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 
 # The kind's option table (netns included), shared with topology's iptables_chains section.

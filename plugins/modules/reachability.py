@@ -178,14 +178,8 @@ missing_sources:
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._reachability import (
-    expand,
-    failures_message,
-    missing_in_check_mode,
-    probe,
-    validate_timing,
-)
 from ansible_collections.netvirt.linux.plugins.module_utils._module import netvirt_module
+from ansible_collections.netvirt.linux.plugins.module_utils._reachability import expand, failures_message, missing_in_check_mode, probe, validate_timing
 
 ARGUMENT_SPEC = dict(
     checks=dict(type="list", elements="dict", required=True, options={

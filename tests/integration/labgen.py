@@ -277,7 +277,7 @@ class _Builder:
             entry["stp"] = stp
             iface.stp = stp
         tap_entries = []
-        for dummy in range(taps):
+        for _dummy in range(taps):
             tap_name = self.ifname(where, "tap")
             tap = {"name": tap_name}
             if where is not HOST:
@@ -367,10 +367,10 @@ def generate(seed: int) -> Lab:
             bridge_members.append(name)
         else:
             links.append(b.direct_link(rng.choice(names[:i]), name))
-    for dummy in range(rng.choice((0, 0, 0, 1))):  # extra links, possibly parallel ones
+    for _dummy in range(rng.choice((0, 0, 0, 1))):  # extra links, possibly parallel ones
         a, z = rng.sample(names, 2)
         links.append(b.direct_link(a, z, routable=rng.random() < 0.8))
-    for dummy in range(rng.choice((0, 0, 1))):  # host <-> namespace
+    for _dummy in range(rng.choice((0, 0, 1))):  # host <-> namespace
         ns = rng.choice(names)
         links.append(b.direct_link(HOST, ns) if rng.random() < 0.5 else b.direct_link(ns, HOST))
 
@@ -398,7 +398,7 @@ def generate(seed: int) -> Lab:
     # Routes over direct links: gateway = the peer's address on the link.
     taken: set = set()
     routable = [link for link in links if link["up"]]
-    for dummy in range(min(3, len(routable))):
+    for _dummy in range(min(3, len(routable))):
         link = rng.choice(routable)
         sides = ["a", "b"] if rng.random() < 0.5 else ["b", "a"]
         for attempt in (sides, sides[::-1]):

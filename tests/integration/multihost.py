@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
 import yaml
-
 from sandbox import BIN, PYTHON, REPO, Sandbox
 
 SSHD = "/usr/sbin/sshd"

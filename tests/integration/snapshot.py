@@ -14,7 +14,7 @@ from pathlib import Path
 
 # The collection, as the tests import it (build/collections/ansible_collections/netvirt/linux -> the checkout).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "collections"))
-from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS  # noqa: E402
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
 
 
 def ip_json(*args):

@@ -68,7 +68,7 @@ class ModuleRunner:
         try:
             result = json.loads(out)
         except ValueError:
-            raise AssertionError("module printed no result (exit %d):\n%s\n%s" % (proc.returncode, out, err))
+            raise AssertionError("module printed no result (exit %d):\n%s\n%s" % (proc.returncode, out, err)) from None
         assert not result.get("failed"), result.get("msg", result)
         return result
 

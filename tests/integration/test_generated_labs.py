@@ -37,10 +37,9 @@ import os
 import tempfile
 from pathlib import Path
 
+import labgen
 import pytest
 import yaml
-
-import labgen
 from sandbox import BIN, COLLECTIONS, HERE, PYTHON
 
 STEPS = ("check-empty", "build", "rerun", "check", "teardown")

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from sandbox import WITHOUT_NET_ADMIN, Sandbox
 
 CASES = Path(__file__).resolve().parent / "hostile_cases"

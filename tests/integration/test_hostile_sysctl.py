@@ -9,7 +9,6 @@ the static hostile-case catalogue.
 from __future__ import annotations
 
 import pytest
-
 from sandbox import Sandbox
 
 NETNS = "netvirt.linux.netns"

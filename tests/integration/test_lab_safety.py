@@ -95,7 +95,7 @@ def test_another_lab_coming_and_going_never_fails_this_one(sandbox):
     churner = threading.Thread(target=churn)
     churner.start()
     try:
-        for dummy in range(5):
+        for _dummy in range(5):
             proc, records = sandbox.playbook(play(small_lab("labA", "a", 3)), check=False)
             assert proc.returncode == 0, proc.stdout
             assert records[-1]["result"]["changed"] is False

@@ -5,7 +5,6 @@ of that the sandbox's network state after the run must equal the state before.
 """
 
 import pytest
-
 from multihost import wheelhouse
 from sandbox import BIN, PYTHON, REPO, ensure_collection_path
 

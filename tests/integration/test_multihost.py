@@ -4,7 +4,6 @@ labs on all hosts in parallel, idempotence, isolation, and a lab stretched acros
 from pathlib import Path
 
 import pytest
-
 from multihost import LabHosts, changed_tasks, ssh_key, wheelhouse
 from sandbox import REPO
 

@@ -13,7 +13,6 @@ iptables.
 """
 
 import pytest
-
 from sandbox import REPO, Sandbox
 
 TEARDOWN = REPO / "playbooks" / "teardown.yml"

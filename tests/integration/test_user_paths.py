@@ -48,7 +48,6 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 import yaml
-
 from multihost import LabHosts, ssh_key, wheelhouse
 from sandbox import HERE, PYTHON, REPO, ensure_collection_path
 

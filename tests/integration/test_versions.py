@@ -36,7 +36,6 @@ from typing import List, Optional, Tuple
 
 import ansible.release
 import pytest
-
 from sandbox import REPO, Sandbox
 
 ANSIBLE_OLDEST = "2.16.19"  # newest patch of the oldest minor meta/runtime.yml claims

@@ -1,7 +1,6 @@
 """netvirt.linux.veth against the real kernel, inside a private sandbox."""
 
 import pytest
-
 from sandbox import WITHOUT_NET_ADMIN
 
 VETH = "netvirt.linux.veth"

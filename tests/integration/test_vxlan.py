@@ -73,7 +73,7 @@ def test_mtu_addresses_and_down_in_place(sandbox):
     underlay(sandbox)
     sandbox.module(VXLAN, BASE)
     steps = sandbox.four_steps(VXLAN, dict(BASE, mtu=1400, addresses=["10.50.0.1/24"], up=False))
-    assert not any(a.startswith("create") or a.startswith("delete") for a in steps["apply"]["actions"])
+    assert not any(a.startswith(("create", "delete")) for a in steps["apply"]["actions"])
     entry = info(sandbox, "vx0")
     assert entry["mtu"] == 1400 and "UP" not in entry["flags"]
 

@@ -1,16 +1,9 @@
 """Issue 11 item 9: hostile names and addresses refused by the model, before anything is read."""
 
 import pytest
+from unit_helpers import Bridge, Netns, Tap, Vxlan, validate_ifname, validate_netns_name
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from unit_helpers import (
-    Bridge,
-    Netns,
-    Tap,
-    Vxlan,
-    validate_ifname,
-    validate_netns_name,
-)
 from ansible_collections.netvirt.linux.plugins.module_utils._module import resolve_id
 
 

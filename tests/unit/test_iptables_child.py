@@ -6,11 +6,7 @@ import signal
 
 import pytest
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    KernelError,
-    NamespaceMissingError,
-    ValidationError,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import ChildCrashed, in_netns
 
 

@@ -1,24 +1,9 @@
 """Unit tests of the pure model and planner: no kernel, no Ansible."""
 
 import pytest
+from unit_helpers import HOST, Link, NamespaceState, Netns, P, Veth, kinds, normalize_addresses, normalize_cidr, resolve_peers, validate_ifname, world
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    NamespaceMissingError,
-    ValidationError,
-)
-from unit_helpers import (
-    HOST,
-    Link,
-    NamespaceState,
-    Netns,
-    Veth,
-    normalize_addresses,
-    normalize_cidr,
-    resolve_peers,
-    validate_ifname,
-)
-from unit_helpers import P, kinds, world
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, NamespaceMissingError, ValidationError
 
 
 def lo(up=True):

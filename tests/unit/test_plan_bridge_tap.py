@@ -1,26 +1,9 @@
 """Unit tests of the bridge and tap model and planning: no kernel, no Ansible."""
 
 import pytest
+from unit_helpers import HOST, Bridge, BridgeInfo, BridgePort, Link, P, PortInfo, Tap, TunInfo, Veth, kinds, normalize_ports, world
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    NamespaceMissingError,
-    ValidationError,
-)
-from unit_helpers import (
-    HOST,
-    Bridge,
-    BridgeInfo,
-    BridgePort,
-    Link,
-    PortInfo,
-    Tap,
-    TunInfo,
-    Veth,
-    normalize_ports,
-)
-from unit_helpers import P, kinds, world
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, ValidationError
 
 
 def bridge(name="br0", index=10, up=True, mtu=1500, info=None, addresses=()):

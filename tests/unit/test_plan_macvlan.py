@@ -5,16 +5,11 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
+from unit_helpers import HOST, Link, P, Veth, world
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    NamespaceMissingError,
-    ValidationError,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import Macvlan, MacvlanInfo, parse
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
-from unit_helpers import HOST, Link, P, Veth, world
 
 
 def veth_end(name="p0", index=2, mtu=1500, master=None):

@@ -1,23 +1,9 @@
 """Unit tests of route and sysctl planning."""
 
 import pytest
+from unit_helpers import Link, NamespaceState, Netns, P, Route, RouteEntry, World, normalize_sysctls, sysctl_path
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    NamespaceMissingError,
-    ValidationError,
-)
-from unit_helpers import (
-    Link,
-    NamespaceState,
-    Netns,
-    Route,
-    RouteEntry,
-    World,
-    normalize_sysctls,
-    sysctl_path,
-)
-from unit_helpers import P
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, NamespaceMissingError, ValidationError
 
 
 def space(routes=(), sysctls=None):

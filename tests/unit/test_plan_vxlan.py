@@ -1,20 +1,9 @@
 """The pure Vxlan model and its planning."""
 
 import pytest
+from unit_helpers import Link, NamespaceState, P, Vxlan, VxlanInfo, World
 
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import (
-    ConflictError,
-    DeviceMissingError,
-    ValidationError,
-)
-from unit_helpers import (
-    Link,
-    NamespaceState,
-    Vxlan,
-    VxlanInfo,
-    World,
-)
-from unit_helpers import P
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 
 
 def host(*links):

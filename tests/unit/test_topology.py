@@ -3,9 +3,9 @@
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from unit_helpers import Bridge, BridgePort, Netns, Route, Tap, Veth
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from unit_helpers import Bridge, BridgePort, Netns, Route, Tap, Veth
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import record_keys, removals
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
