@@ -301,8 +301,7 @@ class SetBridgeOptions(LinkAction):
         return "set %s on bridge %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        self.set_link(kernel, kind="bridge",
-                                       **bridge_kwargs(self.options))
+        self.set_link(kernel, kind="bridge", **bridge_kwargs(self.options))
 
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)

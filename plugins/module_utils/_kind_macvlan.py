@@ -194,7 +194,8 @@ def _what(desired: Macvlan) -> str:
 def _find_parent(p, desired: Macvlan) -> Tuple[Link, bool]:
     """The parent as projected, and whether check mode only assumed it."""
     netns = desired.netns
-    assert desired.link is not None  # __post_init__ requires it with state=present
+    if desired.link is None:  # __post_init__ requires it with state=present
+        raise ValidationError("link is required when state is present")
     parent = p.space(netns).get(desired.link)
     if parent is not None:
         return parent, False

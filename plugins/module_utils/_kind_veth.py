@@ -191,7 +191,8 @@ def plan_veth(p, desired: Veth) -> ObjectResult:
         return _plan_veth_absent(p, desired)
     p.require_netns(desired.netns, "veth %s" % desired.name)
     p.require_netns(desired.peer_netns, "veth %s peer %s" % (desired.name, desired.peer))
-    assert desired.peer is not None  # required when present (Veth.__post_init__)
+    if desired.peer is None:  # Veth.__post_init__ requires it with state=present
+        raise ValidationError("peer is required when state is present")
 
     found = _find_pair(p, desired)
     if found:

@@ -274,7 +274,8 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
             link = None
 
     if link is None:
-        assert desired.vni is not None  # required when present (Vxlan.__post_init__)
+        if desired.vni is None:  # Vxlan.__post_init__ requires it with state=present
+            raise ValidationError("vni is required when state is present")
         result.actions.append(CreateVxlan(netns, desired.name, desired.vni, desired.local, desired.remote,
                                           desired.group, desired.dstport, desired.dev))
         link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
