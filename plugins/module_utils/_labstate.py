@@ -34,7 +34,7 @@ import fcntl
 import json
 import os
 import time
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import Iterable, Optional, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError
 
@@ -109,7 +109,6 @@ class LabState:
         self.lock_path = base + ".lock"
         self.timeout = timeout
         self._lock_fd: Optional[int] = None
-        self.waited = 0.0
 
     def __enter__(self) -> "LabState":
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
@@ -128,7 +127,6 @@ class LabState:
                 raise KernelError("another run of lab '%s' has held its lock (%s) for over %d seconds; "
                                   "nothing was changed" % (self.lab, self.lock_path, self.timeout))
             time.sleep(0.05)
-        self.waited = time.monotonic() - start
         self._lock_fd = fd
         return self
 
@@ -165,11 +163,3 @@ class LabState:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
-
-
-def created_interfaces(actions) -> List[Interface]:
-    """The objects a list of actions creates, as (netns, name); a namespace by its loopback."""
-    created: List[Interface] = []
-    for action in actions:
-        created.extend(getattr(action, "creates", lambda: ())())
-    return created
