@@ -363,13 +363,7 @@ def plan_bridge(p, desired: Bridge) -> ObjectResult:
         return _plan_bridge_absent(p, desired)
     p.require_netns(desired.netns, "bridge %s" % desired.name)
     space = p.space(desired.netns)
-    link = space.get(desired.name)
-    if link is not None and link.kind != "bridge":
-        raise ConflictError(
-            "'%s' in %s already exists as a %s device, not a bridge; remove it or choose another name "
-            "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
-            netns=desired.netns, name=desired.name,
-        )
+    link = p.own_link(desired.netns, desired.name, "bridge", "bridge")
     if link is None:
         _refuse_bridge_move(p, desired)
     result = ObjectResult(desired.key, before=bridge_view(desired, link, space), after={})

@@ -304,13 +304,7 @@ def plan_macvlan(p, desired: Macvlan) -> ObjectResult:
     netns = desired.netns
     p.require_netns(netns, "macvlan %s" % desired.name)
     space = p.space(netns)
-    link = space.get(desired.name)
-    if link is not None and link.kind != "macvlan":
-        raise ConflictError(
-            "'%s' in %s already exists as a %s device, not a macvlan; remove it or choose another name "
-            "(nothing was changed)" % (desired.name, netns_label(netns), link.kind or "non-virtual"),
-            netns=netns, name=desired.name,
-        )
+    link = p.own_link(netns, desired.name, "macvlan", "macvlan")
     result = ObjectResult(desired.key, before=macvlan_view(desired, link, space), after={})
     parent, assumed = _find_parent(p, desired)
     if not assumed:

@@ -261,14 +261,8 @@ def plan_tap(p, desired: Tap) -> ObjectResult:
 
 def _find_tap(p, desired: Tap):
     """(netns, link) of the device named as desired: in its namespace, else a tun/tap in the host to move."""
-    link = p.space(desired.netns).get(desired.name)
+    link = p.own_link(desired.netns, desired.name, "tun", "tun/tap")
     if link is not None:
-        if link.kind != "tun":
-            raise ConflictError(
-                "'%s' in %s already exists as a %s device, not a tun/tap; remove it or choose another name "
-                "(nothing was changed)" % (desired.name, netns_label(desired.netns), link.kind or "non-virtual"),
-                netns=desired.netns, name=desired.name,
-            )
         return desired.netns, link
     if desired.netns is not HOST:
         stray = p.space(HOST).get(desired.name)

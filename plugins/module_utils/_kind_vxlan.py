@@ -235,13 +235,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
     p.require_netns(desired.netns, "vxlan %s" % desired.name)
     netns = desired.netns
     space = p.space(netns)
-    link = space.get(desired.name)
-    if link is not None and link.kind != "vxlan":
-        raise ConflictError(
-            "'%s' in %s already exists as a %s device, not a vxlan; remove it or choose another name "
-            "(nothing was changed)" % (desired.name, netns_label(netns), link.kind or "non-virtual"),
-            netns=netns, name=desired.name,
-        )
+    link = p.own_link(netns, desired.name, "vxlan", "vxlan")
     result = ObjectResult(desired.key, before=vxlan_view(desired, link, space), after={})
     dev = None
     if desired.dev is not None:

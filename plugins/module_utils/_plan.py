@@ -175,6 +175,17 @@ class Planner:
                 netns=netns,
             )
 
+    def own_link(self, netns: Optional[str], name: str, kind: str, label: str) -> Optional[Link]:
+        """The device ``name`` in ``netns`` if it is of ``kind``; None if there is none; refused if of another kind."""
+        link = self.space(netns).get(name)
+        if link is not None and link.kind != kind:
+            raise ConflictError(
+                "'%s' in %s already exists as a %s device, not a %s; remove it or choose another name "
+                "(nothing was changed)" % (name, netns_label(netns), link.kind or "non-virtual", label),
+                netns=netns, name=name,
+            )
+        return link
+
     def new_index(self) -> int:
         """A placeholder ifindex for a link the plan creates: negative, so never a real one."""
         self._placeholder_index = getattr(self, "_placeholder_index", 0) - 1
