@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import TABLES, parse_save
@@ -62,7 +62,7 @@ def lab_namespaces(world: World, lab: str) -> List[str]:
     """The named namespaces whose loopback carries the lab's marker (a lab marks every namespace it makes)."""
     mark = marker(lab)
     return sorted(ns for ns, space in world.spaces.items()
-                  if ns is not HOST and space.get("lo") is not None and space.get("lo").alias == mark)
+                  if ns is not HOST and getattr(space.get("lo"), "alias", None) == mark)
 
 
 def scope(world: World, lab: Optional[str] = None, only: Optional[List[str]] = None,
@@ -77,7 +77,7 @@ def scope(world: World, lab: Optional[str] = None, only: Optional[List[str]] = N
     return ([HOST] if host and HOST in world.spaces else []) + named
 
 
-def sysctl_changes(values: Dict[str, Optional[str]], defaults: Dict[str, str]) -> Dict[str, str]:
+def sysctl_changes(values: Mapping[str, Optional[str]], defaults: Mapping[str, str]) -> Dict[str, str]:
     """The ``net.*`` settings whose value differs from a fresh namespace's."""
     changed = {}
     for key, value in sorted(values.items()):
@@ -178,7 +178,7 @@ class _Reader:
         return entry
 
     def _tap(self, netns, link: Link, _seen) -> Optional[dict]:
-        info = link.info
+        info: Any = link.info
         if info is None or not info.persist:
             self.skip(netns, link, "a tun/tap device a program holds (not persistent): it goes with the program")
             return None
@@ -194,7 +194,7 @@ class _Reader:
         return self._common(entry, link, DEFAULT_MTU)
 
     def _vxlan(self, netns, link: Link, _seen) -> Optional[dict]:
-        info = link.info
+        info: Any = link.info
         entry: dict = {"name": link.name}
         _put(entry, "netns", netns)
         entry["vni"] = info.vni
@@ -211,7 +211,7 @@ class _Reader:
         return self._common(entry, link, mtu_default)
 
     def _macvlan(self, netns, link: Link, _seen) -> Optional[dict]:
-        info = link.info
+        info: Any = link.info
         parent = self.world.spaces[netns].by_index(info.parent) if info and not info.parent_elsewhere else None
         if parent is None:
             self.skip(netns, link, "its parent device is in another namespace")
@@ -224,7 +224,7 @@ class _Reader:
         return self._common(entry, link, parent.mtu)
 
     def _bridge(self, netns, link: Link, _seen) -> Optional[dict]:
-        info = link.info
+        info: Any = link.info
         entry: dict = {"name": link.name}
         _put(entry, "netns", netns)
         entry["ports"] = []  # filled in once every device is known (ports_of)
@@ -243,9 +243,10 @@ class _Reader:
         for entry in bridges:
             netns = entry.get("netns")
             space = self.world.spaces[netns]
-            bridge = space.get(entry["name"])
+            bridge: Any = space.get(entry["name"])
             mtus = []
             for link in sorted(space.links.values(), key=lambda item: item.name):
+                port_info: Any = link.port
                 if link.master != bridge.index:
                     continue
                 if (netns, link.name) not in self.described:
@@ -254,9 +255,9 @@ class _Reader:
                             bridge.name, _label(netns), link.name))
                     continue
                 port: dict = {"name": link.name}
-                if link.port is not None and link.port.priority not in (None, PORT_PRIORITY_DEFAULT):
-                    port["priority"] = link.port.priority
-                if link.port is not None and link.port.hairpin:
+                if port_info is not None and port_info.priority not in (None, PORT_PRIORITY_DEFAULT):
+                    port["priority"] = port_info.priority
+                if port_info is not None and port_info.hairpin:
                     port["hairpin"] = True
                 entry["ports"].append(port)
                 mtus.append(link.mtu)
@@ -268,7 +269,8 @@ class _Reader:
         routes = []
         for netns in self.spaces:
             space = self.world.spaces[netns]
-            for route in sorted(space.routes, key=lambda r: (r.table, ":" in r.dst, r.dst, r.metric)):
+            entries: List[Any] = list(space.routes)
+            for route in sorted(entries, key=lambda r: (r.table, ":" in r.dst, r.dst, r.metric)):
                 if route.proto in RTPROT_OWN or route.table == RT_TABLE_LOCAL:
                     continue
                 dev = space.by_index(route.oif) if route.oif else None
@@ -479,12 +481,11 @@ def dot(topology: dict) -> str:
             # An empty cluster is not drawn: give the namespace a point to stand on.
             lines.append('    ns%d_empty [label="", shape=point, style=invis];' % index)
         for node_id, text, shape in nodes:
-            attributes = {"bridge": "shape=box, style=filled, fillcolor=lightgrey",
-                          "veth": "shape=ellipse"}.get(shape, "shape=box")
-            lines.append('    %s [label="%s", %s];' % (node_id, _dot_text(text), attributes))
+            look = {"bridge": "shape=box, style=filled, fillcolor=lightgrey", "veth": "shape=ellipse"}.get(shape, "shape=box")
+            lines.append('    %s [label="%s", %s];' % (node_id, _dot_text(text), look))
         lines.append("  }")
     for one, other, label, style in graph.edges:
-        attributes = ['label="%s"' % _dot_text(label)] if label else []
+        attributes: List[str] = ['label="%s"' % _dot_text(label)] if label else []
         if style != "veth":
             attributes.append("style=dashed")
         lines.append("  %s -- %s%s;" % (one, other, " [%s]" % ", ".join(attributes) if attributes else ""))
