@@ -14,9 +14,9 @@ description:
     their ports and options, tun/tap devices, VXLAN and macvlan devices, addresses, up/down, MTU, the loopback
     state, routes, the C(net.*) sysctls that differ from a new namespace's, and iptables chains - and returns
     them as a description in M(netvirt.linux.topology)'s own input format, a diagram, and a table of links.
-  - "The description is an adoption: a lab made by hand (with C(ip), C(brctl) and C(iptables) commands, as the
-    seed documents make theirs) becomes a description to keep in a repository, and
-    C(netvirt.linux.topology: \"{{ info.topology | combine({'name': 'mylab'}) }}\") rebuilds it on an empty host."
+  - The description is an adoption - a lab made by hand (with C(ip), C(brctl) and C(iptables) commands, as the
+    seed documents make theirs) becomes a description to keep in a repository, which M(netvirt.linux.topology)
+    rebuilds on an empty host once it is given a name (see the examples).
   - Every device is read with the same netlink dump and decoded by the same kind parsers as the other modules
     use; a veth's two ends are paired by the peer's namespace (its link netnsid) and interface index, never
     by an index alone.
@@ -34,7 +34,7 @@ options:
         M(netvirt.linux.topology) sets on everything it makes), with the routes and iptables chains of those
         namespaces and the routes through those devices. Two labs may reuse the same names in their own
         namespaces; each is described apart.
-      - The description then carries the lab's O(lab) as its C(name).
+      - The description then carries O(lab) as its C(name).
     type: str
   namespaces:
     description:
@@ -105,16 +105,16 @@ topology:
     - The description, in M(netvirt.linux.topology)'s input format - C(namespaces), C(veths), C(taps),
       C(vxlans), C(macvlans), C(bridges), C(routes) and C(iptables_chains), every section present (empty
       when nothing is described), every entry with the options of its section.
-    - Without O(lab) it has no C(name); give one (C(combine({'name': 'mylab'}))).
+    - Without O(lab) it has no C(name); add one before passing it to M(netvirt.linux.topology) (see the examples).
     - Addresses are the exact sets the kernel holds, kernel IPv6 link-local ones left out; a bridge's C(ports)
       lists every described device that is its port.
   returned: always
   type: dict
   sample:
     namespaces:
+      - {name: bridge, loopback: false}
       - {name: net0, loopback: false}
       - {name: net1, loopback: false}
-      - {name: bridge, loopback: false}
     veths:
       - {name: bridge-net0, netns: bridge, peer: net0-bridge, peer_netns: net0, addresses: [],
          peer_addresses: [10.0.1.1/24], up: true}
@@ -136,7 +136,7 @@ diagram:
     flowchart LR
       subgraph ns0["netns bridge"]
         n0(["bridge-net0"])
-        n1[("br (bridge)")]
+        n1{{"br (bridge)"}}
       end
       subgraph ns1["netns net0"]
         n2(["net0-bridge"])
@@ -171,7 +171,7 @@ links:
       type: str
       sample: bridge-net0
     peer_namespace:
-      description: Namespace of O(links[].peer); null for the host or when there is no peer.
+      description: Namespace of RV(links[].peer); null for the host or when there is no peer.
       type: str
       sample: bridge
     addresses:
