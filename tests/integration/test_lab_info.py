@@ -170,9 +170,8 @@ def test_seed002_description_reads_as_the_seed_draws_it(sandbox):
     # Both ends resolved across namespaces, by the names the seed gave them after the kernel chose veth0/veth1.
     assert pairs == {frozenset([("net0", "net0-bridge"), ("bridge", "bridge-net0")]),
                      frozenset([("net1", "net1-bridge"), ("bridge", "bridge-net1")])}
-    assert topology["bridges"] == [{"name": "br", "netns": "bridge", "ports": [{"name": "bridge-net0"},
-                                                                                {"name": "bridge-net1"}],
-                                    "addresses": [], "up": True}]
+    ports = [{"name": "bridge-net0"}, {"name": "bridge-net1"}]
+    assert topology["bridges"] == [{"name": "br", "netns": "bridge", "ports": ports, "addresses": [], "up": True}]
     assert info["diagram"].startswith("graph lab {")
     for name in ("net0", "net1", "bridge"):
         assert 'label="netns %s"' % name in info["diagram"]

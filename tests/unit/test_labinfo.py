@@ -46,9 +46,8 @@ def test_seed002_reads_as_the_seed_draws_it_and_builds_as_a_topology():
         {"name": "bridge-net1", "netns": "bridge", "peer": "net1-bridge", "peer_netns": "net1", "addresses": [],
          "peer_addresses": ["10.0.1.2/24"], "up": True},
     ]
-    assert topology["bridges"] == [{"name": "br", "netns": "bridge", "ports": [{"name": "bridge-net0"},
-                                                                                {"name": "bridge-net1"}],
-                                    "addresses": [], "up": True}]
+    ports = [{"name": "bridge-net0"}, {"name": "bridge-net1"}]
+    assert topology["bridges"] == [{"name": "br", "netns": "bridge", "ports": ports, "addresses": [], "up": True}]
     assert [(s["namespace"], s["name"]) for s in info.left_out] == [(HOST, "eth0")]
     # `topology` takes it as it is (with a name).
     built = build(topology)
