@@ -8,6 +8,7 @@ the returned description in a second, empty sandbox; the two kernels' states
 snapshot.py) must be equal, and a second `topology` run changes nothing.
 """
 
+import labgen
 import pytest
 from sandbox import Sandbox
 
@@ -240,3 +241,19 @@ def test_namespaces_option_reads_only_those_and_names_a_missing_one(sandbox):
     assert [s["name"] for s in alone["left_out"]] == ["tap1"]
     failed = sandbox.module("netvirt.linux.lab_info", {"namespaces": ["ns1", "ghost"]}, expect_failure=True)
     assert "network namespace 'ghost' does not exist" in failed["msg"]
+
+
+@pytest.mark.parametrize("by_lab", [True, False], ids=["lab", "everything"])
+def test_a_generated_lab_round_trips(sandbox, tmp_path, by_lab):
+    """A random lab of labgen.py (names and indexes reused across namespaces, host and namespaced bridges, taps,
+    routes, forwarding sysctls), made by `topology`, read by its marker (or all of the host), rebuilt alike."""
+    lab = labgen.generate(labgen.seeds()[0 if by_lab else 1])
+    sandbox.module("netvirt.linux.topology", lab.topology_args())
+    built = sandbox.snapshot()
+    info = read(sandbox, **({"lab": lab.name} if by_lab else {}))
+    assert [ns["name"] for ns in info["topology"]["namespaces"]] == sorted(lab.namespace_names())
+    assert len(info["topology"]["veths"]) == len(lab.veths)
+    assert len(info["topology"]["routes"]) == len(lab.routes)
+    snapshot, _first, second = rebuild(tmp_path, info["topology"], name=lab.name)
+    assert second["changed"] is False, second["actions"]
+    assert snapshot == built, "the rebuilt lab differs from the generated one (%s)" % lab.summary()
