@@ -228,3 +228,25 @@ def test_diagrams_escape_what_their_languages_give_a_meaning():
         {"name": "br", "netns": 'a"b\\c', "ports": [], "addresses": []}]}
     assert 'subgraph ns0["netns a#quot;b\\c"]' in _labinfo.mermaid(topology)
     assert 'label="netns a\\"b\\\\c";' in _labinfo.dot(topology)
+
+
+def test_two_pairs_with_the_same_names_the_other_way_round_are_two_pairs():
+    """A description lab_info writes may list (host:eth0 - lab2:eth1) before (lab0:eth1 - lab2:eth0): the second
+    is made, never found in the first and moved (a generated lab's round trip)."""
+    from unit_helpers import P, Netns, Veth
+
+    desired = [Netns("lab0"), Netns("lab2"),
+               Veth("eth0", peer="eth1", peer_netns="lab2"),
+               Veth("eth1", netns="lab0", peer="eth0", peer_netns="lab2")]
+    plan = P.plan(desired, world())
+    creates = [a for a in plan.actions if type(a).__name__ == "CreateVeth"]
+    assert [(a.netns, a.name, a.peer_netns, a.peer) for a in creates] == [
+        (HOST, "eth0", "lab2", "eth1"), ("lab0", "eth1", "lab2", "eth0")]
+    assert [type(a).__name__ for a in plan.actions if "Move" in type(a).__name__] == []
+    # Built, both are found in place.
+    built = world(["lab0", "lab2"], nsids={("host", 0): "lab2", ("lab2", 0): "host", ("lab2", 1): "lab0",
+                                           ("lab0", 0): "lab2"},
+                  host=[lo(True), veth("eth0", 2, 2, 0)],
+                  lab0=[lo(True), veth("eth1", 2, 3, 0)],
+                  lab2=[lo(True), veth("eth1", 2, 2, 0), veth("eth0", 3, 2, 1)])
+    assert not P.plan(desired, built).changed
