@@ -34,6 +34,9 @@ SYSCTL_VOLATILE = ("net.ipv4.tcp_fastopen_key", "stable_secret")
 DEFAULT_MTU = 1500
 VXLAN_OVERHEAD = 50
 PORT_PRIORITY_DEFAULT = 32
+# The path cost the kernel gives a new port (br_port_cost: from the device's speed, 100 when it has none):
+# a port's cost is described when it differs.
+PORT_COST_DEFAULT = {"veth": 2, "tun": 2, "vxlan": 100}
 
 Endpoint = Tuple[Optional[str], str]
 
@@ -238,6 +241,14 @@ class _Reader:
         entry["_mtu"] = link.mtu
         return entry
 
+    @staticmethod
+    def auto_cost(space, link: Link) -> Optional[int]:
+        """The cost the kernel would give this port by itself; None when not known (never described)."""
+        if link.kind == "macvlan" and link.info is not None:
+            parent = space.by_index(getattr(link.info, "parent", None))
+            return PORT_COST_DEFAULT.get(parent.kind) if parent is not None else None
+        return PORT_COST_DEFAULT.get(link.kind)
+
     def ports_of(self, bridges: List[dict]) -> None:
         """Each bridge's ports: the described devices whose master it is, with their non-default settings."""
         for entry in bridges:
@@ -255,6 +266,8 @@ class _Reader:
                             bridge.name, _label(netns), link.name))
                     continue
                 port: dict = {"name": link.name}
+                if port_info is not None and port_info.cost not in (None, self.auto_cost(space, link)):
+                    port["cost"] = port_info.cost
                 if port_info is not None and port_info.priority not in (None, PORT_PRIORITY_DEFAULT):
                     port["priority"] = port_info.priority
                 if port_info is not None and port_info.hairpin:

@@ -64,8 +64,9 @@ requirements:
   - For iptables chains, the iptables commands (C(iptables-save)); without them chains are left out with a warning.
 notes:
   - Reading inside namespaces needs root; run the task with privilege escalation (C(become)) or as root.
-  - Per-interface sysctls (C(net.ipv4.conf.IFNAME.*)) are not described, nor are a bridge port's path cost
-    (the kernel derives it from the port's speed) or a bridge's VLAN filtering.
+  - Per-interface sysctls (C(net.ipv4.conf.IFNAME.*)) are not described, nor is a bridge's VLAN filtering.
+  - A bridge port's path cost is described when it differs from the one the kernel gives a new port of its
+    kind (from the device's speed - 2 for a veth or a tap, 100 for a VXLAN device).
   - A veth pair is described with one MTU and one up/down state for both ends; when its ends differ, a warning
     says which value the description holds.
 seealso:

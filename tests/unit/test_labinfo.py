@@ -101,8 +101,8 @@ def test_bridge_options_and_port_settings_differing_from_the_kernels_defaults():
                           Link("br", 3, "bridge", 1500, True, addresses=("10.5.0.1/24",),
                                info=BridgeInfo(stp=True, forward_delay=800, priority=4096))])
     topology = _labinfo.describe(lab).topology
-    assert topology["bridges"] == [{"name": "br", "netns": "r", "ports": [{"name": "tap0", "priority": 10,
-                                                                           "hairpin": True}],
+    port = {"name": "tap0", "cost": 100, "priority": 10, "hairpin": True}
+    assert topology["bridges"] == [{"name": "br", "netns": "r", "ports": [port],
                                     "stp": True, "forward_delay": 8.0, "priority": 4096,
                                     "addresses": ["10.5.0.1/24"], "up": True}]
     assert topology["taps"] == [{"name": "tap0", "netns": "r", "mode": "tap", "owner": "1000", "multi_queue": False,
