@@ -1,7 +1,7 @@
 """lab_info's pure part: a read World -> a `topology` description, a links table, Mermaid and DOT."""
 
 import pytest
-from unit_helpers import HOST, BridgeInfo, Link, PortInfo, RouteEntry, TunInfo, VxlanInfo, world
+from unit_helpers import HOST, BridgeInfo, Link, Netns, P, PortInfo, RouteEntry, TunInfo, Veth, VxlanInfo, world
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
@@ -233,8 +233,6 @@ def test_diagrams_escape_what_their_languages_give_a_meaning():
 def test_two_pairs_with_the_same_names_the_other_way_round_are_two_pairs():
     """A description lab_info writes may list (host:eth0 - lab2:eth1) before (lab0:eth1 - lab2:eth0): the second
     is made, never found in the first and moved (a generated lab's round trip)."""
-    from unit_helpers import P, Netns, Veth
-
     desired = [Netns("lab0"), Netns("lab2"),
                Veth("eth0", peer="eth1", peer_netns="lab2"),
                Veth("eth1", netns="lab0", peer="eth0", peer_netns="lab2")]
