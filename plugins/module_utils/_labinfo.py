@@ -246,8 +246,8 @@ class _Reader:
         """The cost the kernel would give this port by itself; None when not known (never described)."""
         if link.kind == "macvlan" and link.info is not None:
             parent = space.by_index(getattr(link.info, "parent", None))
-            return PORT_COST_DEFAULT.get(parent.kind) if parent is not None else None
-        return PORT_COST_DEFAULT.get(link.kind)
+            return PORT_COST_DEFAULT.get(parent.kind or "") if parent is not None else None
+        return PORT_COST_DEFAULT.get(link.kind or "")
 
     def ports_of(self, bridges: List[dict]) -> None:
         """Each bridge's ports: the described devices whose master it is, with their non-default settings."""
