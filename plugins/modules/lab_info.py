@@ -223,15 +223,14 @@ ARGUMENT_SPEC = dict(
 SYSCTL_BASE = "/proc/sys/"
 
 
-def fresh_sysctls() -> dict:
-    """In a new namespace (a forked child's): every readable and writable net.* setting, by key.
+def sysctl_paths() -> dict:
+    """In a new namespace (a forked child's): {key: path} of every net.* setting it can read and write.
 
     Per-interface entries are left out; a table's `all` and `default` entries are kept.
     """
-    from ansible_collections.netvirt.linux.plugins.module_utils import _sysctl
     from ansible_collections.netvirt.linux.plugins.module_utils._model import SYSCTL_INTERFACE_TABLES, SYSCTL_NOT_INTERFACES
 
-    values = {}
+    paths = {}
     for directory, subdirectories, files in os.walk(SYSCTL_BASE + "net"):
         parts = directory[len(SYSCTL_BASE):].split("/")
         if len(parts) == 3 and (parts[1], parts[2]) in SYSCTL_INTERFACE_TABLES:
@@ -239,20 +238,60 @@ def fresh_sysctls() -> dict:
         for name in files:
             path = os.path.join(directory, name)
             try:
-                if os.stat(path).st_mode & 0o600 != 0o600:
+                if os.lstat(path).st_mode & 0o600 != 0o600:
                     continue
-                key = ".".join(part.replace(".", "/") for part in parts + [name])
-                value = _sysctl.read(key)
-            except (OSError, NetvirtError):
+            except OSError:
                 continue
-            if value:
-                values[key] = value
+            paths[".".join(part.replace(".", "/") for part in parts + [name])] = path
+    return paths
+
+
+def read_sysctls(paths: dict) -> dict:
+    """{key: value} of the settings that can be read here (fields separated by single spaces)."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._model import sysctl_text
+
+    values = {}
+    for key, path in paths.items():
+        try:
+            # Paths a walk of /proc/sys/net found in a new namespace; never a link, only read.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            value = sysctl_text(os.read(fd, 65536).decode("utf-8", "replace"))
+        except OSError:
+            continue  # stable_secret and the like: unset, unreadable
+        finally:
+            os.close(fd)
+        if value:
+            values[key] = value
     return values
 
 
+def fresh_sysctls() -> dict:
+    """In a new namespace: {key: [path, value]} of every net.* setting (what `topology` gets for a new one)."""
+    paths = sysctl_paths()
+    values = read_sysctls(paths)
+    return {key: [paths[key], value] for key, value in values.items()}
+
+
+def sysctl_reader(paths: dict):
+    """A read for Kernel.read: one namespace's values of these settings, read from inside it."""
+    def read(kernel, netns, _items) -> dict:
+        with kernel.inside(netns):
+            return {"sysctls": read_sysctls(paths)}
+    return read
+
+
+def _saves(tools: dict) -> dict:
+    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import child_read
+
+    return {family: child_read(save) for family, save in tools.items()}
+
+
 def read_chains(names) -> tuple:
-    """({netns: {family: iptables-save output}}, warnings) for the named namespaces."""
-    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import child_read, resolve_backend
+    """({netns: {family: iptables-save output}}, warnings) for the named namespaces: one child per namespace."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import resolve_backend
     from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import in_netns
 
     if not names:
@@ -261,10 +300,8 @@ def read_chains(names) -> tuple:
         backend = resolve_backend("auto")
     except NetvirtError as exc:
         return {}, ["iptables chains are not described: %s" % exc.msg]
-    saved = {}
-    for netns in names:
-        saved[netns] = {family: in_netns(netns, child_read, backend.tools[family].save) for family in ("ipv4", "ipv6")}
-    return saved, []
+    tools = {family: backend.tools[family].save for family in ("ipv4", "ipv6")}
+    return {netns: in_netns(netns, _saves, tools) for netns in names}, []
 
 
 def main():
@@ -287,9 +324,10 @@ def main():
                 raise ValidationError("; ".join(missing_message(name) for name in missing) + " (nothing was read)",
                                       missing=missing)
         names = sorted(existing if only is None else set(only))
-        defaults = in_netns(SCRATCH, fresh_sysctls)
+        fresh = in_netns(SCRATCH, fresh_sysctls)
+        defaults = {key: value for key, (_path, value) in fresh.items()}
         routes = (_kinds.get("route").read, {"routes"})
-        sysctls = (_kinds.get("netns").read, set(defaults))
+        sysctls = (sysctl_reader({key: path for key, (path, _value) in fresh.items()}), ())
         reads = {netns: [routes, sysctls] for netns in names}
         reads[HOST] = [routes]
         with Kernel() as kernel:
