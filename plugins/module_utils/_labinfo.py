@@ -398,11 +398,15 @@ def describe(world: World, lab: Optional[str] = None, only: Optional[List[str]] 
 # ---------------------------------------------------------------- diagrams ---
 
 
-def _edge_label(one: List[str], other: List[str]) -> str:
-    left, right = ", ".join(one), ", ".join(other)
-    if not left and not right:
-        return ""
-    return "%s -- %s" % (left or "-", right or "-")
+def _edge_label(entry: dict) -> str:
+    """A veth pair's addresses, the first end's first: ``10.0.0.1/30 -- 10.0.0.2/30``; one end's alone with its
+    name (``10.0.1.1/24 on net0-bridge``)."""
+    left, right = ", ".join(entry.get("addresses") or ()), ", ".join(entry.get("peer_addresses") or ())
+    if left and right:
+        return "%s -- %s" % (left, right)
+    if left or right:
+        return "%s on %s" % (left, entry["name"]) if left else "%s on %s" % (right, entry["peer"])
+    return ""
 
 
 class _Graph:
@@ -431,7 +435,7 @@ class _Graph:
         for entry in topology.get("veths") or ():
             one = self.ids[(entry.get("netns"), entry["name"])]
             other = self.ids[(entry.get("peer_netns"), entry["peer"])]
-            label = _edge_label(list(entry.get("addresses") or ()), list(entry.get("peer_addresses") or ()))
+            label = _edge_label(entry)
             self.edges.append((one, other, label, "veth"))
         for entry in topology.get("bridges") or ():
             bridge = self.ids[(entry.get("netns"), entry["name"])]
@@ -485,7 +489,8 @@ def _dot_text(text: str) -> str:
 def dot(topology: dict) -> str:
     """A Graphviz digraph (drawn undirected): one cluster per namespace, devices as nodes, veth pairs as edges."""
     graph = _Graph(topology)
-    lines = ["graph lab {", "  rankdir=LR;", '  node [fontname="sans-serif"];', '  edge [fontname="sans-serif"];']
+    lines = ["graph lab {", "  rankdir=LR;", '  fontname="sans-serif";', '  node [fontname="sans-serif"];',
+             '  edge [fontname="sans-serif"];']
     for index, (netns, nodes) in enumerate(graph.boxes.items()):
         lines.append("  subgraph cluster_%d {" % index)
         lines.append('    label="%s";' % _dot_text("host" if netns is HOST else "netns " + netns))

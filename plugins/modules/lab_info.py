@@ -129,21 +129,31 @@ topology:
 diagram:
   description:
     - The lab drawn in O(format) - each namespace (and the host, when it holds described devices) a box
-      (a Mermaid subgraph, a Graphviz cluster) named after it, each device a node (bridges filled), each
-      veth pair an edge labelled with its two ends' addresses, each bridge port a dashed edge to its bridge.
+      (a Mermaid subgraph, a Graphviz cluster) named after it (C(netns NAME), C(host)), each device a node
+      (veth ends rounded, bridges as hexagons in Mermaid and filled boxes in Graphviz), each veth pair an edge
+      labelled with its two ends' addresses (V(10.0.0.1/30 -- 10.0.0.2/30), the first end's first; an end's
+      alone as V(10.0.1.1/24 on net0-bridge)), each bridge port, macvlan parent and VXLAN underlay a dashed
+      edge.
+      - Graphviz input is an undirected C(graph); render it with C(dot -Tsvg).
   returned: always
   type: str
   sample: |
     flowchart LR
       subgraph ns0["netns bridge"]
         n0(["bridge-net0"])
-        n1{{"br (bridge)"}}
+        n2(["bridge-net1"])
+        n4{{"br (bridge)"}}
       end
       subgraph ns1["netns net0"]
-        n2(["net0-bridge"])
+        n1(["net0-bridge"])
       end
-      n0 ---|"- -- 10.0.1.1/24"| n2
-      n1 -.- n0
+      subgraph ns2["netns net1"]
+        n3(["net1-bridge"])
+      end
+      n0 ---|"10.0.1.1/24 on net0-bridge"| n1
+      n2 ---|"10.0.1.2/24 on net1-bridge"| n3
+      n4 -.- n0
+      n4 -.- n2
 links:
   description: Every link of the described namespaces (with O(lab), the lab's and its namespaces' loopbacks).
   returned: always

@@ -213,7 +213,7 @@ def test_diagrams_name_every_namespace_and_label_veth_pairs_with_addresses(fmt):
     text = _labinfo.diagram(topology, fmt)
     for name in ("net0", "net1", "bridge"):
         assert "netns %s" % name in text
-    assert "- -- 10.0.1.1/24" in text
+    assert "10.0.1.1/24 on net0-bridge" in text
     assert "br (bridge)" in text
     if fmt == "mermaid":
         assert text.startswith("flowchart LR\n")
