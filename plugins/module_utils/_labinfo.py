@@ -392,6 +392,8 @@ def describe(world: World, lab: Optional[str] = None, only: Optional[List[str]] 
     topology["iptables_chains"] = chain_entries(chain_spaces)
     reader.info.topology = topology
     reader.info.links = reader.link_rows()
+    if lab is not None and not namespaces and not any(topology[kind.section] for kind in _kinds.KINDS if kind.link_kind):
+        reader.info.warnings.append("nothing read carries the marker of lab '%s' (%s)" % (lab, marker(lab)))
     return reader.info
 
 
