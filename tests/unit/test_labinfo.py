@@ -84,8 +84,8 @@ def test_lab_keeps_only_the_marked_objects_of_two_labs_that_reuse_names():
     assert {row["lab"] for row in info.links} == {"two"}
     build(info.topology)
     assert not info.warnings
-    assert _labinfo.describe(lab, lab="three").warnings == ["nothing read carries the marker of lab 'three' "
-                                                             "(netvirt:lab=three)"]
+    warning = "nothing read carries the marker of lab 'three' (netvirt:lab=three)"
+    assert _labinfo.describe(lab, lab="three").warnings == [warning]
 
 
 def test_namespaces_and_host_narrow_what_is_described():
