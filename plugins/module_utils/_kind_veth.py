@@ -140,6 +140,17 @@ def _search_order(p, desired: Veth) -> List[Optional[str]]:
     return order
 
 
+def prepare(p, veths) -> None:
+    """Where each pair of this plan wants its ends: a pair standing where another one of them wants an end
+    is that other one (made earlier in this plan, or on an earlier run), never this one to be moved."""
+    p.notes["veth_ends"] = {end: obj.key for obj in veths if obj.state == "present" for end in owned(obj)}
+
+
+def _claimed_by_another(p, desired: Veth, *ends) -> bool:
+    claims = p.notes.get("veth_ends", {})
+    return any(claims.get(end, desired.key) != desired.key for end in ends)
+
+
 def _find_pair(p, desired: Veth):
     """The existing pair (netns, link, peer_netns, peer) named as desired, wherever it sits."""
     best = None
@@ -152,6 +163,8 @@ def _find_pair(p, desired: Veth):
             continue
         if peer_ns not in (desired.netns, desired.peer_netns, HOST):
             continue  # never pull an end out of a namespace the task does not name
+        if _claimed_by_another(p, desired, (ns, link.name), (peer_ns, peer.name)):
+            continue  # another pair of the lab, with the same names the other way round
         in_place = (ns == desired.netns) + (peer_ns == desired.peer_netns)
         if best is None or in_place > best[0]:
             best = (in_place, ns, link, peer_ns, peer)
@@ -277,5 +290,5 @@ KIND = Kind(
     endpoints=endpoints,
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST],
-    link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs",
+    link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
 )
