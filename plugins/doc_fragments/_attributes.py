@@ -22,6 +22,9 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+    details:
+      - One diff per object, its headers naming the object by kind, name and namespace, for example
+        C(veth eth0 in h1), C(bridge br0 (host)) or C(netns h1).
   idempotent:
     description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full

@@ -62,6 +62,18 @@ def test_tarball_leaves_development_files_out(installed):
     assert shipped == [], "build_ignore in galaxy.yml should leave these out: %s" % shipped[:20]
 
 
+def test_manifest_has_project_urls(installed):
+    """Galaxy and the docsite link documentation, homepage and issues from MANIFEST.json."""
+    with tarfile.open(installed[0]) as tar:
+        member = tar.extractfile("MANIFEST.json")
+        assert member is not None
+        info = json.load(member)["collection_info"]
+    for key in ("repository", "documentation", "homepage", "issues"):
+        assert info[key], "MANIFEST.json has no %s: set it in galaxy.yml" % key
+        assert info[key].startswith("https://"), (key, info[key])
+        assert info[key] == GALAXY[key], (key, info[key])
+
+
 def test_modules_are_listed(installed):
     env = installed[1]
     out = run([BIN / "ansible-doc", "-t", "module", "-l", FQCN], env=env).stdout
@@ -80,3 +92,13 @@ def test_module_doc_renders(installed, module):
     assert doc["doc"]["short_description"], doc
     assert doc["examples"], "%s has no EXAMPLES" % name
     assert doc["return"] is not None, "%s has no RETURN" % name
+
+
+def test_action_group_holds_the_modules_that_take_netns(installed):
+    """module_defaults: {group/netvirt.linux.netvirt: {netns: X}} must suit every module of the group."""
+    env = installed[1]
+    names = ["%s.%s" % (FQCN, m) for m in MODULES]
+    docs = json.loads(run([BIN / "ansible-doc", "-t", "module", "-j"] + names, env=env).stdout)
+    taking = sorted(m for m in MODULES if "netns" in docs["%s.%s" % (FQCN, m)]["doc"].get("options", {}))
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert runtime["action_groups"]["netvirt"] == taking
