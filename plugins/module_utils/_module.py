@@ -134,12 +134,15 @@ def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> 
 
 
 def base_result(module: AnsibleModule, outcome) -> dict:
-    """changed, actions and (in diff mode) diff, the same in check mode and for real."""
+    """changed, actions and (in diff mode) diff - one per object, named -, the same in check mode and for real."""
     result = dict(changed=outcome.changed, actions=outcome.actions())
     plan = getattr(outcome, "plan", None)
     for warning in getattr(plan, "warnings", ()):
         module.warn(warning)
     if module._diff:
-        diffs = outcome.diffs()
+        # One diff per object, its headers naming it (`veth eth0 in h1`): Ansible shows each on its own.
+        from ansible_collections.netvirt.linux.plugins.module_utils._report import diffs as named_diffs
+
+        diffs = named_diffs(outcome)
         result["diff"] = diffs[0] if len(diffs) == 1 else diffs
     return result

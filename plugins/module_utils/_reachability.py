@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, validate_netns_name
@@ -324,3 +324,44 @@ def failures_message(results: Sequence[Probe]) -> str:
             outcome = "no route" if r.no_route else "%d/%d replies" % (r.received, r.sent)
             words.append(head + "%s (%s)" % ("reachable" if r.reachable else "unreachable", outcome))
     return "%d of %d reachability checks failed: %s" % (len(bad), len(results), "; ".join(words))
+
+
+MATRIX_LEGEND = "ok reachable, -- unreachable, ! not as expected, ERR the probe did not run, . not probed"
+
+
+def _cell(result: Probe) -> str:
+    if result.error:
+        return "ERR!"
+    return ("ok" if result.reachable else "--") + ("" if result.ok else "!")
+
+
+def matrix_text(results: Sequence[Probe]) -> str:
+    """The results as a text table for people: a row per source, a column per target, and a legend line.
+
+    A pair probed twice (two checks name it) shows its worse result.
+    """
+    if not results:
+        return ""
+    sources: List[str] = []
+    targets: List[str] = []
+    cells: Dict[Tuple[str, str], Probe] = {}
+    for result in results:
+        source = "host" if result.source is HOST else result.source
+        if source not in sources:
+            sources.append(source)
+        if result.target not in targets:
+            targets.append(result.target)
+        seen = cells.get((source, result.target))
+        if seen is None or seen.ok:
+            cells[(source, result.target)] = result
+    corner = "from \\ to"
+    first = max([len(corner)] + [len(source) for source in sources])
+    widths = [max(len(target), 4) for target in targets]
+    lines = [[corner.ljust(first)] + [target.ljust(width) for target, width in zip(targets, widths)]]
+    for source in sources:
+        row = [source.ljust(first)]
+        for target, width in zip(targets, widths):
+            cell = cells.get((source, target))
+            row.append(("." if cell is None else _cell(cell)).ljust(width))
+        lines.append(row)
+    return "\n".join(["  ".join(line).rstrip() for line in lines] + [MATRIX_LEGEND])

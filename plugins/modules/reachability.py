@@ -100,6 +100,10 @@ EXAMPLES = r"""
         to: 10.0.1.1
         expect: unreachable
   register: lab_matrix
+
+- name: Show it as a table, a row per source and a column per target
+  ansible.builtin.debug:
+    msg: "{{ lab_matrix.matrix_text.split('\\n') }}"
 """
 
 RETURN = r"""
@@ -163,6 +167,18 @@ matrix:
       description: Whether the source had no route to the target, so nothing was sent; the pair is unreachable.
       type: bool
       sample: false
+matrix_text:
+  description:
+    - The same results as a text table for people, lines separated by newlines - a row per source (C(host) for
+      the host), a column per target, and a legend line. A cell is C(ok) when a reply came back and C(--) when
+      none did; C(!) marks an outcome against the expectation, C(ERR!) a probe that did not run, C(.) a pair no
+      check names.
+    - 'Print it with M(ansible.builtin.debug), one line per list item: C(msg: "{{ result.matrix_text.split(''\n'') }}").'
+    - Empty when the task is skipped.
+  returned: always
+  type: str
+  sample: "from \\ to  10.0.1.1  10.0.1.2\nnet0       .         ok\nnet1       ok        .\nok reachable, -- unreachable,
+    ! not as expected, ERR the probe did not run, . not probed"
 summary:
   description: Counts of probed, passed and failed pairs. When the task is skipped, C(pairs) counts the pairs
     that were not probed.
@@ -179,7 +195,14 @@ missing_sources:
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 from ansible_collections.netvirt.linux.plugins.module_utils._module import netvirt_module
-from ansible_collections.netvirt.linux.plugins.module_utils._reachability import expand, failures_message, missing_in_check_mode, probe, validate_timing
+from ansible_collections.netvirt.linux.plugins.module_utils._reachability import (
+    expand,
+    failures_message,
+    matrix_text,
+    missing_in_check_mode,
+    probe,
+    validate_timing,
+)
 
 ARGUMENT_SPEC = dict(
     checks=dict(type="list", elements="dict", required=True, options={
@@ -209,16 +232,18 @@ def main():
 
     if missing:
         module.exit_json(
-            changed=False, skipped=True, matrix=[], missing_sources=missing,
+            changed=False, skipped=True, matrix=[], matrix_text="", missing_sources=missing,
             summary={"pairs": len(pairs), "passed": 0, "failed": 0},
             msg="check mode: not probed, source namespace(s) %s do not exist yet (an earlier task would create "
                 "them)" % ", ".join("'%s'" % name for name in missing))
     matrix = [r.as_dict() for r in results]
     failed = sum(1 for r in results if not r.ok)
     summary = {"pairs": len(results), "passed": len(results) - failed, "failed": failed}
+    text = matrix_text(results)
     if failed:
-        module.fail_json(msg=failures_message(results), matrix=matrix, summary=summary, changed=False)
-    module.exit_json(changed=False, matrix=matrix, summary=summary)
+        module.fail_json(msg=failures_message(results), matrix=matrix, matrix_text=text, summary=summary,
+                         changed=False)
+    module.exit_json(changed=False, matrix=matrix, matrix_text=text, summary=summary)
 
 
 if __name__ == "__main__":

@@ -151,10 +151,43 @@ objects:
       type: dict
       sample: {"name": "eth0", "netns": "h1", "state": "present"}
 summary:
-  description: Counts of objects described, changed and removed, and of actions.
+  description:
+    - Counts of objects described, changed (created ones included) and removed, and of actions.
+    - Under C(kinds), per kind of object, how many were created, changed (other than created) and removed; the
+      three counts are disjoint, and a kind the run saw no object of is left out.
   returned: always
   type: dict
-  sample: {"objects": 7, "changed": 7, "removed": 0, "actions": 31}
+  sample:
+    objects: 7
+    changed: 7
+    removed: 0
+    actions: 31
+    kinds:
+      netns: {"created": 3, "changed": 0, "removed": 0}
+      veth: {"created": 3, "changed": 0, "removed": 0}
+      bridge: {"created": 1, "changed": 0, "removed": 0}
+  contains:
+    objects:
+      description: Objects the description names.
+      type: int
+    changed:
+      description: Objects of the description that changed, created ones included.
+      type: int
+    removed:
+      description: Objects the lab owned and removed (with O(state=absent) or O(prune=true)).
+      type: int
+    actions:
+      description: Changes made, or that would be made in check mode.
+      type: int
+    kinds:
+      description: Per kind (V(netns), V(veth), V(bridge), V(route), V(iptables_chain), ...), a dict of
+        C(created), C(changed) and C(removed) counts.
+      type: dict
+summary_text:
+  description: The per-kind counts of RV(summary) in one line, for people.
+  returned: always
+  type: str
+  sample: "created: 3 netns, 3 veth, 1 bridge; changed: none; removed: none"
 elapsed:
   description: Seconds the module spent reading, planning and applying (without Ansible's own overhead).
   returned: always
@@ -174,6 +207,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Netvi
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import LabChains
 from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, netvirt_module, run
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
+from ansible_collections.netvirt.linux.plugins.module_utils._report import counts_text, lab_counts, object_diff
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import LAB_OPTIONS, SECTION_OPTIONS, section_argument_spec
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build, marker, validate_lab_name
 
@@ -206,7 +240,7 @@ def main():
     objects = outcome.plan.objects
     described = [
         {"key": list(obj.key), "changed": obj.changed, "actions": [a.describe() for a in obj.actions],
-         "after": obj.after, "diff": {"before": obj.before, "after": obj.after}} for obj in objects]
+         "after": obj.after, "diff": object_diff(obj)} for obj in objects]
     removed = described[len(desired):]
     described = described[:len(desired)]
     if chains is not None:
@@ -219,15 +253,18 @@ def main():
         result["actions"] += chains.actions()
     entries = described + removed
     if module._diff:
-        # One diff per object, so Ansible shows each change on its own.
+        # One diff per object, its headers naming it (`veth eth0 in h1`), so Ansible shows each change on its own.
         result["diff"] = [entry["diff"] for entry in entries]
     result["objects"] = [{key: value for key, value in entry.items() if key != "diff"} for entry in entries]
+    kinds = lab_counts(described, removed)
     result["summary"] = {
         "objects": len(described),
         "changed": sum(1 for entry in described if entry["changed"]),
         "removed": len(removed),
         "actions": len(result["actions"]),
+        "kinds": kinds,
     }
+    result["summary_text"] = counts_text(kinds)
     result["elapsed"] = round(time.monotonic() - started, 4)
     result["peak_memory_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     module.exit_json(**result)

@@ -25,6 +25,11 @@ def test_matrix_with_both_expectations(sandbox):
     assert (first["from"], first["to"], first["reachable"], first["ok"]) == ("a", "10.0.1.2", True, True)
     assert first["received"] >= 1 and first["rtt_avg_ms"] is not None
     assert result["matrix"][2]["received"] == 0 and result["matrix"][2]["ok"] is True
+    assert result["matrix_text"].split("\n") == [
+        "from \\ to  10.0.1.2  127.0.0.1  10.0.1.99",
+        "a          ok        ok         .",
+        "b          .         .          --",
+        "ok reachable, -- unreachable, ! not as expected, ERR the probe did not run, . not probed"]
     assert sandbox.snapshot() == before
 
 
@@ -40,6 +45,9 @@ def test_broken_expectations_fail_naming_each_pair(sandbox):
     assert "b -> 10.0.1.77: expected reachable, unreachable" in result["msg"]
     assert "host -> 10.0.1.1: expected reachable" in result["msg"]
     assert result["summary"]["failed"] == 3 and len(result["matrix"]) == 3
+    # The table marks every pair against its expectation.
+    assert result["matrix_text"].split("\n")[1:4] == [
+        "a          ok!       .          .", "b          .         --!        .", "host       .         .          --!"]
 
 
 def test_missing_source_namespace(sandbox):
@@ -188,6 +196,7 @@ def test_check_mode_skips_sources_that_do_not_exist_yet(sandbox):
                                       "(an earlier task would create them)")
     assert prove["result"]["missing_sources"] == ["n0", "n1"]
     assert prove["result"]["matrix"] == [] and prove["result"]["summary"]["pairs"] == 3
+    assert prove["result"]["matrix_text"] == ""
     assert by_task["consume the proof"]["status"] == "ok"
     assert by_task["consume the proof"]["result"]["msg"] == (
         "0 pairs, skipped=True, {'pairs': 3, 'passed': 0, 'failed': 0}, changed=False")
@@ -244,6 +253,8 @@ def test_role_proofs_in_check_mode(sandbox, label):
     assert proc.returncode == 0 and not failed, "%s\n%s" % (failed, proc.stdout[-3000:])
     proofs = [r for r in records if r["task"].split(" : ", 1)[-1].startswith("Prove")]
     assert [r["status"] for r in proofs] == ["skipped"], proofs
+    shown = [r for r in records if r["task"].endswith("Show the reachability matrix, a row per source and a column per target")]
+    assert [r["status"] for r in shown] == ["skipped"], shown  # nothing probed, nothing to show
     assert sandbox.snapshot() == before
 
 
@@ -254,6 +265,12 @@ def test_role_proof_runs_in_check_mode_once_the_lab_is_built(sandbox):
     proc, records = sandbox.playbook(play)
     proof = [r for r in records if r["task"].endswith("Prove each end reaches the other")]
     assert [r["status"] for r in proof] == ["ok"] and proof[0]["result"]["summary"]["passed"] == 2
+    # The role prints the module's table, one line per item.
+    shown = [r for r in records if r["task"].endswith("Show the reachability matrix, a row per source and a column per target")]
+    assert [r["status"] for r in shown] == ["ok"], shown
+    assert shown[0]["result"]["msg"] == [
+        "from \\ to  10.2.0.2  10.2.0.1", "nl         ok        .", "nr         .         ok",
+        "ok reachable, -- unreachable, ! not as expected, ERR the probe did not run, . not probed"]
     proc, records = sandbox.playbook(play, extra_args=["--check", "--diff"])
     proof = [r for r in records if r["task"].endswith("Prove each end reaches the other")]
     assert [r["status"] for r in proof] == ["ok"], proof  # nothing would change: the lab is proved

@@ -47,6 +47,50 @@ def test_whole_lab_four_steps(sandbox):
     assert sandbox.ping("h0", "10.0.0.2") and sandbox.ping("h1", "10.0.0.254") and sandbox.ping(None, "10.0.0.1")
 
 
+def test_summary_counts_each_kind_on_build_rerun_and_teardown(sandbox):
+    built = sandbox.module(TOPOLOGY, lab())
+    assert built["summary"]["kinds"] == {
+        "netns": {"created": 3, "changed": 0, "removed": 0}, "veth": {"created": 3, "changed": 0, "removed": 0},
+        "tap": {"created": 1, "changed": 0, "removed": 0}, "bridge": {"created": 1, "changed": 0, "removed": 0},
+        "route": {"created": 2, "changed": 0, "removed": 0}}
+    assert built["summary_text"] == "created: 3 netns, 3 veth, 1 tap, 1 bridge, 2 route; changed: none; removed: none"
+    again = sandbox.module(TOPOLOGY, lab())
+    assert all(row == {"created": 0, "changed": 0, "removed": 0} for row in again["summary"]["kinds"].values())
+    assert set(again["summary"]["kinds"]) == set(built["summary"]["kinds"])
+    assert again["summary_text"] == "created: none; changed: none; removed: none"
+    changed = copy.deepcopy(lab())
+    changed["veths"][2]["mtu"] = 1300  # gw's eth0
+    assert sandbox.module(TOPOLOGY, changed)["summary_text"] == "created: none; changed: 1 veth; removed: none"
+    gone = sandbox.module(TOPOLOGY, {"name": "t1", "state": "absent"})
+    # The host ends of the veths go with their namespaces' ends; the bridge and the tap are deleted.
+    assert gone["summary"]["kinds"] == {
+        "netns": {"created": 0, "changed": 0, "removed": 3}, "veth": {"created": 0, "changed": 0, "removed": 3},
+        "tap": {"created": 0, "changed": 0, "removed": 1}, "bridge": {"created": 0, "changed": 0, "removed": 1}}
+    assert gone["summary_text"] == "created: none; changed: none; removed: 3 netns, 3 veth, 1 tap, 1 bridge"
+
+
+def test_every_diff_names_its_object(sandbox):
+    """Two namespaces with an eth0 each: two hunks, told apart by their headers, in the diff Ansible prints."""
+    two = {"name": "t1", "namespaces": [{"name": "h1"}, {"name": "h2"}],
+           "veths": [{"name": "eth0", "netns": "h%d" % i, "peer": "h%d-br" % i, "addresses": ["10.0.0.%d/24" % i]}
+                     for i in (1, 2)],
+           "bridges": [{"name": "br0", "ports": ["h1-br", "h2-br"]}]}
+    steps = sandbox.four_steps(TOPOLOGY, two)
+    headers = ["netns h1", "netns h2", "veth eth0 in h1", "veth eth0 in h2", "bridge br0 (host)"]
+    for step in ("check", "apply"):
+        assert [d["before_header"] for d in steps[step]["diff"]] == headers
+        assert [d["after_header"] for d in steps[step]["diff"]] == headers
+    # A lab dropped by ownership: each removed object is named too (a veth by its host end).
+    proc, records = sandbox.playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "down", TOPOLOGY: {"name": "t1", "state": "absent"}}]}], extra_args=["--diff"])
+    down = records[-1]["result"]
+    assert sorted(d["before_header"] for d in down["diff"]) == [
+        "bridge br0 (host)", "netns h1", "netns h2", "veth h1-br (host)", "veth h2-br (host)"]
+    # The default callback prints each hunk under its header.
+    for header in ("veth h1-br (host)", "netns h2"):
+        assert "--- before: %s\n+++ after: %s\n" % (header, header) in proc.stdout, proc.stdout
+
+
 def test_teardown_removes_exactly_the_lab(sandbox):
     empty = sandbox.snapshot()
     sandbox.module(TOPOLOGY, lab())

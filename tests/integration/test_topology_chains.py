@@ -61,7 +61,10 @@ def test_chains_four_steps_in_a_new_lab(sandbox):
         "replace the rules of chain INPUT in %s (0 -> 2)" % where,
         "replace the rules of chain FROM_A in %s (0 -> 2)" % where,
     ]
-    assert apply["summary"] == {"objects": 5, "changed": 5, "removed": 0, "actions": len(apply["actions"])}
+    assert apply["summary"] == {"objects": 5, "changed": 5, "removed": 0, "actions": len(apply["actions"]), "kinds": {
+        "netns": {"created": 2, "changed": 0, "removed": 0}, "veth": {"created": 1, "changed": 0, "removed": 0},
+        "iptables_chain": {"created": 0, "changed": 2, "removed": 0}}}
+    assert apply["summary_text"] == "created: 2 netns, 1 veth; changed: 2 iptables_chain; removed: none"
     chain = apply["objects"][3]
     assert chain["key"] == ["iptables_chain", "b", "filter", "INPUT", "ipv4"] and chain["changed"] is True
     assert chain["after"] == {"table": "filter", "chain": "INPUT", "netns": "b", "ipv4": {
@@ -98,7 +101,10 @@ def test_prune_removes_dropped_chains_and_keeps_the_namespace(sandbox):
     assert apply["actions"] == [
         "replace the rules of chain INPUT in table filter (ipv4) in namespace 'b' (2 -> 1)",
         "delete chain FROM_A in table filter (ipv4) in namespace 'b'"]
-    assert apply["summary"] == {"objects": 4, "changed": 1, "removed": 1, "actions": 2}
+    assert apply["summary"] == {"objects": 4, "changed": 1, "removed": 1, "actions": 2, "kinds": {
+        "netns": {"created": 0, "changed": 0, "removed": 0}, "veth": {"created": 0, "changed": 0, "removed": 0},
+        "iptables_chain": {"created": 0, "changed": 1, "removed": 1}}}
+    assert apply["summary_text"] == "created: none; changed: 1 iptables_chain; removed: 1 iptables_chain"
     assert apply["objects"][-1]["key"] == ["iptables_chain", "b", "filter", "FROM_A", "ipv4"]
     assert apply["objects"][-1]["after"]["ipv4"] == {"state": "absent"}
     lines = saved(sandbox, variant, "b")

@@ -199,3 +199,24 @@ def test_ping_argv():
     assert argv[argv.index("-c") + 1] == "100" and argv[argv.index("-W") + 1] == "60.0"
     assert "-w" not in argv  # with a deadline ping sends until `count` replies: more requests than asked for
     assert deadline(100, 10.0, 60.0) == 1061
+
+
+def test_matrix_text_rows_are_sources_columns_are_targets():
+    from ansible_collections.netvirt.linux.plugins.module_utils._reachability import matrix_text
+
+    results = [
+        Probe("a", "10.0.1.2", "reachable", sent=3, received=3),
+        Probe("a", "127.0.0.1", "reachable", sent=3, received=3),
+        Probe("blocked", "10.0.1.2", "unreachable", sent=3, received=0),
+        Probe("blocked", "10.0.1.77", "reachable", sent=3, received=0),
+        Probe(None, "10.0.1.2", "unreachable", sent=3, received=1),
+        Probe(None, "fe80::1%eth0", "reachable", error="ping did not probe"),
+    ]
+    assert matrix_text(results).split("\n") == [
+        "from \\ to  10.0.1.2  127.0.0.1  10.0.1.77  fe80::1%eth0",
+        "a          ok        ok         .          .",
+        "blocked    --        .          --!        .",
+        "host       ok!       .          .          ERR!",
+        "ok reachable, -- unreachable, ! not as expected, ERR the probe did not run, . not probed",
+    ]
+    assert matrix_text([]) == ""
