@@ -10,7 +10,7 @@ Every module, from `netns` to a whole-lab `topology`, reconciles through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
@@ -26,6 +26,18 @@ def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:
         for netns in _kinds.get(obj.kind).namespaces(obj):
             if netns not in wanted:
                 wanted.append(netns)
+    return wanted
+
+
+def names_to_read(desired: Sequence) -> Optional[Dict[Optional[str], set]]:
+    """{netns: {device name}} when every object's kind plans from named devices alone (Kind.names), else None."""
+    wanted: Dict[Optional[str], set] = {}
+    for obj in desired:
+        names = _kinds.get(obj.kind).names
+        if names is None:
+            return None
+        for netns, found in names(obj).items():
+            wanted.setdefault(netns, set()).update(found)
     return wanted
 
 
@@ -85,7 +97,9 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             if netns not in spaces:
                 spaces.append(netns)
     reads = reads_for(desired)
-    world = kernel.read(spaces, reads=reads, everything=everything)
+    # A lab reads whole namespaces (it prunes, marks and pairs across them); a task of named devices reads those.
+    names = names_to_read(desired) if owner is None and desired else None
+    world = kernel.read(spaces, reads=reads, everything=everything, names=names)
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
@@ -104,7 +118,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, reads=reads, everything=everything) if read_back else plan.projected
+        outcome.world = kernel.read(spaces, reads=reads, everything=everything, names=names) if read_back \
+            else plan.projected
     if record is not None:
         # Everything is made and marked: nothing is pending any more.
         keep = _lab_namespaces(desired)

@@ -63,6 +63,10 @@ class Kind:
     endpoints: Callable[..., list] = link_endpoints
     # namespaces(desired) -> the namespaces whose links must be read to plan it.
     namespaces: Callable[..., List[Optional[str]]] = link_namespaces
+    # names(desired) -> {netns: {device name}}: every device its planner looks at, when it looks at no
+    # other (no scan of a namespace's links). A task of such objects alone (not a lab) then reads only
+    # those devices and the ends they pair with, not whole namespaces. None: it reads whole namespaces.
+    names: Optional[Callable[..., Dict[Optional[str], set]]] = None
     # reads(desired) -> [(netns, item)]: namespace-wide state it needs beyond links (routes, sysctls) ...
     reads: Callable[..., Iterable[tuple]] = nothing
     # ... read by read(kernel, netns, items) -> {NamespaceState field: value}.

@@ -286,9 +286,15 @@ def endpoints(desired) -> list:
     return [(desired.netns, desired.name, desired.addresses), (desired.peer_netns, desired.peer, desired.peer_addresses)]
 
 
+def names(desired) -> dict:
+    """Both names wherever the planner looks for the pair (_search_order) or an occupant (Planner.move)."""
+    wanted = {name for name in (desired.name, desired.peer) if name is not None}
+    return {netns: set(wanted) for netns in (desired.netns, desired.peer_netns, HOST)}
+
+
 KIND = Kind(
     endpoints=endpoints,
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
-    owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST],
+    owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
 )

@@ -13,7 +13,9 @@ both found through the registry (_kinds.py).
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
+import socket
 import time
 import traceback
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -21,21 +23,16 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
-from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
-    Link,
-    NamespaceState,
-    World,
-    address_sort_key,
-    netns_label,
-    normalize_cidr,
-    resolve_peers,
-)
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, list_namespaces
 
 try:
     from pyroute2 import IPRoute, NetlinkError
     from pyroute2 import netns as pyroute2_netns
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+    from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR: Optional[str] = traceback.format_exc()
@@ -44,6 +41,13 @@ else:
     PYROUTE2_IMPORT_ERROR = None
 
 IFF_UP = 0x1
+# rtnetlink, as <linux/netlink.h> and <linux/rtnetlink.h> number it.
+NETLINK_ROUTE = 0
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
+NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
+RTM_GETLINK, RTM_GETADDR, RTM_GETNSID = 18, 22, 90
 # (namespace, {item: ...}) per kind: namespace-wide state a kind reads beyond links.
 Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
@@ -63,11 +67,101 @@ def _netlink_hint(code: int, action: Optional[Action]) -> str:
     return os.strerror(code)
 
 
+class Reader:
+    """A plain rtnetlink socket in one namespace, for reading: requests go out
+    and answers come back synchronously, encoded and decoded by pyroute2's own
+    message classes and parser, without IPRoute's event loop (which costs about
+    a millisecond to open and most of a dump's time at a thousand namespaces).
+    """
+
+    # One receive buffer for every reader of the process (a dump's datagram is
+    # at most a few pages; a megabyte leaves room for any single message).
+    _buffer = bytearray(0)
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        try:
+            # Strict checking: the kernel refuses a request it cannot honour
+            # exactly rather than ignoring part of it.
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+        except OSError:  # pragma: no cover - kernels before 4.20
+            pass
+        self._sock.bind((0, 0))
+        self._seq = 0
+        if not Reader._buffer:
+            Reader._buffer = bytearray(1 << 20)
+        self._marshal = MarshalRtnl()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def request(self, msg, msg_type: int, flags: int = NLM_F_REQUEST) -> list:
+        """Send ``msg``; the messages of the answer (all of a dump's); NetlinkError on an error."""
+        self._seq += 1
+        seq = self._seq
+        msg["header"]["type"] = msg_type
+        msg["header"]["flags"] = flags
+        msg["header"]["sequence_number"] = seq
+        msg.encode()
+        self._sock.send(msg.data)
+        answer: list = []
+        while True:
+            size = self._sock.recv_into(self._buffer)
+            for reply in self._marshal.parse(bytes(memoryview(self._buffer)[:size])):
+                header = reply["header"]
+                if header["sequence_number"] != seq:
+                    continue
+                if header["error"] is not None:
+                    raise header["error"]
+                if header["type"] in (NLMSG_DONE, NLMSG_ERROR):
+                    return answer
+                answer.append(reply)
+                if not header["flags"] & NLM_F_MULTI:
+                    return answer
+
+    def links(self) -> list:
+        return self.request(ifinfmsg(), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP)
+
+    def addresses(self, index: int = 0) -> list:
+        """Every address, or (``index``) those of one device: the kernel filters a strict dump by ifa_index."""
+        msg = ifaddrmsg()
+        msg["index"] = index
+        return [reply for reply in self.request(msg, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP)
+                if not index or reply["index"] == index]
+
+    def link(self, name: Optional[str] = None, index: int = 0):
+        """One device, by name or by index (RTM_GETLINK, no dump), or None when there is none."""
+        msg = ifinfmsg()
+        msg["index"] = index
+        if name is not None:
+            msg["attrs"] = [("IFLA_IFNAME", name)]
+        try:
+            answer = self.request(msg, RTM_GETLINK)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        for reply in answer:
+            # The kernel finds a device by an alternative name too; only its name counts here.
+            if name is None or reply.get_attr("IFLA_IFNAME") == name:
+                return reply
+        return None
+
+    def netnsid(self, fd: int) -> Optional[int]:
+        """The id this namespace gives the namespace ``fd`` refers to (NETNSA_NSID), or None."""
+        msg = nsidmsg()
+        msg["attrs"] = [("NETNSA_FD", fd)]
+        for reply in self.request(msg, RTM_GETNSID):
+            return reply.get_attr("NETNSA_NSID")
+        return None
+
+
 class Kernel:
     """Reads and changes the kernel's network state, across namespaces."""
 
     def __init__(self):
         self._sockets: Dict[Optional[str], "IPRoute"] = {}
+        self._readers: Dict[Optional[str], Reader] = {}
         self._namespaces = Namespaces()
         self._index: Dict[tuple, int] = {}
         # (namespace, other namespace) -> the netnsid the first gives the second.
@@ -79,6 +173,9 @@ class Kernel:
         for sock in self._sockets.values():
             sock.close()
         self._sockets.clear()
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
         self._namespaces.close()
 
     def __enter__(self) -> "Kernel":
@@ -101,6 +198,15 @@ class Kernel:
                 sock = IPRoute()
             self._sockets[netns] = sock
         return sock
+
+    def reader(self, netns: Optional[str]) -> Reader:
+        """The run's reading socket in ``netns``, opened on first use (from inside, as socket())."""
+        reader = self._readers.get(netns)
+        if reader is None:
+            with self.inside(netns):
+                reader = Reader()
+            self._readers[netns] = reader
+        return reader
 
     def inside(self, netns: Optional[str]):
         """Context manager: the body runs with this thread in ``netns``."""
@@ -161,15 +267,20 @@ class Kernel:
         sock = self._sockets.pop(netns, None)
         if sock is not None:
             sock.close()
+        reader = self._readers.pop(netns, None)
+        if reader is not None:
+            reader.close()
         self._namespaces.drop(netns)
 
     # -- reading ------------------------------------------------------------
 
     def read(self, namespaces: Iterable[Optional[str]], reads: Optional[Reads] = None,
-             everything: bool = False) -> World:
+             everything: bool = False, names: Optional[Dict[Optional[str], set]] = None) -> World:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); what else kinds read (routes,
-        sysctls) only where ``reads`` says a desired object needs it."""
+        sysctls) only where ``reads`` says a desired object needs it. With
+        ``names`` ({netns: {device}}, _engine.names_to_read), only those
+        devices and the ends they pair with are read, one request each."""
         existing = set(list_namespaces())
         stale = set()
         world = World()
@@ -182,8 +293,11 @@ class Kernel:
             if netns in world.spaces or netns in stale or not (netns is HOST or netns in existing):
                 continue
             try:
-                # A namespace read only to find a lab's marks needs no addresses.
-                space = self.read_namespace(netns, addresses=netns in named)
+                if names is not None:
+                    space = self.read_devices(netns, names.get(netns, ()))
+                else:
+                    # A namespace read only to find a lab's marks needs no addresses.
+                    space = self.read_namespace(netns, addresses=netns in named)
                 for read, items in (reads or {}).get(netns, ()):
                     for field_name, value in read(self, netns, items).items():
                         setattr(space, field_name, value)
@@ -198,8 +312,30 @@ class Kernel:
             world.spaces[netns] = space
         world.namespaces = frozenset(existing)
         world.stale = frozenset(stale)
+        if names is not None:
+            self._read_peers(world.spaces)
         resolve_peers(world.spaces, self._peer_namespace_finder(world.spaces))
         return world
+
+    def read_devices(self, netns: Optional[str], names: Iterable[str]) -> NamespaceState:
+        """Only the named devices of ``netns`` that exist, with their addresses."""
+        reader = self.reader(netns)
+        return self._space(netns, reader, [msg for msg in (reader.link(name) for name in sorted(names)) if msg])
+
+    def _read_peers(self, spaces) -> None:
+        """Add the other end of every pair read by name, where it is in a namespace read: resolve_peers
+        then pairs them as after whole reads (a pair's foreign peer is named in refusals)."""
+        for netns, space in list(spaces.items()):
+            for link in list(space.links.values()):
+                if link.link_index is None:
+                    continue
+                for other in [netns] if link.link_netnsid is None else [ns for ns in spaces if ns != netns]:
+                    known = spaces[other]
+                    if known.by_index(link.link_index) is None:
+                        msg = self.reader(other).link(index=link.link_index)
+                        if msg is not None:
+                            found = self._space(other, self.reader(other), [msg])
+                            known.links.update(found.links)
 
     def _peer_namespace_finder(self, spaces):
         """peer_namespace(netns, link) for resolve_peers: the namespace a veth's netnsid names.
@@ -207,19 +343,24 @@ class Kernel:
         A netnsid means something only inside the namespace that holds the
         link, so the kernel is asked there (RTM_GETNSID with the candidate's
         fd). Only namespaces holding a veth at the peer's index that points
-        back are asked, so a read costs about one question per veth.
+        back are asked (found by index, not by a walk over every namespace),
+        and once one end is proven the other end is known without asking: a
+        veth's peer names it back. A read costs about one question per pair.
         """
-        by_index = {netns: {link.index: link for link in space.links.values() if link.link_index is not None}
-                    for netns, space in spaces.items()}
+        # (index, peer's index) -> namespaces holding such an end that names its peer's namespace by netnsid.
+        ends: Dict[tuple, list] = {}
+        for netns, space in spaces.items():
+            for link in space.links.values():
+                if link.link_index is not None and link.link_netnsid is not None:
+                    ends.setdefault((link.index, link.link_index), []).append(netns)
+        proven: Dict[tuple, Optional[str]] = {}
 
         def peer_namespace(netns, link):
-            for other in spaces:
-                if other == netns:
-                    continue
-                candidate = by_index[other].get(link.link_index)
-                if candidate is None or candidate.link_index != link.index or candidate.link_netnsid is None:
-                    continue
-                if self._nsid(netns, other) == link.link_netnsid:
+            if (netns, link.index) in proven:
+                return proven[(netns, link.index)]
+            for other in ends.get((link.link_index, link.index), ()):
+                if other != netns and self._nsid(netns, other) == link.link_netnsid:
+                    proven[(other, link.link_index)] = netns
                     return other
             return None
 
@@ -228,23 +369,28 @@ class Kernel:
     def _nsid(self, netns: Optional[str], other: Optional[str]) -> Optional[int]:
         key = (netns, other)
         if key not in self._nsids:
-            answer = self.socket(netns).get_netnsid(fd=self.netns_fd(other))
-            nsid = (answer or {}).get("nsid")
+            nsid = self.reader(netns).netnsid(self.netns_fd(other))
             # NETNSA_NSID_NOT_ASSIGNED (-1, read unsigned): no id there, so no link points at it.
             self._nsids[key] = nsid if nsid is not None and 0 <= nsid < 0x7FFFFFFF else None
         return self._nsids[key]
 
     def read_namespace(self, netns: Optional[str], addresses: bool = True) -> NamespaceState:
-        sock = self.socket(netns)
+        reader = self.reader(netns)
+        return self._space(netns, reader, reader.links(), reader.addresses() if addresses else ())
+
+    def _space(self, netns: Optional[str], reader: Reader, links: list, addresses=None) -> NamespaceState:
+        """The NamespaceState of these link messages; their addresses asked device by device unless given."""
+        if addresses is None:
+            addresses = [msg for link in links for msg in reader.addresses(link["index"])]
         by_index: Dict[int, list] = {}
-        for msg in sock.get_addr() if addresses else ():
+        for msg in addresses:
             addr = msg.get_attr("IFA_ADDRESS") if msg["family"] == 10 else (
                 msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS"))
             if addr is None:
                 continue
-            by_index.setdefault(msg["index"], []).append("%s/%d" % (addr, msg["prefixlen"]))
+            by_index.setdefault(msg["index"], []).append(_kernel_cidr(addr, msg["prefixlen"]))
         space = NamespaceState(netns)
-        for msg in sock.get_links():
+        for msg in links:
             link = _link(msg, by_index)
             space.links[link.name] = link
             self._index[(netns, link.name)] = link.index
@@ -288,7 +434,7 @@ class Kernel:
                 if netns is not HOST and netns not in list_namespaces():
                     del pending[netns]
                     continue
-                present = {msg.get_attr("IFLA_IFNAME") for msg in self.socket(netns).get_links()}
+                present = {msg.get_attr("IFLA_IFNAME") for msg in self.reader(netns).links()}
                 pending[netns] &= present
                 if not pending[netns]:
                     del pending[netns]
@@ -300,34 +446,63 @@ class Kernel:
             time.sleep(0.01)
 
 
+def _attrs(msg) -> Dict[str, object]:
+    """{NLA name: value} of a message's attributes, the first of each name as get_attr gives it.
+
+    One pass over pyroute2's attribute slots; each value is decoded only when
+    asked (slot[1]). get_attr walks every attribute on each call, which at a
+    dozen calls per device was most of a link dump's decoding time.
+    """
+    slots: Dict[str, object] = {}
+    for slot in msg["attrs"]:
+        slots.setdefault(getattr(slot, "cell", slot)[0], slot)
+    return slots
+
+
+def _value(slots: Dict[str, object], name: str):
+    slot = slots.get(name)
+    return None if slot is None else slot[1]  # type: ignore[index]
+
+
 def _link(msg, addresses: Dict[int, list]) -> Link:
     """One device of a link dump; its kind's parser decodes what only that kind has."""
-    kind_name = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+    slots = _attrs(msg)
+    linkinfo = _value(slots, "IFLA_LINKINFO")
+    nested = _attrs(linkinfo) if linkinfo is not None else {}
+    kind_name = _value(nested, "IFLA_INFO_KIND")
     kind = _kinds.by_link_kind(kind_name)
     info = None
     if kind is not None and kind.parse is not None:
-        info = kind.parse(msg, msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA"))
-    master = _kinds.by_link_kind(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND"))
+        info = kind.parse(msg, _value(nested, "IFLA_INFO_DATA"))
+    master = _kinds.by_link_kind(_value(nested, "IFLA_INFO_SLAVE_KIND"))
     port = None
     if master is not None and master.parse_port is not None:
-        port = master.parse_port(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA"))
+        port = master.parse_port(_value(nested, "IFLA_INFO_SLAVE_DATA"))
     peered = kind is not None and kind.peered
     return Link(
-        name=msg.get_attr("IFLA_IFNAME"),
+        name=_value(slots, "IFLA_IFNAME"),
         index=msg["index"],
         kind=kind_name,
-        mtu=msg.get_attr("IFLA_MTU"),
+        mtu=_value(slots, "IFLA_MTU"),
         up=bool(msg["flags"] & IFF_UP),
         addresses=tuple(_normalize_all(addresses.get(msg["index"], ()))),
-        link_index=msg.get_attr("IFLA_LINK") if peered else None,
-        link_netnsid=msg.get_attr("IFLA_LINK_NETNSID") if peered else None,
-        master=msg.get_attr("IFLA_MASTER"),
-        alias=msg.get_attr("IFLA_IFALIAS"),
+        link_index=_value(slots, "IFLA_LINK") if peered else None,
+        link_netnsid=_value(slots, "IFLA_LINK_NETNSID") if peered else None,
+        master=_value(slots, "IFLA_MASTER"),
+        alias=_value(slots, "IFLA_IFALIAS"),
         link_type=msg["ifi_type"],
         info=info,
         port=port,
     )
 
 
+def _kernel_cidr(address: str, prefixlen: int) -> tuple:
+    """(sort key, CIDR) of an address the kernel reports: the CIDR as normalize_cidr writes it
+    and address_sort_key's key, from one parse of the address alone (no network built)."""
+    ip = ipaddress.ip_address(address)
+    return (ip.version, ip, prefixlen), "%s/%d" % (ip, prefixlen)
+
+
 def _normalize_all(cidrs) -> list:
-    return sorted({normalize_cidr(c) for c in cidrs}, key=address_sort_key)
+    """Sorted as address_sort_key sorts, without duplicates."""
+    return [cidr for _key, cidr in sorted(set(cidrs))]

@@ -57,6 +57,7 @@ def test_create_bridge_with_everything(sandbox):
     assert (ports["v1"]["cost"], ports["v1"]["priority"], ports["v1"]["hairpin"]) == (7, 3, True)
     after = steps["after"]["host"]["br0"]
     assert after["mtu"] == 1400 and after["addresses"] == ["10.0.1.254/24"]
+    assert steps["check"]["diff"]["before_header"] == steps["check"]["diff"]["after_header"] == "bridge br0 (host)"
     assert steps["apply"]["bridge"]["ports"] == [{"name": "v0"}, {"name": "v1", "cost": 7, "priority": 3,
                                                                   "hairpin": True}]
 

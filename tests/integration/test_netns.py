@@ -11,6 +11,7 @@ def test_create_four_steps(sandbox):
     assert steps["check"]["diff"] == {
         "before": {"name": "iris_network", "state": "absent", "loopback_up": False},
         "after": {"name": "iris_network", "state": "present", "loopback_up": True},
+        "before_header": "netns iris_network", "after_header": "netns iris_network",
     }
     assert steps["apply"]["netns"]["state"] == "present"
     lo = [i for i in steps["apply_again"]["interfaces"] if i["name"] == "lo"][0]

@@ -22,6 +22,8 @@ def test_seed000_host_to_namespace(sandbox):
     assert sandbox.ip_json("-d", "link", "show", "veth0")[0]["link_index"] == \
         sandbox.ip_json("link", "show", "iris_veth", netns="iris_network")[0]["ifindex"]
     assert steps["apply"]["veth"]["peer_netns"] == "iris_network"
+    assert (steps["check"]["diff"]["before_header"], steps["check"]["diff"]["after_header"]) == (
+        "veth veth0 (host)", "veth veth0 (host)")
     assert sandbox.ping(None, "10.1.1.1")
     assert sandbox.ping("iris_network", "10.1.1.2")
 
@@ -35,6 +37,7 @@ def test_namespace_to_namespace(sandbox):
     assert "tap1" not in steps["after"]["host"] and "tap2" not in steps["after"]["host"]
     assert steps["after"]["netns"]["ns1"]["tap1"]["addresses"] == ["10.0.1.1/24"]
     assert steps["after"]["netns"]["ns2"]["tap2"]["addresses"] == ["10.0.1.2/24"]
+    assert steps["apply"]["diff"]["before_header"] == steps["apply"]["diff"]["after_header"] == "veth tap1 in ns1"
     assert sandbox.ping("ns1", "10.0.1.2") and sandbox.ping("ns2", "10.0.1.1")
 
 

@@ -315,3 +315,13 @@ def test_check_mode_assumes_a_namespace_an_earlier_task_makes():
 def test_outside_check_mode_a_missing_namespace_stays_an_error():
     with pytest.raises(NamespaceMissingError, match="'iris_network' does not exist; create it first"):
         P.plan([Veth(**SEED)], world(host=[lo()]))
+
+
+def test_names_to_read_for_a_veth_task_and_none_for_whole_namespaces():
+    from ansible_collections.netvirt.linux.plugins.module_utils._engine import names_to_read
+
+    pair = Veth("a", peer="b", peer_netns="blue")
+    assert names_to_read([pair]) == {None: {"a", "b"}, "blue": {"a", "b"}}
+    assert names_to_read([Veth("a", state="absent")]) == {None: {"a"}}
+    # A kind without Kind.names (a namespace lists every device of it) makes the whole task read namespaces.
+    assert names_to_read([pair, Netns("blue")]) is None
