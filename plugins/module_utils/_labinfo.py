@@ -22,7 +22,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules impo
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_bridge import BRIDGE_DEFAULTS, centis_to_seconds
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_route import DEFAULT_METRIC, ROUTE_TABLES
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_LOOPBACK, HOST, Link, World, is_ipv6_link_local
-from ansible_collections.netvirt.linux.plugins.module_utils._ownership import KERNEL_FALLBACK_DEVICES
+from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import marker
 
 FORMATS = ("mermaid", "dot")
@@ -50,11 +50,6 @@ class LabInfo:
     # Devices read but not described, each with why: {namespace, name, kind, reason}.
     left_out: List[dict] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
-
-
-def kernel_made(link: Link) -> bool:
-    """A tunnel module's fallback device the kernel puts in every namespace (tunl0, sit0, ...)."""
-    return link.name in KERNEL_FALLBACK_DEVICES and KERNEL_FALLBACK_DEVICES[link.name] == link.kind
 
 
 def is_loopback(link: Link) -> bool:

@@ -30,7 +30,11 @@ KERNEL_FALLBACK_DEVICES = {
 
 
 def kernel_made(link: Link) -> bool:
-    return KERNEL_FALLBACK_DEVICES.get(link.name) == link.kind
+    """A tunnel module's fallback device the kernel puts in every namespace (tunl0, sit0, ...).
+
+    Only those names with their own kind: a device without a kind (a physical NIC moved into a
+    namespace) or another kind under such a name is someone's, not the kernel's."""
+    return link.name in KERNEL_FALLBACK_DEVICES and KERNEL_FALLBACK_DEVICES[link.name] == link.kind
 
 
 def owned_interfaces(desired) -> list:

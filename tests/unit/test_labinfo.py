@@ -6,6 +6,7 @@ from unit_helpers import HOST, BridgeInfo, Link, Netns, P, PortInfo, RouteEntry,
 from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_ETHER, ARPHRD_LOOPBACK
+from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 SECTIONS = ["namespaces", "veths", "taps", "vxlans", "macvlans", "bridges", "routes", "iptables_chains"]
@@ -251,3 +252,13 @@ def test_two_pairs_with_the_same_names_the_other_way_round_are_two_pairs():
                   lab0=[lo(True), veth("eth1", 2, 3, 0)],
                   lab2=[lo(True), veth("eth1", 2, 2, 0), veth("eth0", 3, 2, 1)])
     assert not P.plan(desired, built).changed
+
+
+def test_only_the_tunnel_modules_fallback_devices_count_as_kernel_made():
+    assert kernel_made(Link("tunl0", 2, "ipip", 1480, False))
+    assert kernel_made(Link("sit0", 3, "sit", 1480, False))
+    # A physical NIC moved into a namespace has no kind: it is someone's, not the kernel's.
+    assert not kernel_made(Link("eth0", 4, None, 1500, True))
+    assert not kernel_made(Link("enp1s0", 5, None, 1500, True))
+    # A fallback name with another kind is a device someone made.
+    assert not kernel_made(Link("tunl0", 6, "veth", 1500, True))
