@@ -105,6 +105,15 @@ def test_preflight_names_everything_missing_and_changes_nothing(sandbox, tmp_pat
                      broken_link_kinds={"oldhost": ["tuntap", "vxlan"]})
     try:
         host = lab.hosts["oldhost"]
+        # Its root's login shell talks, as real ones do (a motd, pyenv's rehash warnings): on the
+        # tty the probe shares, on stdout and stderr. Only this host's mount namespace sees it.
+        home = tmp_path / "noisy-home"
+        home.mkdir()
+        noise = 'echo "bridge: a line from a .bashrc"; echo "rm: cannot remove /root/.pyenv/shims/tmp.x" >&2\n'
+        for rc in (".bashrc", ".profile"):
+            (home / rc).write_text(noise)
+        host.run(["mount", "--bind", str(home), str(Path.home())])
+        assert "a line from a .bashrc" in host.run(["bash", "-ic", "true"]).stdout
         before = host.run(["ip", "-d", "link"]).stdout
         proc, records = lab.playbook(PREPARE_AND_VETH_LAB[:1], extra_vars={"lab_host_wheelhouse": str(partial)},
                                      check=False)
@@ -116,7 +125,7 @@ def test_preflight_names_everything_missing_and_changes_nothing(sandbox, tmp_pat
         assert "tun: the kernel refused a test device" in msg and "CONFIG_TUN" in msg
         assert "vxlan: the kernel refused a test device" in msg and "CONFIG_VXLAN" in msg
         assert "has no python-iptables" in msg and "pyroute2" not in msg.split("has no")[1].split("(")[0]
-        for feature in ("netns:", "veth:", "bridge:"):
+        for feature in ("netns:", "veth:", "bridge:", "rm:", "netvirt-missing"):
             assert feature not in msg
         assert not (host.dir / "venv").exists() and not (host.dir / "wheelhouse").exists()
         assert host.run(["ip", "-d", "link"]).stdout == before

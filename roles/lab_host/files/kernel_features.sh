@@ -1,11 +1,17 @@
 #!/bin/sh
 # Probe the kernel features netvirt.linux labs need, changing nothing.
 # Usage: kernel_features.sh FEATURE... (netns veth bridge tun vxlan)
-# Prints one line per missing feature, "FEATURE: why", and nothing when all
-# are there. Each device is tried in a throwaway network namespace
+# Prints one line per missing feature, "netvirt-missing: FEATURE: why", and
+# nothing of its own when all are there. The prefix lets the role tell these
+# lines from what a login shell prints on the same tty (a motd, a .bashrc's
+# warnings: pyenv's rehash, for one). Each device is tried in a throwaway network namespace
 # (unshare --net) that vanishes with the probe, so no device outlives it.
 # Without iproute2 (a fresh host, before the role installs it) the probe falls
 # back to the kernel's module list and build configuration.
+
+say() {
+    echo "netvirt-missing: $*"
+}
 
 config_has() {
     # CONFIG_X=y or =m in the running kernel's configuration, when it is readable.
@@ -24,11 +30,11 @@ config_has() {
 }
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "privileges: the probe runs as uid $(id -u); run the role as root (become: true)"
+    say "privileges: the probe runs as uid $(id -u); run the role as root (become: true)"
     exit 0
 fi
 if ! command -v unshare >/dev/null 2>&1; then
-    echo "unshare: util-linux's unshare is missing; install util-linux"
+    say "unshare: util-linux's unshare is missing; install util-linux"
     exit 0
 fi
 if unshare --net true 2>/dev/null; then
@@ -45,30 +51,30 @@ try_link() {
     shift 3
     if [ "$netns" = yes ] && [ "$have_ip" = yes ]; then
         out=$(unshare --net ip "$@" 2>&1) && return 0
-        echo "$feature: the kernel refused a test device ($(echo "$out" | head -n 1)); needs $config"
+        say "$feature: the kernel refused a test device ($(echo "$out" | head -n 1)); needs $config"
         return 0
     fi
-    config_has "$config" "$module" || echo "$feature: the kernel has no $config"
+    config_has "$config" "$module" || say "$feature: the kernel has no $config"
 }
 
 for feature in "$@"; do
     case "$feature" in
         netns)
-            [ "$netns" = yes ] || echo "netns: cannot create a network namespace (unshare --net failed); needs CONFIG_NET_NS" ;;
+            [ "$netns" = yes ] || say "netns: cannot create a network namespace (unshare --net failed); needs CONFIG_NET_NS" ;;
         veth)
             try_link veth CONFIG_VETH veth link add nvprobe0 type veth peer name nvprobe1 ;;
         bridge)
             try_link bridge CONFIG_BRIDGE bridge link add nvprobe0 type bridge ;;
         tun)
             if [ ! -c /dev/net/tun ]; then
-                echo "tun: /dev/net/tun is missing; needs CONFIG_TUN"
+                say "tun: /dev/net/tun is missing; needs CONFIG_TUN"
             else
                 try_link tun CONFIG_TUN tun tuntap add nvprobe0 mode tap
             fi ;;
         vxlan)
             try_link vxlan CONFIG_VXLAN vxlan link add nvprobe0 type vxlan id 1 dstport 4789 ;;
         *)
-            echo "$feature: unknown feature (use netns, veth, bridge, tun, vxlan)" ;;
+            say "$feature: unknown feature (use netns, veth, bridge, tun, vxlan)" ;;
     esac
 done
 exit 0
