@@ -179,35 +179,49 @@ class LocalTarget:
             self._molecule_inventory(tmp_path)
 
     def _molecule_inventory(self, tmp_path: Path) -> None:
-        """The scenario's inventory as molecule writes it, ${VAR:-default} expanded.
+        """The scenario's inventory as molecule writes it, its instances run in this test's sandbox.
 
-        Paths it names under /tmp move under this test's own directory, so that
-        scenarios running at once (here and in test_molecule.py) never share them.
+        Molecule's create.yml makes each platform a private network-namespace
+        sandbox reached over ssh; here the test's own sandbox stands in for it,
+        with a local connection, so that each user-path step runs in isolation.
+        The ${MOLECULE_*} variables are expanded as molecule would; the
+        ephemeral directory is this test's own, and what the scenario puts
+        there must be gone after its cleanup.
         """
         text = (self.case.scenario / "molecule.yml").read_text()
-        if "NETVIRT_WHEELHOUSE" in text:
-            self.env["NETVIRT_WHEELHOUSE"] = str(wheelhouse())
-        values = {"NETVIRT_PYTHON": PYTHON}
-        values.update(self.env)
-        text = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: values.get(m.group(1), m.group(2) or ""), text)
-        inventory = (yaml.safe_load(text).get("provisioner") or {}).get("inventory") or {}
-        scratch_root = tmp_path / "scratch"
+        if "wheelhouse" in text:
+            wheelhouse()  # prepare.yml's job under molecule; the same place and stamp
+        ephemeral = tmp_path / "ephemeral"
+        values = {
+            "MOLECULE_EPHEMERAL_DIRECTORY": str(ephemeral),
+            "MOLECULE_PROJECT_DIRECTORY": str(self.case.scenario.parents[1]),
+            "MOLECULE_SCENARIO_DIRECTORY": str(self.case.scenario),
+        }
+        unknown = set()
 
-        def move(value):
-            if isinstance(value, dict):
-                return {k: move(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [move(v) for v in value]
-            if isinstance(value, str) and value.startswith("/tmp/"):
-                moved = scratch_root / value[len("/tmp/"):]
-                self.scratch.append(moved)
-                return str(moved)
-            return value
+        def expand(m):
+            if m.group(1) in values:
+                return values[m.group(1)]
+            if m.group(2) is None:
+                unknown.add(m.group(1))
+            return m.group(2) or ""
 
-        inventory = move(inventory)
+        text = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", expand, text)
+        assert not unknown, "molecule.yml of %s uses variables this test does not set: %s" % (
+            self.case.scenario, sorted(unknown))
+        config = yaml.safe_load(text)
+        inventory = (config.get("provisioner") or {}).get("inventory") or {}
+        platforms = [p["name"] for p in config.get("platforms") or []]
+        assert platforms, "%s names no platform" % self.case.scenario
+        host_vars = inventory.get("host_vars") or {}
+        for name, data in host_vars.items():
+            for value in data.values():
+                if isinstance(value, str) and value.startswith(str(ephemeral)):
+                    self.scratch.append(Path(value))
+        hosts = {"all": {"hosts": {name: {"ansible_connection": "local"} for name in platforms}}}
         directory = tmp_path / "inventory"
         directory.mkdir()
-        (directory / "hosts.yml").write_text(yaml.safe_dump(inventory.get("hosts") or {}, sort_keys=False))
+        (directory / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
         for kind in ("group_vars", "host_vars"):
             for name, data in (inventory.get(kind) or {}).items():
                 (directory / kind).mkdir(exist_ok=True)
