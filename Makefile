@@ -2,12 +2,19 @@
 #
 #   make venv      .venv (newest Python 3.11-3.14; ansible-core 2.19 on 3.11, 2.21 on 3.12+),
 #                  Debian packages, collection symlink
-#   make test      everything CI runs: ruff, changelog, unit, types (mypy), ansible-lint, ansible-test sanity,
-#                  then one pytest session (unit + integration + build check)
-#   make ruff | changelog | unit | types | ansible-lint | sanity | pytest    one stage
+#   make test      everything CI runs: ruff, changelog, docs (antsibull-docs), unit, types (mypy),
+#                  ansible-lint, ansible-test sanity, then one pytest session
+#                  (unit + integration + build check)
+#   make ruff | changelog | docs | unit | types | ansible-lint | sanity | pytest    one stage
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
-#   make bench     benchmark S(N) labs (topology vs per-object tasks vs ip -batch)
+#   make try [LAB=seed003_bridge_host] [TRY_COMMAND='ip netns list']
+#                  a seed lab (002 by default) in a private network sandbox, with a shell
+#                  in it (or that command); the host's network untouched (scripts/try.sh)
+#   make pictures  redraw docs/images/ (the walkthrough's labs, each built in a sandbox,
+#                  read by lab_info, drawn by Graphviz dot: scripts/render_walkthrough.py)
+#   make bench     benchmark S(10..1000): topology vs ip -batch vs pyroute2, per-object task cost;
+#                  writes docs/performance.md with a plot (installs requirements-bench.txt)
 #   make fuzz SEED=20261202 COUNT=40    generated random labs, both ways (tests/integration/labgen.py)
 #   make clean     remove build/ and tests/output/ (keeps .venv)
 
@@ -19,7 +26,7 @@ PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook
 
 export SANITY_TEST
 
-.PHONY: all venv test ruff changelog unit types ansible-lint sanity pytest lab lab-down bench fuzz clean distclean
+.PHONY: all venv test ruff changelog docs unit types ansible-lint sanity pytest lab lab-down try pictures bench fuzz clean distclean
 
 all: test
 
@@ -29,7 +36,7 @@ venv:
 test: venv
 	@scripts/test.sh all
 
-ruff changelog unit types ansible-lint sanity pytest: venv
+ruff changelog docs unit types ansible-lint sanity pytest: venv
 	@scripts/test.sh $@
 
 lab: venv
@@ -38,8 +45,20 @@ lab: venv
 lab-down: venv
 	$(PLAYBOOK) playbooks/lab_down.yml
 
+# A seed lab in a private sandbox with a shell (TRY_COMMAND, from the environment, instead of one).
+LAB ?= seed002_bridge_netns
+try: venv
+	@scripts/try.sh "$(LAB)"
+
+pictures: venv
+	$(VENV)/bin/python scripts/render_walkthrough.py
+
+# S(10), S(100), S(1000), medians of 3, every method in one sandbox per size (root);
+# writes docs/performance.md and docs/images/performance.png. BENCH_ARGS="--quick" for a short run.
+BENCH_ARGS ?=
 bench: venv
-	$(VENV)/bin/python scripts/bench.py --output docs/performance.md
+	$(VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements-bench.txt
+	$(VENV)/bin/python scripts/bench.py --output docs/performance.md $(BENCH_ARGS)
 
 # Generated labs: lab i has seed SEED+i; each is built as one topology task and as
 # per-object tasks, each in a fresh sandbox (root). FUZZ_JOBS pytest workers.

@@ -2,7 +2,7 @@
 # Prepare this machine for `make test` / `make lab` (run by `make venv`).
 #
 #  1. Debian packages the tests use (iptables, iproute2, ping, a C compiler for
-#     python-iptables), installed only when missing; `apt-get update` only if an
+#     python-iptables, graphviz), installed only when missing; `apt-get update` only if an
 #     install is needed.
 #  2. .venv from the newest usable Python, 3.11 .. 3.14 (pyenv's, python3.1x,
 #     python3), with the requirements file for that Python:
@@ -60,7 +60,8 @@ system_packages() {
     # ships only a source distribution with a small C extension; git and shellcheck:
     # ansible-test sanity (it skips its shellcheck test when the program is missing).
     # openssh-server/-client: the multi-host tests' simulated lab hosts (tests/integration/multihost.py).
-    for pkg in iptables iproute2 iputils-ping util-linux gcc libc6-dev git shellcheck openssh-server openssh-client; do
+    # graphviz: dot, which draws lab_info's diagrams (make pictures, tests/integration/test_walkthrough.py).
+    for pkg in iptables iproute2 iputils-ping util-linux gcc libc6-dev git shellcheck openssh-server openssh-client graphviz; do
         installed "$pkg" || missing+=("$pkg")
     done
     apt_install "${missing[@]}"

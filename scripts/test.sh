@@ -4,6 +4,9 @@
 #   ruff          ruff check plugins tests scripts
 #   changelog     antsibull-changelog lint (fragments and changelogs/changelog.yaml),
 #                 and CHANGELOG.md must be what `antsibull-changelog generate` writes
+#   docs          antsibull-docs lint-collection-docs --plugin-docs: every module's and
+#                 role's documentation renders for the Ansible docsite, its markup
+#                 (O(), M(), ...) resolves, and the collection's extra docs are valid
 #   unit          pytest tests/unit (a quick gate before the slow stages)
 #   types         mypy over plugins/module_utils ([tool.mypy] in pyproject.toml:
 #                 by import name through build/collections, for Python 3.9)
@@ -52,6 +55,13 @@ stage_changelog() {
             "then run .venv/bin/antsibull-changelog generate" >&2
         return 1
     fi
+}
+
+stage_docs() {
+    # Through build/collections (make venv links the checkout there), where ansible-doc,
+    # which antsibull-docs runs, finds the collection.
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all \
+        "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/netvirt/linux"
 }
 
 stage_unit() {
@@ -128,7 +138,7 @@ run_stage() {
 [ "$#" -gt 0 ] || set -- all
 for stage in "$@"; do
     if [ "$stage" = all ]; then
-        for s in ruff changelog unit types ansible-lint sanity; do
+        for s in ruff changelog docs unit types ansible-lint sanity; do
             run_stage "$s"
         done
         # pytest last, with nothing printed after it: CI reads its summary line.
