@@ -214,7 +214,7 @@ class LocalTarget:
         platforms = [p["name"] for p in config.get("platforms") or []]
         assert platforms, "%s names no platform" % self.case.scenario
         host_vars = inventory.get("host_vars") or {}
-        for name, data in host_vars.items():
+        for data in host_vars.values():
             for value in data.values():
                 if isinstance(value, str) and value.startswith(str(ephemeral)):
                     self.scratch.append(Path(value))
