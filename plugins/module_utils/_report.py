@@ -13,8 +13,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST
 
-DEFAULT_ROUTE_TABLE = 254  # main
-DEFAULT_ROUTE_METRICS = (0, 1024)  # the kernel's for IPv4 and IPv6 (_kind_route.DEFAULT_METRIC)
 KIND_ORDER = ("netns", "veth", "tap", "vxlan", "macvlan", "bridge", "route", "iptables_chain")
 
 
@@ -41,9 +39,12 @@ def header(key: Sequence, before: Optional[dict] = None) -> str:
     if key[0] == "netns":
         return "netns %s" % key[1]
     if key[0] == "route":
+        from ansible_collections.netvirt.linux.plugins.module_utils._kind_route import DEFAULT_METRIC, ROUTE_TABLES
+
         _kind, netns, table, dst, metric = key
-        extra = "" if metric in DEFAULT_ROUTE_METRICS else " metric %s" % metric
-        extra += "" if table == DEFAULT_ROUTE_TABLE else " table %s" % table
+        # The kernel's default metric of the route's family, and the main table, go unsaid.
+        extra = "" if metric == DEFAULT_METRIC[6 if ":" in str(dst) else 4] else " metric %s" % metric
+        extra += "" if table == ROUTE_TABLES["main"] else " table %s" % table
         return "route %s%s %s" % (dst, extra, _place(netns))
     if key[0] == "iptables_chain":
         _kind, netns, table, chain, version = key

@@ -11,6 +11,10 @@ def test_headers_name_kind_object_and_namespace():
     assert header(("netns", "h1")) == "netns h1"
     assert header(("route", "h1", 254, "10.9.0.0/16", 0)) == "route 10.9.0.0/16 in h1"
     assert header(("route", None, 100, "::/0", 5)) == "route ::/0 metric 5 table 100 (host)"
+    # Only the default metric of the route's own family goes unsaid.
+    assert header(("route", "h1", 254, "::/0", 1024)) == "route ::/0 in h1"
+    assert header(("route", "h1", 254, "::/0", 0)) == "route ::/0 metric 0 in h1"
+    assert header(("route", "h1", 254, "10.0.0.0/8", 1024)) == "route 10.0.0.0/8 metric 1024 in h1"
     assert header(("iptables_chain", "b", "filter", "INPUT", "ipv4")) == "iptables chain INPUT of table filter (ipv4) in b"
     # A link the lab removed by ownership is named by its kind.
     assert header(("link", None, "h2-br"), {"kind": "veth"}) == "veth h2-br (host)"
