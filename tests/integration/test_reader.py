@@ -1,7 +1,8 @@
 """The adapter's reading socket (_netlink.Reader) against pyroute2's IPRoute, on a real sandbox.
 
-The Reader sends the same requests without IPRoute's event loop: everything
-the planner reads must come back the same as IPRoute gives it.
+The Reader sends the same requests without IPRoute's event loop and decodes
+the answers with _nlwire (by hand, only the fields the planner reads):
+everything it reads must come back as pyroute2 decodes it.
 """
 
 import json
@@ -25,11 +26,17 @@ def link_view(msg):
     view.update(index=msg["index"], flags=msg["flags"], type=msg["ifi_type"])
     return view
 
-def decoded(msg):
-    # _link reads each attribute from one index of the message (_netlink._attrs): as get_attr gives it.
-    link = _link(msg, {})
+def record_view(record):
+    # The fields _nlwire.LinkRecord decodes, under pyroute2's names.
+    return {"IFLA_IFNAME": record.name, "IFLA_MTU": record.mtu, "IFLA_MASTER": record.master,
+            "IFLA_LINK": record.link, "IFLA_LINK_NETNSID": record.link_netnsid, "IFLA_IFALIAS": record.alias,
+            "IFLA_INFO_KIND": record.kind, "IFLA_INFO_SLAVE_KIND": record.slave_kind,
+            "index": record.index, "flags": record.flags, "type": record.ifi_type}
+
+def decoded(record):
+    link = _link(record, {})
     return [link.name, link.mtu, link.master, link.alias, link.kind, link.link_index, link.link_netnsid,
-            repr(link.info), repr(link.port)]
+            repr(link.info), repr(link.port), link.link_type, link.up]
 
 def expected(msg):
     kind = _kinds.by_link_kind(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"))
@@ -41,11 +48,15 @@ def expected(msg):
     return [msg.get_attr("IFLA_IFNAME"), msg.get_attr("IFLA_MTU"), msg.get_attr("IFLA_MASTER"),
             msg.get_attr("IFLA_IFALIAS"), msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"),
             msg.get_attr("IFLA_LINK") if peered else None, msg.get_attr("IFLA_LINK_NETNSID") if peered else None,
-            repr(info), repr(port)]
+            repr(info), repr(port), msg["ifi_type"], bool(msg["flags"] & 1)]
 
 def addr_view(msg):
     return {"index": msg["index"], "family": msg["family"], "prefixlen": msg["prefixlen"],
             "address": msg.get_attr("IFA_ADDRESS"), "local": msg.get_attr("IFA_LOCAL")}
+
+def addr_record_view(record):
+    return {"index": record.index, "family": record.family, "prefixlen": record.prefixlen,
+            "address": record.address, "local": record.local}
 
 out = {}
 spaces = Namespaces()
@@ -54,14 +65,22 @@ for netns in (None, "blue"):
         reader, ipr = Reader(), IPRoute()
     other = spaces.fd("blue" if netns is None else None)
     links = reader.links()
+    dumped = ipr.get_links()
+    by_index = {m["index"]: m for m in dumped}
+    iproute = [link_view(m) for m in dumped]
     out[str(netns)] = {
-        "reader_links": sorted((link_view(m) for m in links), key=lambda v: v["index"]),
-        "iproute_links": sorted((link_view(m) for m in ipr.get_links()), key=lambda v: v["index"]),
-        "reader_addrs": sorted((addr_view(m) for m in reader.addresses()), key=json.dumps),
+        "reader_links": sorted((record_view(r) for r in links), key=lambda v: v["index"]),
+        "iproute_links": sorted(({key: v[key] for key in record_view(links[0])} for v in iproute),
+                                key=lambda v: v["index"]),
+        "reader_addrs": sorted((addr_record_view(r) for r in reader.addresses()), key=json.dumps),
         "iproute_addrs": sorted((addr_view(m) for m in ipr.get_addr()), key=json.dumps),
         "reader_nsid": reader.netnsid(other),
-        "decoded": [decoded(m) for m in links],
-        "expected": [expected(m) for m in links],
+        "decoded": [decoded(r) for r in links],
+        # pyroute2's own decoding of the same devices (dumped by IPRoute), through the kinds' parsers.
+        "expected": [expected(by_index[r.index]) for r in links],
+        "by_name": {r.name: record_view(reader.link(name=r.name)) for r in links},
+        "by_index": {r.name: record_view(reader.link(index=r.index)) for r in links},
+        "missing": reader.link(name="nothere") is None and reader.link(index=99999) is None,
         "iproute_nsid": ipr.get_netnsid(fd=other)["nsid"],
     }
     reader.close()
@@ -85,6 +104,10 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip -n blue link set lo up\n"
         "ip tuntap add d0 mode tap\n"
         "ip link add vx0 type vxlan id 42 dstport 4789 local 10.0.0.1\n"
+        # Text that is not ASCII, in a name and an alias, survives the hand decoder as pyroute2's.
+        "ip link add 'v\u00e9-\u20ac' type veth peer name w\u00e9\n"
+        "ip link set w\u00e9 alias '\u00fcber alles, a long alias with spaces' master br0\n"
+        "ip link add mv0 link 'v\u00e9-\u20ac' type macvlan mode bridge\n"
     )
     env = {"PYTHONPATH": str(ensure_collection_path())}
     found = json.loads(sandbox.run([PYTHON, "-c", COMPARE], env=env).stdout)
@@ -93,12 +116,17 @@ def test_reader_reads_what_iproute_reads(sandbox):
         assert got["reader_addrs"] == got["iproute_addrs"], netns
         assert got["reader_nsid"] == got["iproute_nsid"], netns
         assert got["decoded"] == got["expected"], netns
+        rows = {row["IFLA_IFNAME"]: row for row in got["reader_links"]}
+        assert got["by_name"] == rows and got["by_index"] == rows, netns
+        assert got["missing"] is True, netns
     host = {link["IFLA_IFNAME"]: link for link in found["None"]["reader_links"]}
-    assert {"lo", "br0", "v0", "d0", "vx0"} <= set(host)
+    assert {"lo", "br0", "v0", "d0", "vx0", "mv0", "v\u00e9-\u20ac", "w\u00e9"} <= set(host)
+    assert host["w\u00e9"]["IFLA_IFALIAS"] == "\u00fcber alles, a long alias with spaces"
     assert host["v0"]["IFLA_MASTER"] == host["br0"]["index"] and host["v0"]["IFLA_MTU"] == 1400
     assert host["br0"]["IFLA_IFALIAS"] == "a bridge" and host["vx0"]["IFLA_INFO_KIND"] == "vxlan"
     ports = {row[0]: row for row in found["None"]["decoded"]}
     assert ports["v0"][8] != "None" and ports["vx0"][7] != "None" and ports["d0"][7] != "None"
+    assert ports["mv0"][7] != "None" and ports["w\u00e9"][8] != "None" and ports["br0"][7] != "None"
     assert found["None"]["reader_nsid"] is not None
     assert host["v0"]["IFLA_LINK_NETNSID"] == found["None"]["reader_nsid"]
     assert {a["address"] for a in found["blue"]["reader_addrs"]} >= {"10.0.0.2", "127.0.0.1"}

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: netvirt.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few rtnetlink records a read needs, packed and unpacked with struct.
+
+pyroute2's message classes decode every attribute of every message they
+receive: a link carries some forty (statistics, per-family configuration,
+queues...), and a read of a thousand namespaces spent most of its time
+there while the planner looks at eight. Here a request is packed by hand
+(a header, a fixed part, at most one attribute) and a reply is cut into
+messages whose fixed part and wanted attributes are unpacked on demand.
+
+A device whose kind parses its own IFLA_INFO_DATA (a bridge's options, a
+tap's flags), or a port whose master parses IFLA_INFO_SLAVE_DATA, is
+decoded by pyroute2 from the same bytes (LinkRecord.raw): only the common
+fields are read here. tests/integration/test_reader.py holds these records
+to what pyroute2 decodes from the same dumps. No pyroute2 import here.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Any, Dict, List, Optional, Tuple
+
+NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+RTATTR = struct.Struct("=HH")  # length, type
+IFINFOMSG = struct.Struct("=BxHiII")  # family, device type, index, flags, change mask
+IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, index
+RTGENMSG = struct.Struct("=Bxxx")  # family
+U32 = struct.Struct("=I")
+I32 = struct.Struct("=i")
+
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_MULTI = 0x2
+NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+
+# <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
+IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 3, 4, 5, 10
+IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
+IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND = 1, 4
+IFA_ADDRESS, IFA_LOCAL = 1, 2
+NETNSA_NSID, NETNSA_FD = 1, 3
+
+# A NUL-terminated string as pyroute2 gives it: str, or the bytes when they are not UTF-8
+# (a device name is any bytes but '/', ':' and white space); None when absent.
+Text = Any
+
+
+def _align(length: int) -> int:
+    return (length + 3) & ~3
+
+
+# -- requests ---------------------------------------------------------------------
+
+
+def attribute(kind: int, payload: bytes) -> bytes:
+    length = RTATTR.size + len(payload)
+    return RTATTR.pack(length, kind) + payload + b"\0" * (_align(length) - length)
+
+
+def message(msg_type: int, flags: int, seq: int, body: bytes) -> bytes:
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body
+
+
+def link_request(index: int = 0, name: Optional[str] = None) -> bytes:
+    """The body of RTM_GETLINK: a dump (nothing set) or one device by index or name."""
+    body = IFINFOMSG.pack(0, 0, index, 0, 0)
+    if name is not None:
+        body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
+    return body
+
+
+def address_request(index: int = 0) -> bytes:
+    """The body of an RTM_GETADDR dump, of every device or (strict checking) of one."""
+    return IFADDRMSG.pack(0, 0, 0, 0, index)
+
+
+def nsid_request(fd: int) -> bytes:
+    """The body of RTM_GETNSID for the namespace an open descriptor refers to."""
+    return RTGENMSG.pack(0) + attribute(NETNSA_FD, U32.pack(fd))
+
+
+# -- replies ----------------------------------------------------------------------
+
+
+class NetlinkFailure(Exception):
+    """The kernel answered a request with an error (a positive errno in ``code``)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def replies(data: bytes, seq: int) -> Tuple[List[bytes], bool]:
+    """The messages of one datagram that answer request ``seq``, and whether the answer is complete.
+
+    NLMSG_DONE and NLMSG_ERROR end an answer (an error code raises
+    NetlinkFailure), and so does a message that is not part of a dump.
+    Messages of other requests are passed over.
+    """
+    found: List[bytes] = []
+    offset, size = 0, len(data)
+    while offset + NLMSGHDR.size <= size:
+        length, msg_type, flags, msg_seq, _port = NLMSGHDR.unpack_from(data, offset)
+        if length < NLMSGHDR.size or offset + length > size:
+            break
+        if msg_seq == seq:
+            if msg_type in (NLMSG_ERROR, NLMSG_DONE):
+                code = I32.unpack_from(data, offset + NLMSGHDR.size)[0] if length >= NLMSGHDR.size + 4 else 0
+                if code < 0:
+                    raise NetlinkFailure(-code)
+                return found, True
+            found.append(data[offset:offset + length])
+            if not flags & NLM_F_MULTI:
+                return found, True
+        offset += _align(length)
+    return found, False
+
+
+def attributes(data: bytes, offset: int, end: int) -> Dict[int, Tuple[int, int]]:
+    """{type: (start, end) of its payload} of the attributes in data[offset:end], the first of each type."""
+    found: Dict[int, Tuple[int, int]] = {}
+    while offset + RTATTR.size <= end:
+        length, kind = RTATTR.unpack_from(data, offset)
+        if length < RTATTR.size or offset + length > end:
+            break
+        found.setdefault(kind & NLA_TYPE_MASK, (offset + RTATTR.size, offset + length))
+        offset += _align(length)
+    return found
+
+
+def _text(data: bytes, span: Optional[Tuple[int, int]]) -> Text:
+    """A NUL-terminated string, as pyroute2 gives it: text, or the bytes when they are not UTF-8."""
+    if span is None:
+        return None
+    raw = data[span[0]:span[1]].split(b"\0", 1)[0]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def _u32(data: bytes, span: Optional[Tuple[int, int]]) -> Any:
+    """An unsigned 32-bit value, or None when absent (the kernel sends IFLA_MTU for every device)."""
+    return None if span is None or span[1] - span[0] < 4 else U32.unpack_from(data, span[0])[0]
+
+
+def _i32(data: bytes, span: Optional[Tuple[int, int]]) -> Optional[int]:
+    return None if span is None or span[1] - span[0] < 4 else I32.unpack_from(data, span[0])[0]
+
+
+class LinkRecord:
+    """One RTM_NEWLINK message: the fields every device has, and its bytes for a kind's own parser."""
+
+    __slots__ = ("raw", "index", "flags", "ifi_type", "name", "mtu", "link", "master", "alias",
+                 "link_netnsid", "kind", "slave_kind", "linkinfo")
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        start = NLMSGHDR.size
+        _family, self.ifi_type, self.index, self.flags, _change = IFINFOMSG.unpack_from(raw, start)
+        found = attributes(raw, start + IFINFOMSG.size, len(raw))
+        self.name = _text(raw, found.get(IFLA_IFNAME))
+        self.mtu = _u32(raw, found.get(IFLA_MTU))
+        self.link = _u32(raw, found.get(IFLA_LINK))
+        self.master = _u32(raw, found.get(IFLA_MASTER))
+        self.alias = _text(raw, found.get(IFLA_IFALIAS))
+        self.link_netnsid = _i32(raw, found.get(IFLA_LINK_NETNSID))
+        self.kind = self.slave_kind = None
+        # Where IFLA_LINKINFO starts in raw (its header), for a decoder of what a kind nests in it.
+        self.linkinfo: Optional[int] = None
+        info = found.get(IFLA_LINKINFO)
+        if info is not None:
+            self.linkinfo = info[0] - RTATTR.size
+            nested = attributes(raw, info[0], info[1])
+            self.kind = _text(raw, nested.get(IFLA_INFO_KIND))
+            self.slave_kind = _text(raw, nested.get(IFLA_INFO_SLAVE_KIND))
+
+
+class AddressRecord:
+    """One RTM_NEWADDR message: the device, the family, the prefix length and the address."""
+
+    __slots__ = ("index", "family", "prefixlen", "address", "local")
+
+    def __init__(self, raw: bytes):
+        start = NLMSGHDR.size
+        self.family, self.prefixlen, _flags, _scope, self.index = IFADDRMSG.unpack_from(raw, start)
+        found = attributes(raw, start + IFADDRMSG.size, len(raw))
+        self.address = self._ip(raw, found.get(IFA_ADDRESS))
+        self.local = self._ip(raw, found.get(IFA_LOCAL))
+
+    def _ip(self, raw: bytes, span: Optional[Tuple[int, int]]) -> Optional[str]:
+        if span is None:
+            return None
+        family = socket.AF_INET6 if span[1] - span[0] == 16 else socket.AF_INET
+        return socket.inet_ntop(family, raw[span[0]:span[1]])
+
+    @property
+    def ip(self) -> Optional[str]:
+        """The address of this device: IFA_ADDRESS for IPv6; IFA_LOCAL (else IFA_ADDRESS) for IPv4,
+        where IFA_ADDRESS is the peer's on a point-to-point device."""
+        if self.family == socket.AF_INET6:
+            return self.address
+        return self.local or self.address
+
+
+def nsid(raw: bytes) -> Optional[int]:
+    """NETNSA_NSID of an RTM_NEWNSID answer, unsigned as the kernel writes it (NOT_ASSIGNED is 2**32 - 1)."""
+    found = attributes(raw, NLMSGHDR.size + RTGENMSG.size, len(raw))
+    return _u32(raw, found.get(NETNSA_NSID))

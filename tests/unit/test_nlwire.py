@@ -1,0 +1,111 @@
+"""Unit tests of the hand-made rtnetlink records (_nlwire): packing requests, cutting replies.
+
+tests/integration/test_reader.py holds the decoded records to pyroute2's
+decoding of the same kernel dumps; here the wire format's edges: several
+messages in one datagram, other requests' messages, errors, truncation,
+attributes that repeat or nest, text that is not UTF-8.
+"""
+
+import socket
+import struct
+
+import pytest
+
+from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire as w
+
+
+def link_message(seq, index, name=None, flags=w.NLM_F_MULTI, extra=b"", ifi_flags=1, ifi_type=1):
+    body = w.IFINFOMSG.pack(0, ifi_type, index, ifi_flags, 0)
+    if name is not None:
+        body += w.attribute(w.IFLA_IFNAME, name + b"\0")
+    return w.message(16, flags, seq, body + extra)
+
+
+def done(seq, code=0):
+    return w.message(w.NLMSG_DONE, w.NLM_F_MULTI, seq, struct.pack("=i", code))
+
+
+def test_requests_are_what_the_kernel_expects():
+    dump = w.message(18, 0x301, 7, w.link_request())
+    assert len(dump) == 32 and struct.unpack_from("=IHHII", dump) == (32, 18, 0x301, 7, 0)
+    by_name = w.link_request(name="eth0")
+    # ifinfomsg, then IFLA_IFNAME: length 4 + 5 ("eth0\0"), padded to 12.
+    assert len(by_name) == 16 + 12 and struct.unpack_from("=HH", by_name, 16) == (9, w.IFLA_IFNAME)
+    assert by_name[20:25] == b"eth0\0" and by_name[25:] == b"\0\0\0"
+    assert struct.unpack_from("=BBBBI", w.address_request(5)) == (0, 0, 0, 0, 5)
+    assert w.nsid_request(9) == b"\0\0\0\0" + struct.pack("=HHI", 8, w.NETNSA_FD, 9)
+
+
+def test_a_dump_spans_datagrams_and_ends_at_done():
+    first = link_message(3, 1, b"lo") + link_message(3, 2, b"eth0")
+    found, complete = w.replies(first, 3)
+    assert [w.LinkRecord(raw).name for raw in found] == ["lo", "eth0"] and not complete
+    found, complete = w.replies(done(3), 3)
+    assert found == [] and complete
+
+
+def test_messages_of_other_requests_are_passed_over():
+    data = link_message(2, 1, b"old") + link_message(3, 2, b"new", flags=0)
+    found, complete = w.replies(data, 3)
+    assert [w.LinkRecord(raw).name for raw in found] == ["new"] and complete
+
+
+def test_errors_raise_with_the_positive_errno():
+    error = w.message(w.NLMSG_ERROR, 0, 4, struct.pack("=i", -19) + b"\0" * 16)
+    with pytest.raises(w.NetlinkFailure) as exc:
+        w.replies(error, 4)
+    assert exc.value.code == 19
+    # An acknowledgement (error 0) ends the answer; so does a dump that failed part way.
+    assert w.replies(w.message(w.NLMSG_ERROR, 0, 4, struct.pack("=i", 0) + b"\0" * 16), 4) == ([], True)
+    with pytest.raises(w.NetlinkFailure):
+        w.replies(link_message(5, 1, b"lo") + done(5, -16), 5)
+
+
+def test_truncated_data_is_not_read_past_its_end():
+    whole = link_message(1, 1, b"eth0", flags=0)
+    assert w.replies(whole[:-3], 1) == ([], False)
+    assert w.replies(b"\x01\x00", 1) == ([], False)
+    # An attribute claiming more than its message holds ends the walk.
+    broken = whole[:32] + struct.pack("=HH", 200, w.IFLA_MTU)
+    assert w.attributes(broken, 32, len(broken)) == {}
+
+
+def test_link_fields_nested_kinds_and_first_of_each_attribute():
+    linkinfo = w.attribute(w.IFLA_LINKINFO | 0x8000, w.attribute(w.IFLA_INFO_KIND, b"veth\0")
+                           + w.attribute(w.IFLA_INFO_SLAVE_KIND, b"bridge\0"))
+    extra = (w.attribute(w.IFLA_MTU, struct.pack("=I", 1400)) + w.attribute(w.IFLA_MTU, struct.pack("=I", 9000))
+             + w.attribute(w.IFLA_LINK, struct.pack("=I", 7)) + w.attribute(w.IFLA_MASTER, struct.pack("=I", 3))
+             + w.attribute(w.IFLA_LINK_NETNSID, struct.pack("=i", 0)) + w.attribute(w.IFLA_IFALIAS, b"lab x\0")
+             + linkinfo)
+    record = w.LinkRecord(link_message(1, 12, b"v0", extra=extra, ifi_flags=0x1003, ifi_type=1))
+    assert (record.index, record.flags, record.ifi_type, record.name) == (12, 0x1003, 1, "v0")
+    assert (record.mtu, record.link, record.master, record.link_netnsid, record.alias) == (1400, 7, 3, 0, "lab x")
+    assert (record.kind, record.slave_kind) == ("veth", "bridge")
+    assert record.raw[record.linkinfo + 2:record.linkinfo + 4] == struct.pack("=H", w.IFLA_LINKINFO | 0x8000)
+
+
+def test_absent_attributes_are_none_and_bytes_that_are_not_utf8_stay_bytes():
+    record = w.LinkRecord(link_message(1, 1, b"\xff\xfe"))
+    assert record.name == b"\xff\xfe"
+    assert (record.mtu, record.link, record.master, record.alias, record.kind, record.linkinfo) == (None,) * 6
+    assert w.LinkRecord(link_message(1, 1)).name is None
+
+
+def test_addresses_ipv4_local_first_ipv6_address():
+    v4 = w.message(20, w.NLM_F_MULTI, 1, w.IFADDRMSG.pack(socket.AF_INET, 24, 0, 0, 5)
+                   + w.attribute(w.IFA_ADDRESS, socket.inet_aton("10.0.0.9"))
+                   + w.attribute(w.IFA_LOCAL, socket.inet_aton("10.0.0.1")))
+    record = w.AddressRecord(v4)
+    assert (record.index, record.family, record.prefixlen) == (5, socket.AF_INET, 24)
+    assert (record.address, record.local, record.ip) == ("10.0.0.9", "10.0.0.1", "10.0.0.1")
+    v6 = w.message(20, w.NLM_F_MULTI, 1, w.IFADDRMSG.pack(socket.AF_INET6, 64, 0, 0, 5)
+                   + w.attribute(w.IFA_ADDRESS, socket.inet_pton(socket.AF_INET6, "fd00::1")))
+    assert w.AddressRecord(v6).ip == "fd00::1"
+    bare = w.AddressRecord(w.message(20, 0, 1, w.IFADDRMSG.pack(socket.AF_INET, 8, 0, 0, 1)))
+    assert bare.ip is None
+
+
+def test_nsid_unsigned_as_the_kernel_writes_it():
+    answer = w.message(88, 0, 1, w.RTGENMSG.pack(0) + w.attribute(w.NETNSA_NSID, struct.pack("=i", -1)))
+    assert w.nsid(answer) == 2 ** 32 - 1
+    assert w.nsid(w.message(88, 0, 1, w.RTGENMSG.pack(0))) is None
