@@ -77,6 +77,9 @@ class Kind:
     parse: Optional[Callable] = None
     # For kinds that are masters (a bridge): parse_port(slave_data) -> Link.port, and a new port's settings.
     parse_port: Optional[Callable] = None
+    # The attributes parse_port reads, {pyroute2 name: (IFLA_* number, struct format)}: the reader then
+    # decodes only those (_nlwire.Nested) instead of having pyroute2 decode a port's whole linkinfo.
+    port_attributes: Optional[Dict[str, Tuple[int, str]]] = None
     new_port: Optional[Callable] = None
     # The configuration of its devices as `ip -j -d link` shows it (keys of info_data), which the tests'
     # kernel snapshot compares; () when the common fields say it all. None: not declared (a test fails).

@@ -507,6 +507,10 @@ def parse(msg, data) -> BridgeInfo:
     return BridgeInfo(**values)
 
 
+# What parse_port reads of IFLA_INFO_SLAVE_DATA (<linux/if_link.h>), for the reader's own decoder.
+PORT_ATTRIBUTES = {"IFLA_BRPORT_PRIORITY": (2, "=H"), "IFLA_BRPORT_COST": (3, "=I"), "IFLA_BRPORT_MODE": (4, "=B")}
+
+
 def parse_port(data) -> PortInfo:
     if data is None:
         return PortInfo()
@@ -554,7 +558,7 @@ def from_params(params: dict) -> Bridge:
 
 KIND = Kind(
     name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
-    link_kind="bridge", parse=parse, parse_port=parse_port, new_port=lambda: PortInfo(priority=32),
+    link_kind="bridge", parse=parse, parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params,
     snapshot=("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering"),
     snapshot_port=("cost", "priority", "hairpin"),

@@ -13,12 +13,13 @@ both found through the registry (_kinds.py).
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import os
 import socket
 import time
-import traceback
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
@@ -26,16 +27,26 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Kerne
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, list_namespaces
 
-try:
-    from pyroute2 import IPRoute, NetlinkError
-    from pyroute2 import netns as pyroute2_netns
-    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-except ImportError:
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
+if TYPE_CHECKING:  # pragma: no cover
+    from pyroute2 import IPRoute
+
+# pyroute2 is imported when first needed (_pyroute2()): its import costs about 0.2 s, and a read,
+# which is all a run that changes nothing does, needs none of it (_nlwire reads).
+HAS_PYROUTE2 = importlib.util.find_spec("pyroute2") is not None
+PYROUTE2_IMPORT_ERROR: Optional[str] = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
+_PYROUTE2: Optional[SimpleNamespace] = None
+
+
+def _pyroute2() -> SimpleNamespace:
+    """IPRoute, NetlinkError, netns and ifinfmsg, imported on first use."""
+    global _PYROUTE2  # pylint: disable=global-statement
+    if _PYROUTE2 is None:
+        from pyroute2 import IPRoute, NetlinkError, netns
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+        _PYROUTE2 = SimpleNamespace(IPRoute=IPRoute, NetlinkError=NetlinkError, netns=netns, ifinfmsg=ifinfmsg)
+    return _PYROUTE2
+
 
 IFF_UP = 0x1
 # rtnetlink, as <linux/netlink.h> and <linux/rtnetlink.h> number it.
@@ -93,7 +104,8 @@ class Reader:
         self._sock.close()
 
     def request(self, msg_type: int, flags: int, body: bytes) -> List[bytes]:
-        """Send a request; the messages of the answer (all of a dump's); NetlinkError on an error."""
+        """Send a request; the messages of the answer (all of a dump's); _nlwire.NetlinkFailure
+        (``code``, a positive errno, as pyroute2's NetlinkError has) on an error."""
         self._seq += 1
         seq = self._seq
         self._sock.send(_nlwire.message(msg_type, flags, seq, body))
@@ -101,10 +113,7 @@ class Reader:
         done = False
         while not done:
             size = self._sock.recv_into(self._buffer)
-            try:
-                found, done = _nlwire.replies(bytes(memoryview(self._buffer)[:size]), seq)
-            except _nlwire.NetlinkFailure as exc:
-                raise NetlinkError(exc.code) from None
+            found, done = _nlwire.replies(bytes(memoryview(self._buffer)[:size]), seq)
             answer.extend(found)
         return answer
 
@@ -122,7 +131,7 @@ class Reader:
         """One device, by name or by index (RTM_GETLINK, no dump), or None when there is none."""
         try:
             answer = self.request(RTM_GETLINK, NLM_F_REQUEST, _nlwire.link_request(index, name))
-        except NetlinkError as exc:
+        except _nlwire.NetlinkFailure as exc:
             if exc.code == errno.ENODEV:
                 return None
             raise
@@ -179,7 +188,7 @@ class Kernel:
             # fork a child per socket, ten times slower, and create a missing
             # namespace unless told not to.
             with self.inside(netns):
-                sock = IPRoute()
+                sock = _pyroute2().IPRoute()
             self._sockets[netns] = sock
         return sock
 
@@ -224,6 +233,7 @@ class Kernel:
             raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture") from None
 
     def create_netns(self, name: str, replace_stale: bool = False) -> None:
+        pyroute2_netns = _pyroute2().netns
         if replace_stale:
             self._drop(name)
             pyroute2_netns.remove(name)
@@ -237,14 +247,14 @@ class Kernel:
         home = self._namespaces.home()
         try:
             create_here(name)
-            self._sockets[name] = IPRoute()
+            self._sockets[name] = _pyroute2().IPRoute()
         finally:
             pyroute2_netns.setns(home, flags=0)
 
     def delete_netns(self, name: str) -> None:
         self._drop(name)
         # As `ip netns del`: detach the mount (a stale entry has none) and unlink the entry.
-        pyroute2_netns.remove(name)
+        _pyroute2().netns.remove(name)
 
     def _drop(self, netns: Optional[str]) -> None:
         """Forget the socket and descriptor held for a namespace."""
@@ -383,10 +393,11 @@ class Kernel:
 
     def apply(self, actions: Iterable[Action], done: list) -> None:
         """Apply actions in order; each one applied is appended to ``done``."""
+        netlink_errors = (_pyroute2().NetlinkError, _nlwire.NetlinkFailure)
         for action in actions:
             try:
                 action.apply(self)
-            except NetlinkError as exc:
+            except netlink_errors as exc:
                 raise KernelError(
                     "%s failed: %s" % (action.describe(), _netlink_hint(exc.code, action)),
                     errno=exc.code, failed_action=action.describe(), actions=[a.describe() for a in done],
@@ -431,19 +442,24 @@ class Kernel:
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:
     """One device of a link dump; its kind's parser decodes what only that kind has, and its
-    master's what only a port has, from pyroute2's decoding of the same bytes: the whole
-    message for a kind's parser (a few devices, which read top-level attributes too), only
-    IFLA_LINKINFO for a port's (every port of a bridge, which reads only its slave data)."""
+    master's what only a port has. A kind's parser (a few devices, which read top-level
+    attributes too) gets pyroute2's decoding of the whole message. A port's (every port of a
+    bridge) gets only the attributes its master declares (Kind.port_attributes), decoded by
+    _nlwire; a master that declares none gets pyroute2's decoding of IFLA_LINKINFO."""
     kind = _kinds.by_link_kind(record.kind)
     master = _kinds.by_link_kind(record.slave_kind)
     info = port = None
     if kind is not None and kind.parse is not None:
-        msg = ifinfmsg(record.raw)
+        msg = _pyroute2().ifinfmsg(record.raw)
         msg.decode()
         linkinfo = msg.get_attr("IFLA_LINKINFO")
         info = kind.parse(msg, linkinfo.get_attr("IFLA_INFO_DATA") if linkinfo is not None else None)
-    if master is not None and master.parse_port is not None and record.linkinfo is not None:
-        linkinfo = ifinfmsg.ifinfo(record.raw, offset=record.linkinfo)
+    if master is not None and master.parse_port is not None and master.port_attributes is not None:
+        # Only what the master's parser reads, decoded here: most of a big bridge's read otherwise.
+        data = record.slave_data
+        port = master.parse_port(_nlwire.Nested(record.raw, data, master.port_attributes) if data else None)
+    elif master is not None and master.parse_port is not None and record.linkinfo is not None:
+        linkinfo = _pyroute2().ifinfmsg.ifinfo(record.raw, offset=record.linkinfo)
         linkinfo.decode()
         port = master.parse_port(linkinfo.get_attr("IFLA_INFO_SLAVE_DATA"))
     peered = kind is not None and kind.peered

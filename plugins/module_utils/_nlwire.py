@@ -19,6 +19,7 @@ to what pyroute2 decodes from the same dumps. No pyroute2 import here.
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from typing import Any, Dict, List, Optional, Tuple
@@ -37,8 +38,11 @@ NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 
 # <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
 IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 3, 4, 5, 10
-IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
-IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND = 1, 4
+IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 29, 37
+IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 4, 5
+# No statistics in the answer (IFLA_STATS*, IPv6's per-device counters): the kernel skips summing
+# per-CPU counters no one here reads, which halves a link dump's time in the kernel.
+RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 NETNSA_NSID, NETNSA_FD = 1, 3
 
@@ -65,7 +69,7 @@ def message(msg_type: int, flags: int, seq: int, body: bytes) -> bytes:
 
 def link_request(index: int = 0, name: Optional[str] = None) -> bytes:
     """The body of RTM_GETLINK: a dump (nothing set) or one device by index or name."""
-    body = IFINFOMSG.pack(0, 0, index, 0, 0)
+    body = IFINFOMSG.pack(0, 0, index, 0, 0) + attribute(IFLA_EXT_MASK, U32.pack(RTEXT_FILTER_SKIP_STATS))
     if name is not None:
         body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
     return body
@@ -88,7 +92,7 @@ class NetlinkFailure(Exception):
     """The kernel answered a request with an error (a positive errno in ``code``)."""
 
     def __init__(self, code: int):
-        super().__init__(code)
+        super().__init__(code, os.strerror(code))
         self.code = code
 
 
@@ -154,7 +158,7 @@ class LinkRecord:
     """One RTM_NEWLINK message: the fields every device has, and its bytes for a kind's own parser."""
 
     __slots__ = ("raw", "index", "flags", "ifi_type", "name", "mtu", "link", "master", "alias",
-                 "link_netnsid", "kind", "slave_kind", "linkinfo")
+                 "link_netnsid", "kind", "slave_kind", "linkinfo", "slave_data")
 
     def __init__(self, raw: bytes):
         self.raw = raw
@@ -170,12 +174,35 @@ class LinkRecord:
         self.kind = self.slave_kind = None
         # Where IFLA_LINKINFO starts in raw (its header), for a decoder of what a kind nests in it.
         self.linkinfo: Optional[int] = None
+        # Where a port's IFLA_INFO_SLAVE_DATA payload lies in raw, for Nested.
+        self.slave_data: Optional[Tuple[int, int]] = None
         info = found.get(IFLA_LINKINFO)
         if info is not None:
             self.linkinfo = info[0] - RTATTR.size
             nested = attributes(raw, info[0], info[1])
             self.kind = _text(raw, nested.get(IFLA_INFO_KIND))
             self.slave_kind = _text(raw, nested.get(IFLA_INFO_SLAVE_KIND))
+            self.slave_data = nested.get(IFLA_INFO_SLAVE_DATA)
+
+
+class Nested:
+    """The attributes of one nested block (a port's IFLA_INFO_SLAVE_DATA) that a layout names,
+    {pyroute2 name: (type, struct format)}: get_attr(name) as pyroute2's, None when absent or short.
+    A name outside the layout is a KeyError: a parser reading more than its kind declares fails loudly."""
+
+    __slots__ = ("_raw", "_found", "_layout")
+
+    def __init__(self, raw: bytes, span: Tuple[int, int], layout: Dict[str, Tuple[int, str]]):
+        self._raw = raw
+        self._layout = layout
+        self._found = attributes(raw, span[0], span[1])
+
+    def get_attr(self, name: str) -> Any:
+        number, fmt = self._layout[name]
+        span = self._found.get(number)
+        if span is None or span[1] - span[0] < struct.calcsize(fmt):
+            return None
+        return struct.unpack_from(fmt, self._raw, span[0])[0]
 
 
 class AddressRecord:

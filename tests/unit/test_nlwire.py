@@ -27,11 +27,14 @@ def done(seq, code=0):
 
 def test_requests_are_what_the_kernel_expects():
     dump = w.message(18, 0x301, 7, w.link_request())
-    assert len(dump) == 32 and struct.unpack_from("=IHHII", dump) == (32, 18, 0x301, 7, 0)
+    # nlmsghdr, ifinfomsg, then IFLA_EXT_MASK asking for no statistics.
+    assert len(dump) == 40 and struct.unpack_from("=IHHII", dump) == (40, 18, 0x301, 7, 0)
+    assert struct.unpack_from("=HHI", dump, 32) == (8, w.IFLA_EXT_MASK, w.RTEXT_FILTER_SKIP_STATS)
     by_name = w.link_request(name="eth0")
-    # ifinfomsg, then IFLA_IFNAME: length 4 + 5 ("eth0\0"), padded to 12.
-    assert len(by_name) == 16 + 12 and struct.unpack_from("=HH", by_name, 16) == (9, w.IFLA_IFNAME)
-    assert by_name[20:25] == b"eth0\0" and by_name[25:] == b"\0\0\0"
+    # ifinfomsg, the mask, then IFLA_IFNAME: length 4 + 5 ("eth0\0"), padded to 12.
+    assert len(by_name) == 16 + 8 + 12 and struct.unpack_from("=HH", by_name, 24) == (9, w.IFLA_IFNAME)
+    assert by_name[28:33] == b"eth0\0" and by_name[33:] == b"\0\0\0"
+    assert struct.unpack_from("=i", w.link_request(index=12), 4) == (12,)
     assert struct.unpack_from("=BBBBI", w.address_request(5)) == (0, 0, 0, 0, 5)
     assert w.nsid_request(9) == b"\0\0\0\0" + struct.pack("=HHI", 8, w.NETNSA_FD, 9)
 
@@ -82,6 +85,25 @@ def test_link_fields_nested_kinds_and_first_of_each_attribute():
     assert (record.mtu, record.link, record.master, record.link_netnsid, record.alias) == (1400, 7, 3, 0, "lab x")
     assert (record.kind, record.slave_kind) == ("veth", "bridge")
     assert record.raw[record.linkinfo + 2:record.linkinfo + 4] == struct.pack("=H", w.IFLA_LINKINFO | 0x8000)
+    assert record.slave_data is None
+
+
+def test_a_ports_slave_data_decoded_by_its_layout():
+    layout = {"PRIORITY": (2, "=H"), "COST": (3, "=I"), "MODE": (4, "=B"), "ABSENT": (9, "=I")}
+    slave = (w.attribute(2, struct.pack("=H", 32)) + w.attribute(3, struct.pack("=I", 100))
+             + w.attribute(4, b"\x01") + w.attribute(4, b"\x00"))
+    linkinfo = w.attribute(w.IFLA_LINKINFO | 0x8000, w.attribute(w.IFLA_INFO_SLAVE_KIND, b"bridge\0")
+                           + w.attribute(w.IFLA_INFO_SLAVE_DATA | 0x8000, slave))
+    record = w.LinkRecord(link_message(1, 4, b"p0", extra=linkinfo))
+    data = w.Nested(record.raw, record.slave_data, layout)
+    # The first of each attribute, as for a link's; an absent one is None.
+    assert [data.get_attr(name) for name in ("PRIORITY", "COST", "MODE", "ABSENT")] == [32, 100, 1, None]
+    with pytest.raises(KeyError):
+        data.get_attr("IFLA_BRPORT_UNDECLARED")
+    # Shorter than its format says: None, not a read past it.
+    short = w.attribute(w.IFLA_LINKINFO, w.attribute(w.IFLA_INFO_SLAVE_DATA, w.attribute(3, b"\x01\x02")))
+    record = w.LinkRecord(link_message(1, 4, b"p1", extra=short))
+    assert w.Nested(record.raw, record.slave_data, layout).get_attr("COST") is None
 
 
 def test_absent_attributes_are_none_and_bytes_that_are_not_utf8_stay_bytes():
