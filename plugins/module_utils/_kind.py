@@ -75,6 +75,11 @@ class Kind:
     link_kind: Optional[str] = None
     # parse(msg, data) -> the kind's info object for Link.info; ``data`` is IFLA_INFO_DATA (or None).
     parse: Optional[Callable] = None
+    # The attributes parse reads, {pyroute2 name: (number, struct format)}, of IFLA_INFO_DATA and of the
+    # message itself: when declared, the reader hands parse _nlwire.Nested views of the same bytes
+    # (get_attr as pyroute2's) instead of importing pyroute2 to decode the whole message.
+    info_attributes: Optional[Dict[str, Tuple[int, str]]] = None
+    link_attributes: Optional[Dict[str, Tuple[int, str]]] = None
     # For kinds that are masters (a bridge): parse_port(slave_data) -> Link.port, and a new port's settings.
     parse_port: Optional[Callable] = None
     # The attributes parse_port reads, {pyroute2 name: (IFLA_* number, struct format)}: the reader then

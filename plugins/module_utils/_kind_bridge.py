@@ -491,6 +491,11 @@ BRIDGE_NLA = {
 }
 
 
+# What parse reads of IFLA_INFO_DATA (<linux/if_link.h>), for the reader's own decoder.
+INFO_ATTRIBUTES = {"IFLA_BR_FORWARD_DELAY": (1, "=I"), "IFLA_BR_HELLO_TIME": (2, "=I"), "IFLA_BR_MAX_AGE": (3, "=I"),
+                   "IFLA_BR_AGEING_TIME": (4, "=I"), "IFLA_BR_STP_STATE": (5, "=I"), "IFLA_BR_PRIORITY": (6, "=H")}
+
+
 def bridge_kwargs(options) -> dict:
     """(option, value) pairs -> pyroute2's link() keywords (br_<nla name>)."""
     return {BRIDGE_NLA[option][len("IFLA_"):].lower(): int(value) for option, value in options}
@@ -558,7 +563,8 @@ def from_params(params: dict) -> Bridge:
 
 KIND = Kind(
     name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
-    link_kind="bridge", parse=parse, parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
+    link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
+    parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params,
     snapshot=("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering"),
     snapshot_port=("cost", "priority", "hairpin"),

@@ -356,6 +356,13 @@ IFF_VNET_HDR = 0x4000
 TUN_TYPES = {1: "tun", 2: "tap"}
 
 
+# What parse reads (<linux/if_link.h>, <linux/if_tun.h>), for the reader's own decoder.
+INFO_ATTRIBUTES = {"IFLA_TUN_OWNER": (1, "=I"), "IFLA_TUN_GROUP": (2, "=I"), "IFLA_TUN_TYPE": (3, "=B"),
+                   "IFLA_TUN_PI": (4, "=B"), "IFLA_TUN_VNET_HDR": (5, "=B"), "IFLA_TUN_PERSIST": (6, "=B"),
+                   "IFLA_TUN_MULTI_QUEUE": (7, "=B")}
+LINK_ATTRIBUTES = {"IFLA_CARRIER": (33, "=B")}
+
+
 def parse(msg, data) -> TunInfo:
     if data is None:
         return TunInfo()
@@ -406,6 +413,7 @@ def from_params(params: dict) -> Tap:
 
 KIND = Kind(
     name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
-    link_kind="tun", parse=parse, from_params=from_params, section_noun="tun/tap devices",
+    link_kind="tun", parse=parse, info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
+    from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),
 )

@@ -442,14 +442,19 @@ class Kernel:
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:
     """One device of a link dump; its kind's parser decodes what only that kind has, and its
-    master's what only a port has. A kind's parser (a few devices, which read top-level
-    attributes too) gets pyroute2's decoding of the whole message. A port's (every port of a
-    bridge) gets only the attributes its master declares (Kind.port_attributes), decoded by
-    _nlwire; a master that declares none gets pyroute2's decoding of IFLA_LINKINFO."""
+    master's what only a port has. Each parser gets only the attributes its kind declares
+    (Kind.info_attributes and link_attributes, Kind.port_attributes), decoded by _nlwire; a kind
+    that declares none gets pyroute2's decoding of the whole message (a device's parser) or of
+    IFLA_LINKINFO (a port's)."""
     kind = _kinds.by_link_kind(record.kind)
     master = _kinds.by_link_kind(record.slave_kind)
     info = port = None
-    if kind is not None and kind.parse is not None:
+    if kind is not None and kind.parse is not None and kind.info_attributes is not None:
+        # Only what the kind's parser reads, decoded here (no pyroute2 import for a read).
+        data = record.info_data
+        info = kind.parse(_nlwire.Nested(record.raw, record.attributes, kind.link_attributes or {}),
+                          _nlwire.Nested(record.raw, data, kind.info_attributes) if data else None)
+    elif kind is not None and kind.parse is not None:
         msg = _pyroute2().ifinfmsg(record.raw)
         msg.decode()
         linkinfo = msg.get_attr("IFLA_LINKINFO")

@@ -7,14 +7,15 @@ pyroute2's message classes decode every attribute of every message they
 receive: a link carries some forty (statistics, per-family configuration,
 queues...), and a read of a thousand namespaces spent most of its time
 there while the planner looks at eight. Here a request is packed by hand
-(a header, a fixed part, at most one attribute) and a reply is cut into
+(a header, a fixed part, an attribute or two) and a reply is cut into
 messages whose fixed part and wanted attributes are unpacked on demand.
 
-A device whose kind parses its own IFLA_INFO_DATA (a bridge's options, a
-tap's flags), or a port whose master parses IFLA_INFO_SLAVE_DATA, is
-decoded by pyroute2 from the same bytes (LinkRecord.raw): only the common
-fields are read here. tests/integration/test_reader.py holds these records
-to what pyroute2 decodes from the same dumps. No pyroute2 import here.
+What a kind parses itself (a bridge's options, a tap's flags, a bridge
+port's settings) is read through Nested, by the attribute numbers and
+formats the kind declares; a kind that declares none (vxlan, macvlan) is
+decoded by pyroute2 from the same bytes (LinkRecord.raw).
+tests/integration/test_reader.py holds these records and parsers to what
+pyroute2 decodes from the same dumps. No pyroute2 import here.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 # <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
 IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 3, 4, 5, 10
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 29, 37
-IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 4, 5
+IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 # No statistics in the answer (IFLA_STATS*, IPv6's per-device counters): the kernel skips summing
 # per-CPU counters no one here reads, which halves a link dump's time in the kernel.
 RTEXT_FILTER_SKIP_STATS = 1 << 3
@@ -158,7 +159,7 @@ class LinkRecord:
     """One RTM_NEWLINK message: the fields every device has, and its bytes for a kind's own parser."""
 
     __slots__ = ("raw", "index", "flags", "ifi_type", "name", "mtu", "link", "master", "alias",
-                 "link_netnsid", "kind", "slave_kind", "linkinfo", "slave_data")
+                 "link_netnsid", "kind", "slave_kind", "linkinfo", "info_data", "slave_data")
 
     def __init__(self, raw: bytes):
         self.raw = raw
@@ -174,7 +175,8 @@ class LinkRecord:
         self.kind = self.slave_kind = None
         # Where IFLA_LINKINFO starts in raw (its header), for a decoder of what a kind nests in it.
         self.linkinfo: Optional[int] = None
-        # Where a port's IFLA_INFO_SLAVE_DATA payload lies in raw, for Nested.
+        # Where a device's IFLA_INFO_DATA and a port's IFLA_INFO_SLAVE_DATA payloads lie in raw, for Nested.
+        self.info_data: Optional[Tuple[int, int]] = None
         self.slave_data: Optional[Tuple[int, int]] = None
         info = found.get(IFLA_LINKINFO)
         if info is not None:
@@ -182,11 +184,18 @@ class LinkRecord:
             nested = attributes(raw, info[0], info[1])
             self.kind = _text(raw, nested.get(IFLA_INFO_KIND))
             self.slave_kind = _text(raw, nested.get(IFLA_INFO_SLAVE_KIND))
+            self.info_data = nested.get(IFLA_INFO_DATA)
             self.slave_data = nested.get(IFLA_INFO_SLAVE_DATA)
+
+    @property
+    def attributes(self) -> Tuple[int, int]:
+        """Where the message's own attributes lie in raw, for Nested."""
+        return NLMSGHDR.size + IFINFOMSG.size, len(self.raw)
 
 
 class Nested:
-    """The attributes of one nested block (a port's IFLA_INFO_SLAVE_DATA) that a layout names,
+    """The attributes of one block (a port's IFLA_INFO_SLAVE_DATA, a device's IFLA_INFO_DATA, the message's
+    own) that a layout names,
     {pyroute2 name: (type, struct format)}: get_attr(name) as pyroute2's, None when absent or short.
     A name outside the layout is a KeyError: a parser reading more than its kind declares fails loudly."""
 

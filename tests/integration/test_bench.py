@@ -47,7 +47,7 @@ def test_bench_quick_writes_doc_and_plot(tmp_path):
     raw = json.loads(text.split("```json\n", 1)[1].split("\n```", 1)[0])
     sizes = raw["sizes"]["10"]
     for key in ("ip -batch build", "ip -batch teardown", "pyroute2 build", "topology build", "topology rerun",
-                "topology teardown"):
+                "topology teardown", "carry"):
         assert len(sizes[key]) == 1 and sizes[key][0] > 0, key
     assert sizes["topology memory_kb"][0] > 0
 

@@ -94,7 +94,9 @@ print(json.dumps(out))
 def test_reader_reads_what_iproute_reads(sandbox):
     sandbox.sh(
         "ip netns add blue\n"
-        "ip link add br0 type bridge\n"
+        # Options away from their defaults, as the tap's below: read from the attributes its kind declares.
+        "ip link add br0 type bridge stp_state 1 priority 4096 forward_delay 500 hello_time 300 max_age 1500"
+        " ageing_time 20000\n"
         "ip link add v0 mtu 1400 type veth peer name eth0 netns blue\n"
         "ip link set v0 master br0 up\n"
         # A port's settings away from their defaults: decoded from the declared attributes alone.
@@ -105,7 +107,8 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip -n blue link set eth0 up\n"
         "ip -n blue addr add 10.0.0.2/24 dev eth0\n"
         "ip -n blue link set lo up\n"
-        "ip tuntap add d0 mode tap\n"
+        "ip tuntap add d0 mode tap user 1000 group 100 vnet_hdr multi_queue\n"
+        "ip tuntap add t0 mode tun pi\n"
         "ip link add vx0 type vxlan id 42 dstport 4789 local 10.0.0.1\n"
         # Text that is not ASCII, in a name and an alias, survives the hand decoder as pyroute2's.
         "ip link add 'v\u00e9-\u20ac' type veth peer name w\u00e9\n"
@@ -128,6 +131,10 @@ def test_reader_reads_what_iproute_reads(sandbox):
     assert host["v0"]["IFLA_MASTER"] == host["br0"]["index"] and host["v0"]["IFLA_MTU"] == 1400
     assert host["br0"]["IFLA_IFALIAS"] == "a bridge" and host["vx0"]["IFLA_INFO_KIND"] == "vxlan"
     ports = {row[0]: row for row in found["None"]["decoded"]}
+    assert "BridgeInfo(stp=True, forward_delay=500, hello_time=300, max_age=1500, ageing_time=20000, priority=4096" \
+        in ports["br0"][7], ports["br0"]
+    assert "mode='tap', owner=1000, group=100, pi=False, vnet_hdr=True, multi_queue=True, persist=True" in ports["d0"][7]
+    assert "mode='tun', owner=None, group=None, pi=True" in ports["t0"][7], ports["t0"]
     assert "cost=77" in ports["v0"][8] and "priority=5" in ports["v0"][8] and "hairpin=True" in ports["v0"][8]
     assert ports["v0"][8] != "None" and ports["vx0"][7] != "None" and ports["d0"][7] != "None"
     assert ports["mv0"][7] != "None" and ports["w\u00e9"][8] != "None" and ports["br0"][7] != "None"
@@ -166,6 +173,29 @@ for name, read in (("named", world), ("full", full)):
                            for link in space.links.values()} for ns, space in read.spaces.items()}
 print(json.dumps(out))
 """
+
+
+READ_WITHOUT_PYROUTE2 = r"""
+import sys
+from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
+
+with Kernel() as kernel:
+    world = kernel.read([None])
+links = world.spaces[None].links
+print(sorted(links), repr(links["br0"].info), repr(links["p0"].port), repr(links["d0"].info), "pyroute2" in sys.modules)
+"""
+
+
+def test_a_read_of_bridges_ports_taps_and_veths_imports_no_pyroute2(sandbox):
+    sandbox.sh("ip link add br0 type bridge stp_state 1\n"
+               "ip link add p0 type veth peer name p1\n"
+               "ip link set p0 master br0\n"
+               "ip link set p0 type bridge_slave cost 9\n"
+               "ip tuntap add d0 mode tap\n")
+    out = sandbox.run([PYTHON, "-c", READ_WITHOUT_PYROUTE2], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+    assert out.startswith("['br0', 'd0', 'lo', 'p0', 'p1']"), out
+    assert "stp=True" in out and "cost=9" in out and "mode='tap'" in out, out
+    assert out.split()[-1] == "False", out
 
 
 def test_named_read_reads_the_devices_and_their_peers(sandbox):

@@ -29,6 +29,7 @@ def samples(n, scale=1.0, changed=False):
         "topology teardown module": [0.5 * scale] * 3,
         "topology memory_kb": [40000 + n * 10] * 9,
         "single veth": [2.5] * 3,
+        "carry": [1.1 + 0.2 * scale] * 3,
     }
 
 
@@ -130,6 +131,7 @@ def test_summarise_medians():
     assert "ip -batch build" not in row["own"]
     assert row["memory_kb"] == 41000
     assert row["pyroute2_memory_kb"] == 31000
+    assert row["carry"] == pytest.approx(1.1 + 0.2 - 1.1)
 
 
 def test_targets_met_and_missed():
@@ -139,7 +141,10 @@ def test_targets_met_and_missed():
     teardown = rows["S(1000) teardown ≤ 2× ip -batch (both to devices gone)"]
     assert teardown["met"] is False and "10.00×" in teardown["measured"]
     rerun = rows["S(1000) re-run own time ≤ 0.15× build own time (both wall − empty playbook)"]
-    assert rerun["met"] is False and rerun["measured"] == "13.90 s / 18.90 s = 0.74×"
+    # carry at S(1000): 1.1 + 0.2 * 10 = 3.1 s wall, 2.0 s above the empty playbook.
+    assert rerun["met"] is False and rerun["measured"] == (
+        "13.90 s / 18.90 s = 0.74× (of the re-run's own time, 2.000 s is Ansible's for a task carrying the same "
+        "arguments and running no module; the module's own time is 4.000 s)")
     hundred = rows["S(100) re-run own time ≤ 0.3 s (wall − empty playbook)"]
     assert hundred["met"] is False
     assert hundred["measured"] == ("0.40 s (-0.600 s above a one-task `ansible.builtin.command: true` playbook; "
@@ -175,6 +180,7 @@ def test_render_markdown():
     assert "| 1000 | 48.8 MiB | 30.3 MiB |" in text
     assert "| 100 | 2.500 s | 0.400 s |" in text
     assert '"empty": [' in text  # raw samples
+    assert "(`ansible.builtin.set_fact`), wall − empty playbook: 2.000 s" in text
 
 
 def test_render_without_image():

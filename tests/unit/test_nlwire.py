@@ -100,6 +100,12 @@ def test_a_ports_slave_data_decoded_by_its_layout():
     assert [data.get_attr(name) for name in ("PRIORITY", "COST", "MODE", "ABSENT")] == [32, 100, 1, None]
     with pytest.raises(KeyError):
         data.get_attr("IFLA_BRPORT_UNDECLARED")
+    # A device's IFLA_INFO_DATA and the message's own attributes, by the same means.
+    info = w.attribute(w.IFLA_LINKINFO, w.attribute(w.IFLA_INFO_KIND, b"tun\0")
+                       + w.attribute(w.IFLA_INFO_DATA, w.attribute(1, struct.pack("=I", 1000))))
+    record = w.LinkRecord(link_message(1, 5, b"d0", extra=w.attribute(33, b"\x01") + info))
+    assert w.Nested(record.raw, record.info_data, {"OWNER": (1, "=I")}).get_attr("OWNER") == 1000
+    assert w.Nested(record.raw, record.attributes, {"CARRIER": (33, "=B")}).get_attr("CARRIER") == 1
     # Shorter than its format says: None, not a read past it.
     short = w.attribute(w.IFLA_LINKINFO, w.attribute(w.IFLA_INFO_SLAVE_DATA, w.attribute(3, b"\x01\x02")))
     record = w.LinkRecord(link_message(1, 4, b"p1", extra=short))
