@@ -88,7 +88,7 @@ class LinkAction(Action):
 
     def set_link(self, kernel, **attributes) -> None:
         """RTM_SETLINK on this interface with ``attributes`` (pyroute2's link("set") keywords)."""
-        kernel.socket(self.netns).link("set", index=kernel.ifindex(self.netns, self.name), **attributes)
+        kernel.set_link(self.netns, kernel.ifindex(self.netns, self.name), **attributes)
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class SetUp(LinkAction):
 
 def _address_call(kernel, command: str, netns: Optional[str], name: str, cidr: str) -> None:
     address, prefixlen = cidr.split("/")
-    kernel.socket(netns).addr(command, index=kernel.ifindex(netns, name), address=address, prefixlen=int(prefixlen))
+    kernel.address(netns, command, kernel.ifindex(netns, name), address, int(prefixlen))
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,9 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     reads = reads_for(desired)
     # A lab reads whole namespaces (it prunes, marks and pairs across them); a task of named devices reads those.
     names = names_to_read(desired) if owner is None and desired else None
-    world = kernel.read(spaces, reads=reads, everything=everything, names=names)
+    # Removing a whole lab (nothing desired) plans from devices and their marks alone: no address dumps.
+    addresses = bool(desired)
+    world = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
@@ -118,7 +120,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
         # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, reads=reads, everything=everything, names=names) if read_back \
+        outcome.world = kernel.read(spaces, reads=reads, everything=everything, names=names,
+                                    addresses=addresses) if read_back \
             else plan.projected
     if record is not None:
         # Everything is made and marked: nothing is pending any more.

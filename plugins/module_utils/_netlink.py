@@ -55,7 +55,10 @@ SOL_NETLINK = 270
 NETLINK_GET_STRICT_CHK = 12
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
-RTM_GETLINK, RTM_GETADDR, RTM_GETNSID = 18, 22, 90
+RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 18, 19, 20, 21, 22, 90
+NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
+# What set_link sends itself (_nlwire.setlink_request): a lab's marks, ups, ports and MTUs.
+SETLINK_FIELDS = frozenset(("state", "ifalias", "master", "mtu"))
 # (namespace, {item: ...}) per kind: namespace-wide state a kind reads beyond links.
 Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
@@ -211,12 +214,28 @@ class Kernel:
     def ifindex(self, netns: Optional[str], name: str) -> int:
         index = self._index.get((netns, name))
         if index is None:
-            found = self.socket(netns).link_lookup(ifname=name)
-            if not found:
+            record = self.reader(netns).link(name=name)
+            if record is None:
                 raise KernelError("no device '%s' in %s" % (name, netns_label(netns)))
-            index = found[0]
+            index = record.index
             self._index[(netns, name)] = index
         return index
+
+    def set_link(self, netns: Optional[str], index: int, **attributes) -> None:
+        """RTM_SETLINK on device ``index`` with pyroute2's link("set") keywords. The few that most
+        actions set (SETLINK_FIELDS) go out on the reading socket, packed by _nlwire: a lab's build is
+        mostly such requests, and pyroute2 costs several times the kernel's time for each. The rest
+        (a bridge's options, a macvlan's mode) go through pyroute2."""
+        if set(attributes) <= SETLINK_FIELDS:
+            self.reader(netns).request(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index, **attributes))
+        else:
+            self.socket(netns).link("set", index=index, **attributes)
+
+    def address(self, netns: Optional[str], command: str, index: int, address: str, prefixlen: int) -> None:
+        """Add (``add``, refused when it is there) or remove (``del``) one address, on the reading socket."""
+        msg_type, flags = {"add": (RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
+                           "del": (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK)}[command]
+        self.reader(netns).request(msg_type, flags, _nlwire.address_change_request(index, address, prefixlen))
 
     def forget(self, netns: Optional[str], name: str) -> None:
         """A device was made, moved or deleted: look its index up again next time."""
@@ -243,11 +262,12 @@ class Kernel:
             return
         # As `ip netns add` does, in this process: unshare this thread's
         # network namespace and bind-mount it under /run/netns. The new
-        # namespace is current, so open its socket before going home.
+        # namespace is current, so open its reading socket (which also sets links and adds
+        # addresses) before going home; an IPRoute is opened there only if something needs one.
         home = self._namespaces.home()
         try:
             create_here(name)
-            self._sockets[name] = _pyroute2().IPRoute()
+            self._readers[name] = Reader()
         finally:
             pyroute2_netns.setns(home, flags=0)
 
@@ -269,12 +289,14 @@ class Kernel:
     # -- reading ------------------------------------------------------------
 
     def read(self, namespaces: Iterable[Optional[str]], reads: Optional[Reads] = None,
-             everything: bool = False, names: Optional[Dict[Optional[str], set]] = None) -> World:
+             everything: bool = False, names: Optional[Dict[Optional[str], set]] = None,
+             addresses: bool = True) -> World:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); what else kinds read (routes,
         sysctls) only where ``reads`` says a desired object needs it. With
         ``names`` ({netns: {device}}, _engine.names_to_read), only those
-        devices and the ends they pair with are read, one request each."""
+        devices and the ends they pair with are read, one request each. ``addresses=False``: no
+        address dumps (a lab's removal looks only at devices and their marks)."""
         existing = set(list_namespaces())
         stale = set()
         world = World()
@@ -291,7 +313,7 @@ class Kernel:
                     space = self.read_devices(netns, names.get(netns, ()))
                 else:
                     # A namespace read only to find a lab's marks needs no addresses.
-                    space = self.read_namespace(netns, addresses=netns in named)
+                    space = self.read_namespace(netns, addresses=addresses and netns in named)
                 for read, items in (reads or {}).get(netns, ()):
                     for field_name, value in read(self, netns, items).items():
                         setattr(space, field_name, value)

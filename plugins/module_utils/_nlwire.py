@@ -35,6 +35,7 @@ I32 = struct.Struct("=i")
 
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_MULTI = 0x2
+IFF_UP = 0x1
 NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 
 # <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
@@ -76,9 +77,37 @@ def link_request(index: int = 0, name: Optional[str] = None) -> bytes:
     return body
 
 
+def setlink_request(index: int, state: Optional[str] = None, ifalias: Optional[str] = None,
+                    master: Optional[int] = None, mtu: Optional[int] = None) -> bytes:
+    """The body of RTM_SETLINK on device ``index``: up or down (only IFF_UP changes), an alias (as
+    `ip link set alias`: the text without a NUL), a master (0: none), an MTU. Keywords as pyroute2's."""
+    if state not in (None, "up", "down"):
+        raise ValueError("state must be up or down, not %r" % (state,))
+    flags, change = (0, 0) if state is None else (IFF_UP if state == "up" else 0, IFF_UP)
+    body = IFINFOMSG.pack(0, 0, index, flags, change)
+    if ifalias is not None:
+        body += attribute(IFLA_IFALIAS, ifalias.encode("utf-8"))
+    if master is not None:
+        body += attribute(IFLA_MASTER, U32.pack(master))
+    if mtu is not None:
+        body += attribute(IFLA_MTU, U32.pack(mtu))
+    return body
+
+
 def address_request(index: int = 0) -> bytes:
     """The body of an RTM_GETADDR dump, of every device or (strict checking) of one."""
     return IFADDRMSG.pack(0, 0, 0, 0, index)
+
+
+def address_change_request(index: int, address: str, prefixlen: int) -> bytes:
+    """The body of RTM_NEWADDR or RTM_DELADDR for one address of device ``index``, as pyroute2's
+    addr("add"/"del") sends it: IFA_ADDRESS, and for IPv4 IFA_LOCAL too (the same address)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    packed = socket.inet_pton(family, address)
+    body = IFADDRMSG.pack(family, prefixlen, 0, 0, index) + attribute(IFA_ADDRESS, packed)
+    if family == socket.AF_INET:
+        body += attribute(IFA_LOCAL, packed)
+    return body
 
 
 def nsid_request(fd: int) -> bytes:

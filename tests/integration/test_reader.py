@@ -5,6 +5,7 @@ the answers with _nlwire (by hand, only the fields the planner reads):
 everything it reads must come back as pyroute2 decodes it.
 """
 
+import errno
 import json
 import os
 
@@ -226,3 +227,50 @@ def test_veth_task_names_a_foreign_peer_read_by_index(sandbox):
     result = sandbox.module("netvirt.linux.veth", {"name": "pv0", "peer": "pv1"}, expect_failure=True)
     assert "paired with 'x'" in result["msg"], result["msg"]
     assert set(sandbox.links()) == {"lo", "pv0", "x"}
+
+
+WRITE = r"""
+import errno, json, sys
+from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
+from ansible_collections.netvirt.linux.plugins.module_utils._nlwire import NetlinkFailure
+
+out = {}
+with Kernel() as kernel:
+    index = kernel.ifindex("blue", "w0")
+    bridge = kernel.ifindex("blue", "b0")
+    kernel.set_link("blue", index, ifalias="netvirt:lab=t \u00e9", mtu=1400, master=bridge)
+    kernel.set_link("blue", index, state="up")
+    kernel.address("blue", "add", index, "10.9.0.1", 24)
+    kernel.address("blue", "add", index, "fd00:9::1", 64)
+    kernel.address("blue", "add", index, "10.9.1.1", 16)
+    kernel.address("blue", "del", index, "10.9.1.1", 16)
+    try:
+        kernel.address("blue", "add", index, "10.9.0.1", 24)
+    except NetlinkFailure as exc:
+        out["again"] = exc.code
+    try:
+        kernel.set_link("blue", 99999, state="up")
+    except NetlinkFailure as exc:
+        out["missing"] = exc.code
+    other = kernel.ifindex("blue", "w1")
+    kernel.set_link("blue", other, state="down")
+out["pyroute2"] = "pyroute2" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_links_set_and_addresses_changed_on_the_reading_socket(sandbox):
+    # set_link's own fields and address changes go out packed by _nlwire: the kernel must end as `ip` says.
+    sandbox.sh("ip netns add blue\n"
+               "ip -n blue link add b0 type bridge\n"
+               "ip -n blue link add w0 type veth peer name w1\n"
+               "ip -n blue link set w1 up\n")
+    out = json.loads(sandbox.run([PYTHON, "-c", WRITE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    assert out == {"again": errno.EEXIST, "missing": errno.ENODEV, "pyroute2": False}, out
+    links = sandbox.links("blue")
+    w0 = links["w0"]
+    assert w0["ifalias"] == "netvirt:lab=t \u00e9" and w0["mtu"] == 1400 and w0["master"] == "b0"
+    assert "UP" in w0["flags"] and "UP" not in links["w1"]["flags"]
+    addresses = {(a["local"], a["prefixlen"]) for entry in sandbox.ip_json("addr", "show", "dev", "w0", netns="blue")
+                 for a in entry["addr_info"] if a.get("scope") != "link"}
+    assert addresses == {("10.9.0.1", 24), ("fd00:9::1", 64)}

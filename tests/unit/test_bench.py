@@ -189,9 +189,9 @@ def test_render_without_image():
 
 def test_parse_args_quick_and_defaults():
     args = bench.parse_args([])
-    assert args.sizes == [10, 100, 1000] and args.repeat == 3
+    assert args.sizes == [10, 100, 1000] and args.repeat == 3 and args.settle == 60.0
     args = bench.parse_args(["--quick"])
-    assert args.sizes == [10, 100] and args.repeat == 1
+    assert args.sizes == [10, 100] and args.repeat == 1 and args.settle == 2.0
     args = bench.parse_args(["--quick", "--sizes", "10", "--repeat", "2"])
     assert args.sizes == [10] and args.repeat == 2
 
@@ -201,3 +201,28 @@ def test_parse_args_refuses_nonsense(argv, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(argv)
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_settle_waits_for_softirq_to_quiet(monkeypatch):
+    # Two busy half-seconds (softirq half the time), then a quiet one.
+    counters = iter([[0] * 7, [0, 0, 0, 50, 0, 0, 50], [0, 0, 0, 50, 0, 0, 50], [0, 0, 0, 100, 0, 0, 100],
+                     [0, 0, 0, 100, 0, 0, 100], [0, 0, 0, 200, 0, 0, 101]])
+    monkeypatch.setattr(bench, "cpu_times", lambda: next(counters))
+    sleeps = []
+    monkeypatch.setattr(bench.time, "sleep", sleeps.append)
+    bench.settle()
+    assert sleeps == [0.5, 0.5, 0.5]
+
+
+def test_settle_gives_up_at_its_limit(monkeypatch):
+    busy = [0]
+
+    def counters():
+        busy[0] += 10
+        return [0, 0, 0, 0, 0, 0, busy[0]]
+
+    clock = [0.0]
+    monkeypatch.setattr(bench, "cpu_times", counters)
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    monkeypatch.setattr(bench.time, "monotonic", lambda: clock[0])
+    assert bench.settle(limit=2.0) == 2.0

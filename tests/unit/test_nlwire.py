@@ -137,3 +137,32 @@ def test_nsid_unsigned_as_the_kernel_writes_it():
     answer = w.message(88, 0, 1, w.RTGENMSG.pack(0) + w.attribute(w.NETNSA_NSID, struct.pack("=i", -1)))
     assert w.nsid(answer) == 2 ** 32 - 1
     assert w.nsid(w.message(88, 0, 1, w.RTGENMSG.pack(0))) is None
+
+
+def test_setlink_changes_only_what_it_names():
+    up = w.setlink_request(7, state="up")
+    # ifinfomsg: family, type, index 7, IFF_UP set, and only IFF_UP in the change mask.
+    assert up == w.IFINFOMSG.pack(0, 0, 7, 1, 1)
+    assert w.setlink_request(7, state="down") == w.IFINFOMSG.pack(0, 0, 7, 0, 1)
+    # Nothing about flags: both zero (the kernel then leaves the flags alone).
+    body = w.setlink_request(7, ifalias="netvirt:lab=x", master=3, mtu=9000)
+    assert body[:16] == w.IFINFOMSG.pack(0, 0, 7, 0, 0)
+    found = w.attributes(body, 16, len(body))
+    assert body[slice(*found[w.IFLA_IFALIAS])] == b"netvirt:lab=x"  # no NUL, as `ip link set alias`
+    assert struct.unpack_from("=I", body, found[w.IFLA_MASTER][0]) == (3,)
+    assert struct.unpack_from("=I", body, found[w.IFLA_MTU][0]) == (9000,)
+    assert struct.unpack_from("=I", w.setlink_request(7, master=0), 20) == (0,)
+    with pytest.raises(ValueError):
+        w.setlink_request(7, state="sideways")
+
+
+def test_address_change_requests_as_pyroute2_sends_them():
+    v4 = w.address_change_request(5, "10.0.0.1", 24)
+    assert w.IFADDRMSG.unpack_from(v4) == (socket.AF_INET, 24, 0, 0, 5)
+    found = w.attributes(v4, 8, len(v4))
+    assert v4[slice(*found[w.IFA_ADDRESS])] == v4[slice(*found[w.IFA_LOCAL])] == socket.inet_aton("10.0.0.1")
+    v6 = w.address_change_request(5, "fd00::1", 64)
+    assert w.IFADDRMSG.unpack_from(v6) == (socket.AF_INET6, 64, 0, 0, 5)
+    found = w.attributes(v6, 8, len(v6))
+    assert set(found) == {w.IFA_ADDRESS}
+    assert v6[slice(*found[w.IFA_ADDRESS])] == socket.inet_pton(socket.AF_INET6, "fd00::1")
