@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The kernel adapter: the only place that imports pyroute2. It knows no kind by name.
 
-One netlink socket per namespace per run, opened on first use and reused;
-one link dump and one address dump to read a namespace. Netlink errors come
+One reading socket per namespace per run (Reader), opened on first use and
+reused, and an IPRoute beside it only where pyroute2 is needed; one link dump
+and one address dump to read a namespace. Netlink errors come
 out as domain errors with words a user can act on. Devices are decoded by
 their kind's parser and actions apply themselves (_actions.Action.apply),
 both found through the registry (_kinds.py).
@@ -79,7 +80,8 @@ def _netlink_hint(code: int, action: Optional[Action]) -> str:
 
 
 class Reader:
-    """A plain rtnetlink socket in one namespace, for reading: requests go out
+    """A plain rtnetlink socket in one namespace, for reading (and for the
+    simple writes of Kernel.set_link and Kernel.address): requests go out
     and answers come back synchronously, packed and unpacked by _nlwire
     (only the fields the planner reads), without IPRoute's event loop (which
     costs about a millisecond to open) or pyroute2's decoding of every
