@@ -9,6 +9,8 @@ type: aggregate
 short_description: Record task results to a JSON file (tests only)
 description:
   - Writes a list of {task, status, result} to the file named by the NETVIRT_RECORD environment variable.
+  - With NETVIRT_RECORD_KEYS (comma-separated), only those keys of each result are recorded, since copying a
+    large result (a thousand-namespace lab's) costs seconds a user's run does not pay (scripts/bench.py).
 """
 
 import json
@@ -32,8 +34,15 @@ class CallbackModule(CallbackBase):
             "task": result.task_name if hasattr(result, "task_name") else result._task.get_name(),
             "host": result._host.get_name() if hasattr(result, "_host") else None,
             "status": status,
-            "result": self._clean(result._result),
+            "result": self._clean(self._selected(result._result)),
         })
+
+    @staticmethod
+    def _selected(value):
+        keys = os.environ.get("NETVIRT_RECORD_KEYS")
+        if not keys:
+            return value
+        return {key: value[key] for key in keys.split(",") if key in value}
 
     @staticmethod
     def _clean(value):
