@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import functools
 import json
 import os
 import signal
@@ -66,7 +67,10 @@ def open_netns(netns: str) -> int:
         raise E.NamespaceMissingError(missing_message(netns), netns=netns) from None
 
 
+@functools.lru_cache(maxsize=None)
 def _libc():
+    # Loaded once: find_library runs `ldconfig -p` each time (about a millisecond), and on
+    # Python 3.11 (no os.setns) every entry into a namespace and every return calls setns.
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
