@@ -120,7 +120,7 @@ class DeleteLink(LinkAction):
         return "delete %s in %s" % (self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("del", index=kernel.ifindex(self.netns, self.name))
+        kernel.delete_link(self.netns, kernel.ifindex(self.netns, self.name))
         kernel.forget(self.netns, self.name)
 
 

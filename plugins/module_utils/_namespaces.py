@@ -74,6 +74,18 @@ def _libc():
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
+MNT_DETACH = 2
+
+
+def remove_netns(netns: str) -> None:
+    """As `ip netns del`: detach the namespace's bind mount and unlink its entry. A stale entry
+    (no mount) is unlinked all the same; an entry already gone raises FileNotFoundError."""
+    path = os.path.join(NETNS_RUN_DIR, netns)
+    # The kernel frees the namespace once nothing holds it (it cleans namespaces up in batches).
+    _libc().umount2(path.encode(), MNT_DETACH)
+    os.unlink(path)
+
+
 def setns(fd: int) -> None:
     """Move this thread into the network namespace ``fd`` refers to."""
     if hasattr(os, "setns"):

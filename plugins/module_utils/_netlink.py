@@ -18,6 +18,7 @@ import importlib.util
 import ipaddress
 import os
 import socket
+import sys
 import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
@@ -26,7 +27,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwi
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, list_namespaces
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, list_namespaces, remove_netns
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -36,6 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover
 HAS_PYROUTE2 = importlib.util.find_spec("pyroute2") is not None
 PYROUTE2_IMPORT_ERROR: Optional[str] = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
 _PYROUTE2: Optional[SimpleNamespace] = None
+
+
+def _netlink_errors() -> tuple:
+    """The kernel's refusals: _nlwire's, and pyroute2's once something has imported it (an except
+    clause evaluates this when an exception reaches it, after the action that raised it)."""
+    exceptions = sys.modules.get("pyroute2.netlink.exceptions")
+    if exceptions is None:
+        return (_nlwire.NetlinkFailure,)
+    return (exceptions.NetlinkError, _nlwire.NetlinkFailure)
 
 
 def _pyroute2() -> SimpleNamespace:
@@ -56,7 +66,7 @@ SOL_NETLINK = 270
 NETLINK_GET_STRICT_CHK = 12
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
-RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 18, 19, 20, 21, 22, 90
+RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 17, 18, 19, 20, 21, 22, 90
 NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
 # What set_link sends itself (_nlwire.setlink_request): a lab's marks, ups, ports and MTUs.
 SETLINK_FIELDS = frozenset(("state", "ifalias", "master", "mtu"))
@@ -233,6 +243,10 @@ class Kernel:
         else:
             self.socket(netns).link("set", index=index, **attributes)
 
+    def delete_link(self, netns: Optional[str], index: int) -> None:
+        """RTM_DELLINK of device ``index`` (a veth's peer goes with it), on the reading socket."""
+        self.reader(netns).request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index))
+
     def address(self, netns: Optional[str], command: str, index: int, address: str, prefixlen: int) -> None:
         """Add (``add``, refused when it is there) or remove (``del``) one address, on the reading socket."""
         msg_type, flags = {"add": (RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
@@ -257,7 +271,7 @@ class Kernel:
         pyroute2_netns = _pyroute2().netns
         if replace_stale:
             self._drop(name)
-            pyroute2_netns.remove(name)
+            remove_netns(name)
         create_here = getattr(pyroute2_netns, "_create", None)
         if create_here is None:  # pragma: no cover - other pyroute2 releases
             pyroute2_netns.create(name)
@@ -275,8 +289,7 @@ class Kernel:
 
     def delete_netns(self, name: str) -> None:
         self._drop(name)
-        # As `ip netns del`: detach the mount (a stale entry has none) and unlink the entry.
-        _pyroute2().netns.remove(name)
+        remove_netns(name)
 
     def _drop(self, netns: Optional[str]) -> None:
         """Forget the socket and descriptor held for a namespace."""
@@ -417,11 +430,10 @@ class Kernel:
 
     def apply(self, actions: Iterable[Action], done: list) -> None:
         """Apply actions in order; each one applied is appended to ``done``."""
-        netlink_errors = (_pyroute2().NetlinkError, _nlwire.NetlinkFailure)
         for action in actions:
             try:
                 action.apply(self)
-            except netlink_errors as exc:
+            except _netlink_errors() as exc:
                 raise KernelError(
                     "%s failed: %s" % (action.describe(), _netlink_hint(exc.code, action)),
                     errno=exc.code, failed_action=action.describe(), actions=[a.describe() for a in done],
@@ -443,25 +455,22 @@ class Kernel:
         returns; waiting here means a task that removed a lab never reports
         back while parts of it linger (a re-run would find them).
         """
-        pending: Dict[Optional[str], set] = {}
-        for netns, name in links:
-            pending.setdefault(netns, set()).add(name)
+        # One small request per device (not a dump of the whole namespace per poll, which at a
+        # thousand devices kept a core busy while the kernel reaped): the last one first, as the
+        # kernel reaps a batch of namespaces together, the rest are then found gone at once.
+        pending = list(links)
+        existing = list_namespaces()
         deadline = time.monotonic() + timeout
         while pending:
-            for netns in list(pending):
-                if netns is not HOST and netns not in list_namespaces():
-                    del pending[netns]
-                    continue
-                present = {record.name for record in self.reader(netns).links()}
-                pending[netns] &= present
-                if not pending[netns]:
-                    del pending[netns]
-            if not pending:
-                return
+            netns, name = pending[-1]
+            if (netns is not HOST and netns not in existing) or self.reader(netns).link(name=name) is None:
+                pending.pop()
+                continue
             if time.monotonic() > deadline:
                 raise KernelError("the kernel did not remove %s within %d seconds" % (
-                    ", ".join(sorted(n for names in pending.values() for n in names)), timeout))
+                    ", ".join(sorted(name for _netns, name in pending)), timeout))
             time.sleep(0.01)
+            existing = list_namespaces()
 
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:

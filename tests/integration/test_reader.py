@@ -302,3 +302,42 @@ def test_entering_namespaces_without_os_setns_loads_libc_once(sandbox):
     assert out.split("] ")[0] == "['None', 'ns0', 'ns1', 'ns2', 'ns3', 'ns4'", out
     assert "['lo', 'v3', 'w3']" in out, out
     assert out.split()[-1] == "1", out
+
+
+DELETE = r"""
+import json, sys
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import DeleteLink
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_netns import DeleteNetns
+from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
+
+out = {}
+with Kernel() as kernel:
+    kernel.read([None, "blue", "red"])
+    kernel.apply([DeleteLink(None, "h0"), DeleteNetns("blue"), DeleteNetns("red")], [])
+    kernel.wait_gone([(None, "r0")])
+    for action in (DeleteLink(None, "h0"), DeleteNetns("blue")):
+        try:
+            kernel.apply([action], [])
+        except KernelError as exc:
+            out[action.describe()] = exc.msg
+out["pyroute2"] = "pyroute2" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_devices_and_namespaces_deleted_without_pyroute2(sandbox):
+    # A lab's removal: a device by RTM_DELLINK on the reading socket (its peer goes with it), namespaces
+    # as `ip netns del` does, the host end of a deleted namespace's veth waited for until the kernel reaps it.
+    sandbox.sh("ip link add h0 type veth peer name h1\n"
+               "ip netns add blue\n"
+               "ip netns add red\n"
+               "ip link add r0 type veth peer name r1 netns red\n"
+               "ip link add keep type veth peer name keep1\n")
+    out = json.loads(sandbox.run([PYTHON, "-c", DELETE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    assert out["pyroute2"] is False, out
+    assert sorted(out) == ["delete h0 in host", "delete namespace blue", "pyroute2"], out
+    assert out["delete h0 in host"] == "no device 'h0' in the host namespace", out
+    assert "delete namespace blue failed" in out["delete namespace blue"], out
+    assert sandbox.namespaces() == set()
+    assert set(sandbox.links()) == {"lo", "keep", "keep1"}
