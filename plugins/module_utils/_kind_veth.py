@@ -104,12 +104,7 @@ class CreateVeth(Action):
         return ((self.netns, self.name), (self.peer_netns, self.peer))
 
     def apply(self, kernel) -> None:
-        peer = {"ifname": self.peer, "net_ns_fd": kernel.netns_fd(self.peer_netns)}
-        extra = {}
-        if self.mtu is not None:
-            peer["mtu"] = self.mtu
-            extra["mtu"] = self.mtu
-        kernel.socket(self.netns).link("add", ifname=self.name, kind="veth", peer=peer, **extra)
+        kernel.create_veth(self.netns, self.name, self.peer, self.peer_netns, mtu=self.mtu)
 
     def hint(self, code: int) -> Optional[str]:
         return "the kernel refused the MTU for this device" if code == errno.EINVAL else None

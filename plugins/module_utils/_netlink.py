@@ -66,7 +66,7 @@ SOL_NETLINK = 270
 NETLINK_GET_STRICT_CHK = 12
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
-RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 17, 18, 19, 20, 21, 22, 90
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 16, 17, 18, 19, 20, 21, 22, 90
 NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
 # What set_link sends itself (_nlwire.setlink_request): a lab's marks, ups, ports and MTUs.
 SETLINK_FIELDS = frozenset(("state", "ifalias", "master", "mtu"))
@@ -242,6 +242,13 @@ class Kernel:
             self.reader(netns).request(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index, **attributes))
         else:
             self.socket(netns).link("set", index=index, **attributes)
+
+    def create_veth(self, netns: Optional[str], name: str, peer: str, peer_netns: Optional[str],
+                    mtu: Optional[int] = None) -> None:
+        """RTM_NEWLINK of a veth pair on the reading socket (refused if either name is taken): ``name``
+        in ``netns``, ``peer`` made straight in ``peer_netns``; both ends get ``mtu`` when one is given."""
+        body = _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu)
+        self.reader(netns).request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
 
     def delete_link(self, netns: Optional[str], index: int) -> None:
         """RTM_DELLINK of device ``index`` (a veth's peer goes with it), on the reading socket."""

@@ -166,3 +166,18 @@ def test_address_change_requests_as_pyroute2_sends_them():
     found = w.attributes(v6, 8, len(v6))
     assert set(found) == {w.IFA_ADDRESS}
     assert v6[slice(*found[w.IFA_ADDRESS])] == socket.inet_pton(socket.AF_INET6, "fd00::1")
+
+
+def test_veth_request_decoded_by_pyroute2_as_ip_link_add_sends_it():
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    for mtu in (None, 1400):
+        msg = ifinfmsg(w.message(16, 0x605, 1, w.veth_request("h1-br", "eth0", 42, mtu=mtu)))
+        msg.decode()
+        assert (msg["index"], msg["flags"], msg["change"]) == (0, 0, 0)
+        assert msg.get_attr("IFLA_IFNAME") == "h1-br" and msg.get_attr("IFLA_MTU") == mtu
+        info = msg.get_attr("IFLA_LINKINFO")
+        assert info.get_attr("IFLA_INFO_KIND") == "veth"
+        peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
+        assert peer.get_attr("IFLA_IFNAME") == "eth0" and peer.get_attr("IFLA_MTU") == mtu
+        assert peer.get_attr("IFLA_NET_NS_FD") == 42
