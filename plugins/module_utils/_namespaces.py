@@ -104,6 +104,36 @@ def unshare_net() -> None:
         raise OSError(code, os.strerror(code))
 
 
+MS_BIND, MS_REC, MS_SHARED = 0x1000, 0x4000, 0x100000
+
+
+def _mount(source: bytes, target: bytes, flags: int, what: str) -> None:
+    if _libc().mount(source, target, b"none", flags, None) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, "%s: %s" % (what, os.strerror(code)))
+
+
+def create_netns(netns: str) -> None:
+    """As `ip netns add`, in this thread: make the namespace directory a shared mount (bound onto
+    itself first if it is no mount point), make the entry, move this thread into a new network
+    namespace and bind it onto the entry. The thread stays there: the caller goes home
+    (Namespaces.home). An entry that exists is refused (FileExistsError); on a later failure the
+    entry is removed again."""
+    os.makedirs(NETNS_RUN_DIR, exist_ok=True)
+    run_dir = NETNS_RUN_DIR.encode()
+    if _libc().mount(b"", run_dir, b"none", MS_SHARED | MS_REC, None) != 0:
+        _mount(run_dir, run_dir, MS_BIND | MS_REC, "bind-mount %s onto itself" % NETNS_RUN_DIR)
+        _mount(b"", run_dir, MS_SHARED | MS_REC, "make %s a shared mount" % NETNS_RUN_DIR)
+    path = os.path.join(NETNS_RUN_DIR, netns)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
+    try:
+        unshare_net()
+        _mount(b"/proc/thread-self/ns/net", path.encode(), MS_BIND, "bind the new namespace to %s" % path)
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
 class Namespaces:
     """Descriptors of the namespaces a run works in, and entering them and coming back."""
 

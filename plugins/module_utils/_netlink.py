@@ -27,7 +27,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwi
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, list_namespaces, remove_netns
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, create_netns, list_namespaces, remove_netns, setns
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -275,24 +275,18 @@ class Kernel:
             raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture") from None
 
     def create_netns(self, name: str, replace_stale: bool = False) -> None:
-        pyroute2_netns = _pyroute2().netns
         if replace_stale:
             self._drop(name)
             remove_netns(name)
-        create_here = getattr(pyroute2_netns, "_create", None)
-        if create_here is None:  # pragma: no cover - other pyroute2 releases
-            pyroute2_netns.create(name)
-            return
-        # As `ip netns add` does, in this process: unshare this thread's
-        # network namespace and bind-mount it under /run/netns. The new
-        # namespace is current, so open its reading socket (which also sets links and adds
+        # As `ip netns add` does, in this process (_namespaces.create_netns). The new namespace is
+        # current, so open its reading socket (which also makes devices, sets links and adds
         # addresses) before going home; an IPRoute is opened there only if something needs one.
         home = self._namespaces.home()
         try:
-            create_here(name)
+            create_netns(name)
             self._readers[name] = Reader()
         finally:
-            pyroute2_netns.setns(home, flags=0)
+            setns(home)
 
     def delete_netns(self, name: str) -> None:
         self._drop(name)

@@ -341,3 +341,38 @@ def test_devices_and_namespaces_deleted_without_pyroute2(sandbox):
     assert "delete namespace blue failed" in out["delete namespace blue"], out
     assert sandbox.namespaces() == set()
     assert set(sandbox.links()) == {"lo", "keep", "keep1"}
+
+
+CREATE = r"""
+import json, sys
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_netns import CreateNetns
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_veth import CreateVeth
+from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
+
+out = {}
+with Kernel() as kernel:
+    kernel.apply([CreateNetns("a"), CreateVeth("x", None, "y", "a", 1400), CreateVeth("p", "a", "q", "a")], [])
+    for action in (CreateNetns("a"), CreateVeth("x", None, "z", "a")):
+        try:
+            kernel.apply([action], [])
+        except KernelError as exc:
+            out[action.describe()] = exc.details["errno"]
+out["pyroute2"] = "pyroute2" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_namespaces_and_veths_made_without_pyroute2(sandbox):
+    # As `ip netns add` (an entry bound to a new namespace, /run/netns a shared mount) and
+    # `ip link add ... type veth peer name ... netns ...`; a taken name is refused and nothing changes.
+    out = json.loads(sandbox.run([PYTHON, "-c", CREATE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    assert out == {"create namespace a": errno.EEXIST, "create veth x in host with peer z in a": errno.EEXIST,
+                   "pyroute2": False}, out
+    assert sandbox.namespaces() == {"a"}
+    host, inside = sandbox.links(), sandbox.links("a")
+    assert set(host) == {"lo", "x"} and set(inside) == {"lo", "y", "p", "q"}
+    assert host["x"]["mtu"] == inside["y"]["mtu"] == 1400 and inside["p"]["mtu"] == 1500
+    assert host["x"]["link_index"] == inside["y"]["ifindex"] and inside["p"]["link"] == "q"
+    mounts = sandbox.sh("grep ' /run/netns' /proc/self/mountinfo").stdout
+    assert " /run/netns/a " in mounts and "nsfs" in mounts and "shared:" in mounts.split(" /run/netns ")[1].split("\n")[0], mounts
