@@ -9,6 +9,7 @@ import errno
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     PHASE_CREATE_LINK,
     PHASE_PORT_OPTIONS,
@@ -286,7 +287,7 @@ class CreateBridge(LinkAction):
         return ((self.netns, self.name),)
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).link("add", ifname=self.name, kind="bridge", **bridge_kwargs(self.options))
+        kernel.new_link(self.netns, _nlwire.newlink_request(self.name, "bridge", bridge_data(self.options)))
 
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)
@@ -301,7 +302,8 @@ class SetBridgeOptions(LinkAction):
         return "set %s on bridge %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        self.set_link(kernel, kind="bridge", **bridge_kwargs(self.options))
+        index = kernel.ifindex(self.netns, self.name)
+        kernel.new_link(self.netns, _nlwire.newlink_request(None, "bridge", bridge_data(self.options), index), create=False)
 
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)
@@ -496,9 +498,9 @@ INFO_ATTRIBUTES = {"IFLA_BR_FORWARD_DELAY": (1, "=I"), "IFLA_BR_HELLO_TIME": (2,
                    "IFLA_BR_AGEING_TIME": (4, "=I"), "IFLA_BR_STP_STATE": (5, "=I"), "IFLA_BR_PRIORITY": (6, "=H")}
 
 
-def bridge_kwargs(options) -> dict:
-    """(option, value) pairs -> pyroute2's link() keywords (br_<nla name>)."""
-    return {BRIDGE_NLA[option][len("IFLA_"):].lower(): int(value) for option, value in options}
+def bridge_data(options) -> bytes:
+    """(option, value) pairs -> the IFLA_INFO_DATA block of a bridge (IFLA_BR_*, laid out as read)."""
+    return _nlwire.packed((INFO_ATTRIBUTES[BRIDGE_NLA[option]], int(value)) for option, value in options)
 
 
 def parse(msg, data) -> BridgeInfo:

@@ -247,8 +247,13 @@ class Kernel:
                     mtu: Optional[int] = None) -> None:
         """RTM_NEWLINK of a veth pair on the reading socket (refused if either name is taken): ``name``
         in ``netns``, ``peer`` made straight in ``peer_netns``; both ends get ``mtu`` when one is given."""
-        body = _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu)
-        self.reader(netns).request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
+        self.new_link(netns, _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu))
+
+    def new_link(self, netns: Optional[str], body: bytes, create: bool = True) -> None:
+        """RTM_NEWLINK (_nlwire.newlink_request) on the reading socket: make a device, refused when
+        its name is taken, or (``create=False``, the body naming its index) change its kind's settings."""
+        flags = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if create else 0)
+        self.reader(netns).request(RTM_NEWLINK, flags, body)
 
     def delete_link(self, netns: Optional[str], index: int) -> None:
         """RTM_DELLINK of device ``index`` (a veth's peer goes with it), on the reading socket."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
 RTATTR = struct.Struct("=HH")  # length, type
@@ -95,6 +95,26 @@ def setlink_request(index: int, state: Optional[str] = None, ifalias: Optional[s
     return body
 
 
+def link_info(kind: str, data: bytes = b"") -> bytes:
+    """IFLA_LINKINFO: the kind and, when there is one, its IFLA_INFO_DATA block."""
+    info = attribute(IFLA_INFO_KIND, kind.encode("ascii"))
+    return attribute(IFLA_LINKINFO, info + (attribute(IFLA_INFO_DATA, data) if data else b""))
+
+
+def packed(values: Iterable[Tuple[Tuple[int, str], int]]) -> bytes:
+    """Attributes from ((number, struct format), value) pairs: a kind's declared layout (Kind.info_attributes)."""
+    return b"".join(attribute(number, struct.pack(layout, value)) for (number, layout), value in values)
+
+
+def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: int = 0) -> bytes:
+    """The body of RTM_NEWLINK: a device ``name`` of ``kind`` to create, or (``index``) the kind's
+    settings of one that exists, as `ip link add|set ... type KIND ...` sends them."""
+    body = IFINFOMSG.pack(0, 0, index, 0, 0)
+    if name is not None:
+        body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
+    return body + link_info(kind, data)
+
+
 def veth_request(name: str, peer: str, peer_netns_fd: int, mtu: Optional[int] = None) -> bytes:
     """The body of RTM_NEWLINK for a veth pair, as `ip link add NAME [mtu M] type veth peer name PEER
     netns FD [mtu M]` sends it: the peer's own ifinfomsg and attributes nest in VETH_INFO_PEER."""
@@ -103,8 +123,7 @@ def veth_request(name: str, peer: str, peer_netns_fd: int, mtu: Optional[int] = 
         return body + (attribute(IFLA_MTU, U32.pack(mtu)) if mtu is not None else b"") + extra
 
     peer_body = device(peer, attribute(IFLA_NET_NS_FD, U32.pack(peer_netns_fd)))
-    info = attribute(IFLA_INFO_KIND, b"veth") + attribute(IFLA_INFO_DATA, attribute(VETH_INFO_PEER, peer_body))
-    return device(name, attribute(IFLA_LINKINFO, info))
+    return device(name, link_info("veth", attribute(VETH_INFO_PEER, peer_body)))
 
 
 def address_request(index: int = 0) -> bytes:

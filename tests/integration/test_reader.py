@@ -376,3 +376,38 @@ def test_namespaces_and_veths_made_without_pyroute2(sandbox):
     assert host["x"]["link_index"] == inside["y"]["ifindex"] and inside["p"]["link"] == "q"
     mounts = sandbox.sh("grep ' /run/netns' /proc/self/mountinfo").stdout
     assert " /run/netns/a " in mounts and "nsfs" in mounts and "shared:" in mounts.split(" /run/netns ")[1].split("\n")[0], mounts
+
+
+# The topology module run as Ansible runs it (its file, the arguments as JSON), reporting on exit
+# whether anything imported pyroute2.
+LAB_RUN = r"""
+import atexit, runpy, sys
+atexit.register(lambda: print("pyroute2", "pyroute2" in sys.modules))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_lab_of_namespaces_veths_and_a_bridge_needs_no_pyroute2(sandbox, tmp_path):
+    # Built, re-run and removed with reads and changes on _nlwire's sockets alone (pyroute2's import
+    # is about 0.25 s of every task that needs it).
+    module = str(ensure_collection_path() / "ansible_collections/netvirt/linux/plugins/modules/topology.py")
+    lab = {"name": "p", "namespaces": [{"name": "a"}, {"name": "b"}],
+           "bridges": [{"name": "br0", "ports": ["a-br", "b-br"], "stp": True, "forward_delay": 4}],
+           "veths": [{"name": "a-br", "peer": "eth0", "peer_netns": "a", "peer_addresses": ["10.0.0.1/24"]},
+                     {"name": "b-br", "peer": "eth0", "peer_netns": "b", "peer_addresses": ["10.0.0.2/24"]}]}
+    changed = []
+    for args in (lab, lab, {"name": "p", "state": "absent"}):
+        path = tmp_path / "args.json"
+        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        out = sandbox.run([PYTHON, "-c", LAB_RUN, module, str(path)],
+                          env={"PYTHONPATH": str(ensure_collection_path())}).stdout.split()
+        result = json.loads(" ".join(out[:-2]))
+        assert not result.get("failed"), result
+        assert out[-2:] == ["pyroute2", "False"], out
+        changed.append(result["changed"])
+        if args is lab and changed == [True]:
+            assert "UP" in sandbox.links("a")["eth0"]["flags"] and sandbox.links()["a-br"]["master"] == "br0"
+            assert sandbox.ip_json("-d", "link", "show", "br0")[0]["linkinfo"]["info_data"]["stp_state"] == 1
+    assert changed == [True, False, True]
+    assert sandbox.namespaces() == set() and set(sandbox.links()) == {"lo"}

@@ -181,3 +181,25 @@ def test_veth_request_decoded_by_pyroute2_as_ip_link_add_sends_it():
         peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
         assert peer.get_attr("IFLA_IFNAME") == "eth0" and peer.get_attr("IFLA_MTU") == mtu
         assert peer.get_attr("IFLA_NET_NS_FD") == 42
+
+
+def test_bridge_requests_decoded_by_pyroute2_as_ip_link_sends_them():
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._kind_bridge import bridge_data
+
+    options = (("stp", True), ("forward_delay", 400), ("hello_time", 300), ("max_age", 1200),
+               ("ageing_time", 30000), ("priority", 4096))
+    for name, index, data in (("br0", 0, bridge_data(options)), (None, 7, bridge_data(options)), ("br1", 0, b"")):
+        msg = ifinfmsg(w.message(16, 0x605, 1, w.newlink_request(name, "bridge", data, index)))
+        msg.decode()
+        assert msg["index"] == index and msg.get_attr("IFLA_IFNAME") == name
+        info = msg.get_attr("IFLA_LINKINFO")
+        assert info.get_attr("IFLA_INFO_KIND") == "bridge"
+        decoded = info.get_attr("IFLA_INFO_DATA")
+        if not data:
+            assert decoded is None
+            continue
+        assert {nla[0]: nla[1] for nla in decoded["attrs"]} == {
+            "IFLA_BR_STP_STATE": 1, "IFLA_BR_FORWARD_DELAY": 400, "IFLA_BR_HELLO_TIME": 300,
+            "IFLA_BR_MAX_AGE": 1200, "IFLA_BR_AGEING_TIME": 30000, "IFLA_BR_PRIORITY": 4096}
