@@ -318,11 +318,9 @@ class SetPortOptions(LinkAction):
         return "set %s on bridge port %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kwargs = {}
-        for option, value in self.options:
-            # The kernel calls hairpin mode IFLA_BRPORT_MODE.
-            kwargs["mode" if option == "hairpin" else option] = int(value)
-        kernel.socket(self.netns).brport("set", index=kernel.ifindex(self.netns, self.name), **kwargs)
+        index = kernel.ifindex(self.netns, self.name)
+        kernel.new_link(self.netns, _nlwire.newlink_request(None, "bridge", port_data(self.options), index, port=True),
+                        create=False)
 
 
 def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict]:
@@ -516,6 +514,15 @@ def parse(msg, data) -> BridgeInfo:
 
 # What parse_port reads of IFLA_INFO_SLAVE_DATA (<linux/if_link.h>), for the reader's own decoder.
 PORT_ATTRIBUTES = {"IFLA_BRPORT_PRIORITY": (2, "=H"), "IFLA_BRPORT_COST": (3, "=I"), "IFLA_BRPORT_MODE": (4, "=B")}
+
+
+# A port's settings by the kernel's names (it calls hairpin mode IFLA_BRPORT_MODE).
+PORT_NLA = {"priority": "IFLA_BRPORT_PRIORITY", "cost": "IFLA_BRPORT_COST", "hairpin": "IFLA_BRPORT_MODE"}
+
+
+def port_data(options) -> bytes:
+    """(setting, value) pairs -> a port's IFLA_INFO_SLAVE_DATA block (IFLA_BRPORT_*, laid out as read)."""
+    return _nlwire.packed((PORT_ATTRIBUTES[PORT_NLA[option]], int(value)) for option, value in options)
 
 
 def parse_port(data) -> PortInfo:

@@ -95,10 +95,12 @@ def setlink_request(index: int, state: Optional[str] = None, ifalias: Optional[s
     return body
 
 
-def link_info(kind: str, data: bytes = b"") -> bytes:
-    """IFLA_LINKINFO: the kind and, when there is one, its IFLA_INFO_DATA block."""
-    info = attribute(IFLA_INFO_KIND, kind.encode("ascii"))
-    return attribute(IFLA_LINKINFO, info + (attribute(IFLA_INFO_DATA, data) if data else b""))
+def link_info(kind: str, data: bytes = b"", port: bool = False) -> bytes:
+    """IFLA_LINKINFO: the kind and, when there is one, its IFLA_INFO_DATA block; with ``port``, a
+    port's settings under its master's kind (IFLA_INFO_SLAVE_KIND and IFLA_INFO_SLAVE_DATA)."""
+    kind_type, data_type = (IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA) if port else (IFLA_INFO_KIND, IFLA_INFO_DATA)
+    info = attribute(kind_type, kind.encode("ascii"))
+    return attribute(IFLA_LINKINFO, info + (attribute(data_type, data) if data else b""))
 
 
 def packed(values: Iterable[Tuple[Tuple[int, str], int]]) -> bytes:
@@ -106,13 +108,14 @@ def packed(values: Iterable[Tuple[Tuple[int, str], int]]) -> bytes:
     return b"".join(attribute(number, struct.pack(layout, value)) for (number, layout), value in values)
 
 
-def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: int = 0) -> bytes:
+def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: int = 0, port: bool = False) -> bytes:
     """The body of RTM_NEWLINK: a device ``name`` of ``kind`` to create, or (``index``) the kind's
-    settings of one that exists, as `ip link add|set ... type KIND ...` sends them."""
+    settings of one that exists, as `ip link add|set ... type KIND ...` sends them; with ``port``, the
+    settings of device ``index`` as a port of a ``kind`` master (`ip link set ... type bridge_slave ...`)."""
     body = IFINFOMSG.pack(0, 0, index, 0, 0)
     if name is not None:
         body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
-    return body + link_info(kind, data)
+    return body + link_info(kind, data, port)
 
 
 def veth_request(name: str, peer: str, peer_netns_fd: int, mtu: Optional[int] = None) -> bytes:

@@ -388,12 +388,13 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def test_a_lab_of_namespaces_veths_and_a_bridge_needs_no_pyroute2(sandbox, tmp_path):
+def test_a_lab_of_namespaces_veths_and_a_bridge_with_port_settings_needs_no_pyroute2(sandbox, tmp_path):
     # Built, re-run and removed with reads and changes on _nlwire's sockets alone (pyroute2's import
     # is about 0.25 s of every task that needs it).
     module = str(ensure_collection_path() / "ansible_collections/netvirt/linux/plugins/modules/topology.py")
     lab = {"name": "p", "namespaces": [{"name": "a"}, {"name": "b"}],
-           "bridges": [{"name": "br0", "ports": ["a-br", "b-br"], "stp": True, "forward_delay": 4}],
+           "bridges": [{"name": "br0", "ports": [{"name": "a-br", "cost": 7, "hairpin": True}, "b-br"],
+                        "stp": True, "forward_delay": 4}],
            "veths": [{"name": "a-br", "peer": "eth0", "peer_netns": "a", "peer_addresses": ["10.0.0.1/24"]},
                      {"name": "b-br", "peer": "eth0", "peer_netns": "b", "peer_addresses": ["10.0.0.2/24"]}]}
     changed = []
@@ -409,5 +410,7 @@ def test_a_lab_of_namespaces_veths_and_a_bridge_needs_no_pyroute2(sandbox, tmp_p
         if args is lab and changed == [True]:
             assert "UP" in sandbox.links("a")["eth0"]["flags"] and sandbox.links()["a-br"]["master"] == "br0"
             assert sandbox.ip_json("-d", "link", "show", "br0")[0]["linkinfo"]["info_data"]["stp_state"] == 1
+            port = sandbox.ip_json("-d", "link", "show", "a-br")[0]["linkinfo"]["info_slave_data"]
+            assert port["cost"] == 7 and port["hairpin"] is True, port
     assert changed == [True, False, True]
     assert sandbox.namespaces() == set() and set(sandbox.links()) == {"lo"}

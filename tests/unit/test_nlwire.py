@@ -203,3 +203,18 @@ def test_bridge_requests_decoded_by_pyroute2_as_ip_link_sends_them():
         assert {nla[0]: nla[1] for nla in decoded["attrs"]} == {
             "IFLA_BR_STP_STATE": 1, "IFLA_BR_FORWARD_DELAY": 400, "IFLA_BR_HELLO_TIME": 300,
             "IFLA_BR_MAX_AGE": 1200, "IFLA_BR_AGEING_TIME": 30000, "IFLA_BR_PRIORITY": 4096}
+
+
+def test_port_settings_decoded_by_pyroute2_as_ip_link_set_type_bridge_slave_sends_them():
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._kind_bridge import port_data
+
+    body = w.newlink_request(None, "bridge", port_data((("cost", 9), ("priority", 40), ("hairpin", True))), 5, port=True)
+    msg = ifinfmsg(w.message(16, 0x5, 1, body))
+    msg.decode()
+    assert msg["index"] == 5 and msg.get_attr("IFLA_IFNAME") is None
+    info = msg.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") is None and info.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge"
+    assert {nla[0]: nla[1] for nla in info.get_attr("IFLA_INFO_SLAVE_DATA")["attrs"]} == {
+        "IFLA_BRPORT_COST": 9, "IFLA_BRPORT_PRIORITY": 40, "IFLA_BRPORT_MODE": 1}
