@@ -5,7 +5,11 @@
 
 One reading socket per namespace per run (Reader), opened on first use and
 reused, and an IPRoute beside it only where pyroute2 is needed; one link dump
-and one address dump to read a namespace. Netlink errors come
+and one address dump to read a namespace. The reading socket also carries the
+common changes, packed by _nlwire: creating veths and bridges, a bridge's and
+a port's settings, a device's state, alias, master and MTU, addresses, and
+deletions; namespaces are made and removed as `ip netns` does (_namespaces).
+pyroute2 is left with routes, moves, vxlan, macvlan and tap devices. Netlink errors come
 out as domain errors with words a user can act on. Devices are decoded by
 their kind's parser and actions apply themselves (_actions.Action.apply),
 both found through the registry (_kinds.py).
@@ -91,7 +95,7 @@ def _netlink_hint(code: int, action: Optional[Action]) -> str:
 
 class Reader:
     """A plain rtnetlink socket in one namespace, for reading (and for the
-    simple writes of Kernel.set_link and Kernel.address): requests go out
+    common writes: Kernel.new_link, set_link, address, delete_link): requests go out
     and answers come back synchronously, packed and unpacked by _nlwire
     (only the fields the planner reads), without IPRoute's event loop (which
     costs about a millisecond to open) or pyroute2's decoding of every
@@ -237,7 +241,7 @@ class Kernel:
         """RTM_SETLINK on device ``index`` with pyroute2's link("set") keywords. The few that most
         actions set (SETLINK_FIELDS) go out on the reading socket, packed by _nlwire: a lab's build is
         mostly such requests, and pyroute2 costs several times the kernel's time for each. The rest
-        (a bridge's options, a macvlan's mode) go through pyroute2."""
+        (a macvlan's mode) go through pyroute2."""
         if set(attributes) <= SETLINK_FIELDS:
             self.reader(netns).request(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index, **attributes))
         else:
