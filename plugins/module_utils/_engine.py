@@ -21,12 +21,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._plan import plan as
 
 def namespaces_to_read(desired: Sequence) -> List[Optional[str]]:
     """The namespaces whose links the planner needs, each once, in a stable order (each kind says its own)."""
-    wanted: List[Optional[str]] = []
+    wanted: Dict[Optional[str], None] = {}  # ordered, and a thousand namespaces are not searched a thousand times
     for obj in desired:
         for netns in _kinds.get(obj.kind).namespaces(obj):
-            if netns not in wanted:
-                wanted.append(netns)
-    return wanted
+            wanted.setdefault(netns, None)
+    return list(wanted)
 
 
 def names_to_read(desired: Sequence) -> Optional[Dict[Optional[str], set]]:
@@ -93,9 +92,9 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     record = journal.load() if journal is not None else None
     everything = owner is not None and not (record is not None and record.known)
     if record is not None:
-        for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST}):
-            if netns not in spaces:
-                spaces.append(netns)
+        listed = set(spaces)
+        spaces += [netns for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST})
+                   if netns not in listed]
     reads = reads_for(desired)
     # A lab reads whole namespaces (it prunes, marks and pairs across them); a task of named devices reads those.
     names = names_to_read(desired) if owner is None and desired else None

@@ -99,7 +99,7 @@ def normalize_cidr(value: str, what: str = "address") -> str:
             "%s %r has no prefix length; write it in CIDR form, e.g. 10.1.1.1/24" % (what, value)
         )
     try:
-        iface = ipaddress.ip_interface(value.strip())
+        iface = interface(value.strip())
     except ValueError as exc:
         raise ValidationError("%s %r is not a valid CIDR address: %s" % (what, value, exc)) from None
     return iface.with_prefixlen
@@ -121,18 +121,25 @@ def normalize_addresses(values: Optional[Iterable[str]], what: str = "addresses"
     return tuple(sorted((normalize_cidr(v) for v in values), key=address_sort_key))
 
 
-# Both are asked many times about the same few strings in a plan (every view of every device sorts and
-# filters its addresses), and ipaddress parses slowly: a thousand-namespace plan parsed addresses 16 times
-# each. Pure functions of a string: cached.
+# These are asked many times about the same few strings in a run (validation, the lab's address checks,
+# every view of every device sorts and filters its addresses), and ipaddress parses slowly: a
+# thousand-namespace plan parsed addresses 16 times each. Pure functions of a string (an interface is
+# immutable): cached.
+@functools.lru_cache(maxsize=1 << 16)
+def interface(cidr: str):
+    """ipaddress.ip_interface(cidr), parsed once per run (ValueError when it is none)."""
+    return ipaddress.ip_interface(cidr)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def address_sort_key(cidr: str):
-    iface = ipaddress.ip_interface(cidr)
+    iface = interface(cidr)
     return (iface.version, iface.ip, iface.network.prefixlen)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def is_ipv6_link_local(cidr: str) -> bool:
-    return ":" in cidr and ipaddress.ip_interface(cidr).ip.is_link_local
+    return ":" in cidr and interface(cidr).ip.is_link_local
 
 
 def validate_device(obj) -> None:

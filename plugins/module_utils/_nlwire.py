@@ -189,13 +189,17 @@ def replies(data: bytes, seq: int) -> Tuple[List[bytes], bool]:
 
 def attributes(data: bytes, offset: int, end: int) -> Dict[int, Tuple[int, int]]:
     """{type: (start, end) of its payload} of the attributes in data[offset:end], the first of each type."""
+    # The innermost loop of a read (a link carries some forty attributes): names bound locally, no calls.
     found: Dict[int, Tuple[int, int]] = {}
-    while offset + RTATTR.size <= end:
-        length, kind = RTATTR.unpack_from(data, offset)
-        if length < RTATTR.size or offset + length > end:
+    unpack, header, mask = RTATTR.unpack_from, RTATTR.size, NLA_TYPE_MASK
+    while offset + header <= end:
+        length, kind = unpack(data, offset)
+        if length < header or offset + length > end:
             break
-        found.setdefault(kind & NLA_TYPE_MASK, (offset + RTATTR.size, offset + length))
-        offset += _align(length)
+        kind &= mask
+        if kind not in found:
+            found[kind] = (offset + header, offset + length)
+        offset += (length + 3) & ~3
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, control_character
+from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface  # a cached parse
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
 
 # Ownership marker: the interface alias (IFLA_IFALIAS) of every link a lab
@@ -283,9 +284,9 @@ def _interfaces(addresses):
     """
     for key, cidrs in addresses.items():
         for cidr in cidrs or ():
-            interface = ipaddress.ip_interface(cidr)
-            if not interface.ip.is_link_local:
-                yield key, interface
+            parsed = parse_interface(cidr)
+            if not parsed.ip.is_link_local:
+                yield key, parsed
 
 
 def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
@@ -294,13 +295,13 @@ def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
         if not cidrs:
             continue
         where = endpoints[(netns, name)]
-        networks = [ipaddress.ip_interface(c).network for c in cidrs]
+        networks = [parse_interface(c).network for c in cidrs]
         for i in range(len(networks)):
             for j in range(i + 1, len(networks)):
                 if networks[i].version == networks[j].version and networks[i].overlaps(networks[j]):
                     problems.append("%s: addresses %s and %s of '%s' overlap" % (where, cidrs[i], cidrs[j], name))
         for cidr in cidrs:
-            ip = str(ipaddress.ip_interface(cidr).ip)
+            ip = str(parse_interface(cidr).ip)
             other = owner_of_ip.get((netns, ip))
             if other is not None:
                 problems.append("%s: address %s of '%s' is also on '%s' (%s) in %s" % (
