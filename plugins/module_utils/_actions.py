@@ -16,6 +16,7 @@ import errno
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
 
 # Phases keep a multi-object plan in dependency order whatever the order of
@@ -89,6 +90,11 @@ class LinkAction(Action):
     def set_link(self, kernel, **attributes) -> None:
         """RTM_SETLINK on this interface with ``attributes`` (pyroute2's link("set") keywords)."""
         kernel.set_link(self.netns, kernel.ifindex(self.netns, self.name), **attributes)
+
+    def set_kind_data(self, kernel, kind: str, data: bytes, port: bool = False) -> None:
+        """RTM_NEWLINK on this interface with its ``kind``'s settings (``port``: as a port of a ``kind`` master)."""
+        index = kernel.ifindex(self.netns, self.name)
+        kernel.new_link(self.netns, _nlwire.newlink_request(None, kind, data, index, port), create=False)
 
 
 @dataclass(frozen=True)

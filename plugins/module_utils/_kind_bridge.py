@@ -302,8 +302,7 @@ class SetBridgeOptions(LinkAction):
         return "set %s on bridge %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        index = kernel.ifindex(self.netns, self.name)
-        kernel.new_link(self.netns, _nlwire.newlink_request(None, "bridge", bridge_data(self.options), index), create=False)
+        self.set_kind_data(kernel, "bridge", bridge_data(self.options))
 
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)
@@ -318,9 +317,7 @@ class SetPortOptions(LinkAction):
         return "set %s on bridge port %s in %s" % (_describe(self.options), self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        index = kernel.ifindex(self.netns, self.name)
-        kernel.new_link(self.netns, _nlwire.newlink_request(None, "bridge", port_data(self.options), index, port=True),
-                        create=False)
+        self.set_kind_data(kernel, "bridge", port_data(self.options), port=True)
 
 
 def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict]:

@@ -261,7 +261,7 @@ class Kernel:
 
     def delete_link(self, netns: Optional[str], index: int) -> None:
         """RTM_DELLINK of device ``index`` (a veth's peer goes with it), on the reading socket."""
-        self.reader(netns).request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index))
+        self.reader(netns).request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.ifinfo(index))
 
     def address(self, netns: Optional[str], command: str, index: int, address: str, prefixlen: int) -> None:
         """Add (``add``, refused when it is there) or remove (``del``) one address, on the reading socket."""

@@ -70,6 +70,16 @@ def message(msg_type: int, flags: int, seq: int, body: bytes) -> bytes:
     return NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body
 
 
+def ifinfo(index: int = 0, name: Optional[str] = None, mtu: Optional[int] = None) -> bytes:
+    """A link request's head: the ifinfomsg of device ``index`` (0: none yet), then its name and MTU when given."""
+    body = IFINFOMSG.pack(0, 0, index, 0, 0)
+    if name is not None:
+        body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
+    if mtu is not None:
+        body += attribute(IFLA_MTU, U32.pack(mtu))
+    return body
+
+
 def link_request(index: int = 0, name: Optional[str] = None) -> bytes:
     """The body of RTM_GETLINK: a dump (nothing set) or one device by index or name."""
     body = IFINFOMSG.pack(0, 0, index, 0, 0) + attribute(IFLA_EXT_MASK, U32.pack(RTEXT_FILTER_SKIP_STATS))
@@ -112,21 +122,14 @@ def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: in
     """The body of RTM_NEWLINK: a device ``name`` of ``kind`` to create, or (``index``) the kind's
     settings of one that exists, as `ip link add|set ... type KIND ...` sends them; with ``port``, the
     settings of device ``index`` as a port of a ``kind`` master (`ip link set ... type bridge_slave ...`)."""
-    body = IFINFOMSG.pack(0, 0, index, 0, 0)
-    if name is not None:
-        body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
-    return body + link_info(kind, data, port)
+    return ifinfo(index, name) + link_info(kind, data, port)
 
 
 def veth_request(name: str, peer: str, peer_netns_fd: int, mtu: Optional[int] = None) -> bytes:
     """The body of RTM_NEWLINK for a veth pair, as `ip link add NAME [mtu M] type veth peer name PEER
     netns FD [mtu M]` sends it: the peer's own ifinfomsg and attributes nest in VETH_INFO_PEER."""
-    def device(ifname: str, extra: bytes) -> bytes:
-        body = IFINFOMSG.pack(0, 0, 0, 0, 0) + attribute(IFLA_IFNAME, ifname.encode("utf-8") + b"\0")
-        return body + (attribute(IFLA_MTU, U32.pack(mtu)) if mtu is not None else b"") + extra
-
-    peer_body = device(peer, attribute(IFLA_NET_NS_FD, U32.pack(peer_netns_fd)))
-    return device(name, link_info("veth", attribute(VETH_INFO_PEER, peer_body)))
+    peer_body = ifinfo(name=peer, mtu=mtu) + attribute(IFLA_NET_NS_FD, U32.pack(peer_netns_fd))
+    return ifinfo(name=name, mtu=mtu) + link_info("veth", attribute(VETH_INFO_PEER, peer_body))
 
 
 def address_request(index: int = 0) -> bytes:

@@ -92,6 +92,11 @@ print(json.dumps(out))
 """
 
 
+def python(sandbox, script: str, *args: str) -> str:
+    """What ``script`` prints, run in the sandbox by the suite's Python with the collection importable."""
+    return sandbox.run([PYTHON, "-c", script, *args], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+
+
 def test_reader_reads_what_iproute_reads(sandbox):
     sandbox.sh(
         "ip netns add blue\n"
@@ -116,8 +121,7 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip link set w\u00e9 alias '\u00fcber alles, a long alias with spaces' master br0\n"
         "ip link add mv0 link 'v\u00e9-\u20ac' type macvlan mode bridge\n"
     )
-    env = {"PYTHONPATH": str(ensure_collection_path())}
-    found = json.loads(sandbox.run([PYTHON, "-c", COMPARE], env=env).stdout)
+    found = json.loads(python(sandbox, COMPARE))
     for netns, got in found.items():
         assert got["reader_links"] == got["iproute_links"], netns
         assert got["reader_addrs"] == got["iproute_addrs"], netns
@@ -153,7 +157,7 @@ def test_reader_error_names_the_errno_without_pyroute2(sandbox):
               "    Reader().netnsid(fd)\n"
               "except NetlinkFailure as exc:\n"
               "    print('code', exc.code, 'pyroute2' in sys.modules, str(exc))\n")
-    out = sandbox.run([PYTHON, "-c", script], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+    out = python(sandbox, script)
     assert out.startswith("code "), out
     code = int(out.split()[1])
     assert code > 0 and os.strerror(code) in out
@@ -193,7 +197,7 @@ def test_a_read_of_bridges_ports_taps_and_veths_imports_no_pyroute2(sandbox):
                "ip link set p0 master br0\n"
                "ip link set p0 type bridge_slave cost 9\n"
                "ip tuntap add d0 mode tap\n")
-    out = sandbox.run([PYTHON, "-c", READ_WITHOUT_PYROUTE2], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+    out = python(sandbox, READ_WITHOUT_PYROUTE2)
     assert out.startswith("['br0', 'd0', 'lo', 'p0', 'p1']"), out
     assert "stp=True" in out and "cost=9" in out and "mode='tap'" in out, out
     assert out.split()[-1] == "False", out
@@ -210,7 +214,7 @@ def test_named_read_reads_the_devices_and_their_peers(sandbox):
         "ip -n blue addr add fd00::2/64 dev eth0\n"
         "ip link add w0 type veth peer name w1\n"
     )
-    found = json.loads(sandbox.run([PYTHON, "-c", NAMED], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    found = json.loads(python(sandbox, NAMED))
     named, full = found["named"], found["full"]
     # Only v0 in the host (nothere does not exist), and its peer, found by index in the namespace read.
     assert set(named["None"]) == {"v0"} and set(named["blue"]) == {"eth0"}
@@ -265,7 +269,7 @@ def test_links_set_and_addresses_changed_on_the_reading_socket(sandbox):
                "ip -n blue link add b0 type bridge\n"
                "ip -n blue link add w0 type veth peer name w1\n"
                "ip -n blue link set w1 up\n")
-    out = json.loads(sandbox.run([PYTHON, "-c", WRITE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    out = json.loads(python(sandbox, WRITE))
     assert out == {"again": errno.EEXIST, "missing": errno.ENODEV, "pyroute2": False}, out
     links = sandbox.links("blue")
     w0 = links["w0"]
@@ -298,7 +302,7 @@ print(sorted(str(ns) for ns in world.spaces), sorted(world.spaces["ns3"].links),
 def test_entering_namespaces_without_os_setns_loads_libc_once(sandbox):
     sandbox.sh("".join("ip netns add ns%d\nip -n ns%d link add v%d type veth peer name w%d\n" % (i, i, i, i)
                        for i in range(5)))
-    out = sandbox.run([PYTHON, "-c", READ_WITHOUT_OS_SETNS], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+    out = python(sandbox, READ_WITHOUT_OS_SETNS)
     assert out.split("] ")[0] == "['None', 'ns0', 'ns1', 'ns2', 'ns3', 'ns4'", out
     assert "['lo', 'v3', 'w3']" in out, out
     assert out.split()[-1] == "1", out
@@ -334,7 +338,7 @@ def test_devices_and_namespaces_deleted_without_pyroute2(sandbox):
                "ip netns add red\n"
                "ip link add r0 type veth peer name r1 netns red\n"
                "ip link add keep type veth peer name keep1\n")
-    out = json.loads(sandbox.run([PYTHON, "-c", DELETE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    out = json.loads(python(sandbox, DELETE))
     assert out["pyroute2"] is False, out
     assert sorted(out) == ["delete h0 in host", "delete namespace blue", "pyroute2"], out
     assert out["delete h0 in host"] == "no device 'h0' in the host namespace", out
@@ -366,7 +370,7 @@ print(json.dumps(out))
 def test_namespaces_and_veths_made_without_pyroute2(sandbox):
     # As `ip netns add` (an entry bound to a new namespace, /run/netns a shared mount) and
     # `ip link add ... type veth peer name ... netns ...`; a taken name is refused and nothing changes.
-    out = json.loads(sandbox.run([PYTHON, "-c", CREATE], env={"PYTHONPATH": str(ensure_collection_path())}).stdout)
+    out = json.loads(python(sandbox, CREATE))
     assert out == {"create namespace a": errno.EEXIST, "create veth x in host with peer z in a": errno.EEXIST,
                    "pyroute2": False}, out
     assert sandbox.namespaces() == {"a"}
@@ -401,8 +405,7 @@ def test_a_lab_of_namespaces_veths_and_a_bridge_with_port_settings_needs_no_pyro
     for args in (lab, lab, {"name": "p", "state": "absent"}):
         path = tmp_path / "args.json"
         path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        out = sandbox.run([PYTHON, "-c", LAB_RUN, module, str(path)],
-                          env={"PYTHONPATH": str(ensure_collection_path())}).stdout.split()
+        out = python(sandbox, LAB_RUN, module, str(path)).split()
         result = json.loads(" ".join(out[:-2]))
         assert not result.get("failed"), result
         assert out[-2:] == ["pyroute2", "False"], out
