@@ -14,6 +14,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_LOOPBACK,
+    HOST,
     Link,
     NamespaceState,
     netns_label,
@@ -28,7 +29,17 @@ from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectR
 OPTIONS = dict(
     name=dict(type="str", required=True, description=["Name of the namespace."]),
     state=STATE("the namespace", "Deleting a namespace destroys the virtual devices in it (a veth end in it takes its "
-                "peer with it) unless a process still holds the namespace open."),
+                "peer with it) unless a process still holds the namespace open: O(state=absent) refuses a namespace "
+                "that holds any device but C(lo) and the kernel's fallback tunnel devices (C(tunl0), C(sit0), "
+                "C(ip6tnl0), C(gre0), ...), naming them, unless O(force=true)."),
+    force=dict(type="bool", default=False, description=[
+        "With O(state=absent), delete the namespace even though it holds devices other than C(lo) and the "
+        "kernel's fallback tunnel devices; they are destroyed with it (a veth end in it takes its peer, "
+        "wherever that is, with it).",
+        "Without it such a namespace is refused, in check mode too, and nothing is changed: delete its devices "
+        "first (M(netvirt.linux.veth), M(netvirt.linux.bridge), ... with O(state=absent)).",
+        "Ignored with O(state=present).",
+    ]),
     loopback=dict(type="bool", default=True, description=[
         "Bring the loopback device C(lo) of the namespace up.",
         "With V(false) the module leaves C(lo) as it is.",
@@ -53,6 +64,8 @@ class Netns:
     loopback: bool = True
     # net.* sysctls of the namespace: ((key, value), ...); None = not managed.
     sysctls: Optional[Tuple[Tuple[str, str], ...]] = None
+    # state=absent: delete it even when it holds devices besides lo and the kernel's fallback tunnels.
+    force: bool = False
 
     kind = "netns"
 
@@ -134,6 +147,8 @@ def plan_netns(p, desired: Netns) -> ObjectResult:
     result = ObjectResult(desired.key, before=netns_view(desired.name, exists, space), after={})
     stale = desired.name in p.stale
     if desired.state == "absent":
+        if exists and not desired.force:
+            _refuse_tenants(p, desired.name)
         if exists or stale:
             result.actions.append(DeleteNetns(desired.name))
             p.namespaces.discard(desired.name)
@@ -174,8 +189,29 @@ def plan_netns(p, desired: Netns) -> ObjectResult:
     return result
 
 
+def _refuse_tenants(p, name: str) -> None:
+    """Deleting a namespace destroys every device in it: refuse one that holds any but lo and the kernel's own."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made, tenant_text
+
+    space = p.spaces.get(name)
+    tenants = [link for link in sorted(space.links.values(), key=lambda item: item.name)
+               if link.name != "lo" and not kernel_made(link)] if space is not None else []
+    if tenants:
+        raise ConflictError(
+            "namespace '%s' holds %s, which deleting it would destroy: %s; delete them first, or set force=true to "
+            "destroy them with it (nothing was changed)"
+            % (name, "a device" if len(tenants) == 1 else "devices", ", ".join(tenant_text(p, name, link)
+                                                                           for link in tenants)),
+            netns=name, devices=[link.name for link in tenants])
+
+
 def owned(desired) -> list:
     return [(desired.name, "lo")] if desired.state == "present" else []
+
+
+def namespaces(desired) -> list:
+    # Deleting it: the host too, so that a refusal names where a tenant veth's peer is.
+    return [desired.name] + ([HOST] if desired.state == "absent" else [])
 
 
 def reads(desired) -> Iterable[tuple]:
@@ -194,6 +230,6 @@ def read(kernel, netns: Optional[str], keys) -> Dict[str, object]:
 KIND = Kind(
     endpoints=nothing,
     name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
-    owned=owned, namespaces=lambda desired: [desired.name], reads=reads, read=read,
-    plan_rank=0, container=True,
+    owned=owned, namespaces=namespaces, reads=reads, read=read,
+    plan_rank=0, container=True, section_skip=("state", "force"),
 )

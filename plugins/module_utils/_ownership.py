@@ -128,15 +128,19 @@ def refuse_foreign_tenants(p, doomed) -> None:
         for link in sorted(p.space(netns).links.values(), key=lambda item: item.name):
             if marked(p, netns, link.name) or link.name == "lo" or kernel_made(link):
                 continue
-            peer_ns, peer = p.partner(netns, link)
-            where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else (
-                " (its peer is in a namespace that is not the lab's)" if link.link_netnsid is not None else "")
-            problems.append("'%s' (%s)%s in namespace '%s'" % (
-                link.name, link.kind or "non-virtual", where, netns))
+            problems.append(tenant_text(p, netns, link, "a namespace that is not the lab's"))
     if problems:
         raise ConflictError(
             "the lab's namespaces hold devices the lab did not make, which deleting them would destroy: %s; "
             "move them out or delete them first, then run again (nothing was changed)" % ", ".join(problems))
+
+
+def tenant_text(p, netns: str, link: Link, elsewhere: str = "another namespace") -> str:
+    """A device in a namespace, for a refusal: ``'veth0' (veth) (its peer 'v1' is in the host namespace) in namespace 'a'``."""
+    peer_ns, peer = p.partner(netns, link)
+    where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else (
+        " (its peer is in %s)" % elsewhere if link.link_netnsid is not None else "")
+    return "'%s' (%s)%s in namespace '%s'" % (link.name, link.kind or "non-virtual", where, netns)
 
 
 def marked(p, netns: Optional[str], name: str) -> bool:

@@ -1,0 +1,51 @@
+"""Issue 23: one ownership rule for re-run, prune and teardown; teardown never takes a stranger's device.
+
+- netns state=absent refuses a namespace holding any device but lo and the kernel's fallback tunnels, unless
+  force=true (four steps);
+- a topology lab's pair is the lab's only when both of its ends carry the lab's marker: re-run, prune and
+  teardown agree;
+- the seed teardown playbooks delete their own devices first, and stop at a stranger's;
+- a lab's teardown summary counts the objects its build counted.
+"""
+
+from sandbox import REPO
+
+NETNS = "netvirt.linux.netns"
+TOPOLOGY = "netvirt.linux.topology"
+LAB = REPO / "playbooks" / "lab.yml"
+LAB_DOWN = REPO / "playbooks" / "lab_down.yml"
+
+
+# ------------------------------------------------------ netns state=absent ---
+
+
+def test_netns_absent_refuses_a_namespace_holding_a_strangers_device(sandbox):
+    sandbox.sh("ip netns add blue && ip link add foreign0 type veth peer name foreign1 netns blue")
+    for check_mode in (True, False):
+        result = sandbox.refused(NETNS, {"name": "blue", "state": "absent"},
+                                 "namespace 'blue' holds a device, which deleting it would destroy: 'foreign1' (veth) "
+                                 "(its peer 'foreign0' is in the host namespace) in namespace 'blue'",
+                                 check_mode=check_mode)
+        assert "set force=true" in result["msg"] and "nothing was changed" in result["msg"]
+        assert result["devices"] == ["foreign1"]
+    assert "blue" in sandbox.namespaces() and "foreign0" in sandbox.links()
+
+
+def test_netns_absent_with_only_lo_needs_no_force(sandbox):
+    sandbox.sh("ip netns add blue && ip netns add red && ip -n red link add va type veth peer name vb")
+    assert sandbox.module(NETNS, {"name": "blue", "state": "absent"})["changed"] is True
+    # Its devices deleted first, the namespace goes without force.
+    sandbox.refused(NETNS, {"name": "red", "state": "absent"}, "'va' (veth) (its peer 'vb' is in namespace 'red')")
+    sandbox.sh("ip -n red link del va")
+    assert sandbox.module(NETNS, {"name": "red", "state": "absent"})["changed"] is True
+    assert sandbox.namespaces() == set()
+
+
+def test_netns_absent_force_four_steps(sandbox):
+    sandbox.sh("ip netns add blue && ip link add foreign0 type veth peer name foreign1 netns blue"
+               " && ip -n blue link add br9 type bridge")
+    steps = sandbox.four_steps(NETNS, {"name": "blue", "state": "absent", "force": True})
+    assert steps["apply"]["actions"] == ["delete namespace blue"]
+    assert "blue" in steps["before"]["netns"] and "blue" not in steps["after"]["netns"]
+    # The veth end in it took its peer in the host with it: that is what force means.
+    assert "foreign0" in steps["before"]["host"] and "foreign0" not in steps["after"]["host"]
