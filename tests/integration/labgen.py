@@ -124,7 +124,9 @@ class Lab:
                   if in_host or t.get("netns") is HOST]
         tasks += [("veth", _describe_veth(v), absent(v, ("name", "netns", "peer", "peer_netns")))
                   for v in reversed(self.veths) if in_host or v.get("netns") is HOST or v.get("peer_netns") is HOST]
-        tasks += [("netns", "netns %s" % ns["name"], {"name": ns["name"], "state": "absent"})
+        # A partial teardown leaves the namespaces' own devices to go with them: that takes force=true.
+        force = {} if self.teardown_full else {"force": True}
+        tasks += [("netns", "netns %s" % ns["name"], dict({"name": ns["name"], "state": "absent"}, **force))
                   for ns in reversed(self.namespaces)]
         return tasks
 

@@ -49,3 +49,28 @@ def test_netns_absent_force_four_steps(sandbox):
     assert "blue" in steps["before"]["netns"] and "blue" not in steps["after"]["netns"]
     # The veth end in it took its peer in the host with it: that is what force means.
     assert "foreign0" in steps["before"]["host"] and "foreign0" not in steps["after"]["host"]
+
+
+# ------------------------------------------------------ seed teardowns ---
+
+
+def test_lab_down_leaves_a_strangers_veth_in_a_lab_namespace_and_fails_naming_it(sandbox):
+    """make lab, a stranger's pair with one end in iris_network, make lab-down: it fails, their pair stays."""
+    empty = sandbox.snapshot()
+    sandbox.playbook(LAB)
+    sandbox.sh("ip link add foreign0 type veth peer name foreign1 netns iris_network")
+    proc, records = sandbox.playbook(LAB_DOWN, check=False)
+    assert proc.returncode != 0, proc.stdout
+    failed = [r for r in records if r["status"] == "failed"]
+    assert [r["task"] for r in failed] == ["Seed 000 - remove namespace iris_network",
+                                          "Fail when a lab could not be removed whole"]
+    words = "'foreign1' (veth) (its peer 'foreign0' is in the host namespace) in namespace 'iris_network'"
+    assert all(words in r["result"]["msg"] for r in failed), failed
+    # Their pair and the namespace holding it stay; everything else of both labs is gone.
+    assert sandbox.namespaces() == {"iris_network"}
+    assert set(sandbox.links("iris_network")) == {"lo", "foreign1"}
+    assert set(sandbox.links()) == {"lo", "foreign0"}
+    # Once they take it out, lab-down finishes the job.
+    sandbox.sh("ip link del foreign0")
+    sandbox.playbook(LAB_DOWN)
+    assert sandbox.snapshot() == empty

@@ -219,6 +219,6 @@ def test_lab_builds_seeds_000_and_002_side_by_side_and_lab_down_removes_them(san
     assert reference_snapshot(tmp_path / "ref", REFERENCES["seed002_bridge_netns"] + SEED000_COMMANDS) == sandbox.snapshot()
 
     down = sandbox.playbook(LAB_DOWN)[1]
-    assert len(changed_tasks(down)) == 3
+    assert len(changed_tasks(down)) == 5  # veth0, iris_network; the cables, br, the namespaces of 002
     assert sandbox.snapshot() == empty, "lab_down left something behind"
     assert changed_tasks(sandbox.playbook(LAB_DOWN)[1]) == []
