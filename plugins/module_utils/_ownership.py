@@ -4,10 +4,19 @@
 """Ownership of a topology lab: marks on what it creates, and removal by mark.
 
 A lab marks every link it creates, and the loopback device of every namespace
-it creates, with the interface alias ``netvirt:lab=NAME``. It never takes over
-an object without its mark, and removes (``absent``, ``prune``) only what
-carries it. Which interfaces an object stands for is its kind's to say
-(``Kind.owned``, through the registry).
+it creates, with the interface alias ``netvirt:lab=NAME``. Which interfaces an
+object stands for is its kind's to say (``Kind.owned``, through the registry).
+
+One rule decides, for a re-run, a prune and a teardown alike (``marked``): an
+interface is the lab's when its marker says so, or when the lab's record lists
+it as being made by a run that was killed before it could mark it (the record
+never takes a marked interface away: it only adds what a crash left unmarked).
+An object spanning several interfaces is the lab's only when every one of them
+is: a veth pair whose other end lost the marker (``ip link set h0 alias mine``)
+is refused by a re-run, and a prune or a teardown refuses to delete it, since
+deleting one end deletes the other. Removal also refuses to destroy, through
+what it deletes, a device that is not the lab's: one in a namespace it deletes,
+or one made on a device it deletes (a macvlan on its veth).
 """
 
 from __future__ import annotations
@@ -49,12 +58,11 @@ def stamp(p, desired, result: ObjectResult) -> None:
     created = {end for action in result.actions for end in action.creates()}
     for netns, name in _kinds.get(desired.kind).owned(desired):
         link = p.space(netns).get(name)
-        if (netns, name) in created or (link is not None and link.alias != p.owner
-                                        and (netns, name) in p.adopt):
+        if (netns, name) in created or (link is not None and link.alias != p.owner and marked(p, netns, name)):
             result.actions.append(SetAlias(netns, name, p.owner))
             if link is not None:
                 p.space(netns).links[name] = replace(link, alias=p.owner)
-        elif link is not None and link.alias != p.owner:
+        elif link is not None and not marked(p, netns, name):
             what = "namespace '%s'" % netns if name == "lo" else "'%s' in %s" % (name, netns_label(netns))
             raise ConflictError(
                 "%s exists but this lab did not create it (its marker is %r, not %r); the lab never takes "
@@ -84,7 +92,7 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
             continue
         for link in sorted(p.space(netns).links.values(), key=lambda item: item.name):
             key = (netns, link.name)
-            if link.name == "lo" or link.alias != p.owner or key in keep_links or key in gone:
+            if link.name == "lo" or not marked(p, netns, link.name) or key in keep_links or key in gone:
                 continue
             peer_ns, peer = p.partner(netns, link)
             if peer is not None and (peer_ns, peer.name) in keep_links:
@@ -101,6 +109,7 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
             gone.add(key)
             if peer is not None:
                 gone.add((peer_ns, peer.name))
+    refuse_strangers_taken_along(p, doomed, [(netns, link) for _result, netns, link in removed])
     for result, netns, link in removed:
         kind = _kinds.by_link_kind(link.kind)
         lower = p.space(netns).by_index(kind.lower(link)) if kind is not None and kind.lower is not None else None
@@ -133,6 +142,44 @@ def refuse_foreign_tenants(p, doomed) -> None:
         raise ConflictError(
             "the lab's namespaces hold devices the lab did not make, which deleting them would destroy: %s; "
             "move them out or delete them first, then run again (nothing was changed)" % ", ".join(problems))
+
+
+def refuse_strangers_taken_along(p, doomed, removed) -> None:
+    """Deleting what the lab made must not destroy what it did not: the other end of a pair, a device made on it.
+
+    ``removed``: the (netns, link) the lab deletes outside ``doomed``, the namespaces it deletes whole."""
+    problems = []
+    gone = {(netns, link.index) for netns, link in removed}
+    candidates = list(removed) + [(netns, link) for netns in doomed if netns in p.spaces
+                                  for link in p.space(netns).links.values() if marked(p, netns, link.name)]
+    for netns, link in sorted(candidates, key=lambda item: (item[0] is not None, item[0] or "", item[1].name)):
+        kind = _kinds.by_link_kind(link.kind)
+        if kind is None or not kind.peered or link.link_index is None:
+            continue
+        peer_ns, peer = p.partner(netns, link)
+        if peer is None and link.link_netnsid is not None:
+            problems.append("the other end of '%s' in %s is in a namespace that is not the lab's" % (
+                link.name, netns_label(netns)))
+        elif peer is not None and not marked(p, peer_ns, peer.name) and peer_ns not in doomed:
+            problems.append("'%s' in %s, the other end of the lab's '%s' in %s, does not carry the lab's marker "
+                            "(its marker is %r)" % (peer.name, netns_label(peer_ns), link.name, netns_label(netns),
+                                                    peer.alias))
+    for netns, space in sorted(p.spaces.items(), key=lambda item: (item[0] is not None, item[0] or "")):
+        if netns in doomed:
+            continue  # refuse_foreign_tenants names those
+        for link in sorted(space.links.values(), key=lambda item: item.name):
+            kind = _kinds.by_link_kind(link.kind)
+            lower = kind.lower(link) if kind is not None and kind.lower is not None else None
+            if lower is None or (netns, lower) not in gone or marked(p, netns, link.name):
+                continue
+            parent = space.by_index(lower)
+            problems.append("'%s' (%s) in %s is made on the lab's '%s', and the kernel deletes it with it" % (
+                link.name, link.kind, netns_label(netns), parent.name if parent is not None else lower))
+    if problems:
+        raise ConflictError(
+            "removing the lab's devices would destroy devices the lab did not make: %s; the lab removes only what "
+            "it made: give those back the lab's marker (%s) if they are the lab's, or delete or move them "
+            "yourself, then run again (nothing was changed)" % ("; ".join(problems), p.owner))
 
 
 def tenant_text(p, netns: str, link: Link, elsewhere: str = "another namespace") -> str:

@@ -74,3 +74,27 @@ def test_lab_down_leaves_a_strangers_veth_in_a_lab_namespace_and_fails_naming_it
     sandbox.sh("ip link del foreign0")
     sandbox.playbook(LAB_DOWN)
     assert sandbox.snapshot() == empty
+
+
+# ------------------------------------------- re-run, prune and teardown agree ---
+
+
+def test_a_pair_whose_end_lost_the_marker_is_left_by_rerun_prune_and_teardown(sandbox):
+    """Issue 23 item 7: the re-run refused h0 ("the lab did not create it"), yet state=absent deleted h0 and h1."""
+    pair = {"name": "o1", "veths": [{"name": "h0", "peer": "h1"}]}
+    assert sandbox.module(TOPOLOGY, pair)["changed"] is True
+    sandbox.sh("ip link set h0 alias mine")
+    sandbox.refused(TOPOLOGY, pair, "'h0' in the host namespace exists but this lab did not create it")
+    words = ("'h0' in the host namespace, the other end of the lab's 'h1' in the host namespace, does not carry "
+             "the lab's marker (its marker is 'mine')")
+    for check_mode in (True, False):
+        result = sandbox.refused(TOPOLOGY, {"name": "o1", "state": "absent"}, words, check_mode=check_mode)
+        assert "nothing was changed" in result["msg"]
+    # A prune that drops the pair from the description refuses the same way.
+    sandbox.refused(TOPOLOGY, {"name": "o1", "bridges": [{"name": "br9"}]}, words)
+    assert {"h0", "h1"} <= set(sandbox.links())
+    # Given back its marker, the pair is the lab's again, and goes.
+    sandbox.sh("ip link set h0 alias netvirt:lab=o1")
+    gone = sandbox.module(TOPOLOGY, {"name": "o1", "state": "absent"})
+    assert gone["actions"] == ["delete h0 in host"]
+    assert set(sandbox.links()) == {"lo"}

@@ -52,3 +52,64 @@ def test_a_fallback_name_of_another_kind_is_someones_device():
     before = world(["blue"], blue=[lo(), Link("sit0", 2, "bridge", 1500, False)])
     with pytest.raises(ConflictError, match=r"'sit0' \(bridge\) in namespace 'blue'"):
         P.plan([Netns("blue", state="absent")], before)
+
+
+# ------------------------------------------- re-run, prune and teardown agree ---
+
+MARK = "netvirt:lab=o1"
+
+
+def host_pair(alias_h0=MARK, alias_h1=MARK):
+    return world(host=[lo(), veth("h0", 2, 3, alias=alias_h0), veth("h1", 3, 2, alias=alias_h1)])
+
+
+def test_a_pair_whose_end_lost_the_marker_is_refused_by_rerun_prune_and_teardown():
+    before = host_pair(alias_h0="mine")
+    with pytest.raises(ConflictError, match=r"'h0' in the host namespace exists but this lab did not create it"):
+        P.plan([P.Veth("h0", peer="h1")], before, owner=MARK, prune=True)
+    for desired in ([], [P.Netns("other")]):  # teardown, and a prune that drops the pair
+        with pytest.raises(ConflictError) as raised:
+            P.plan(desired, before, owner=MARK, prune=True)
+        assert ("'h0' in the host namespace, the other end of the lab's 'h1' in the host namespace, does not carry "
+                "the lab's marker (its marker is 'mine')") in raised.value.msg
+        assert "nothing was changed" in raised.value.msg
+
+
+def test_a_pair_marked_at_both_ends_goes_as_one_object():
+    plan = P.plan([], host_pair(), owner=MARK, prune=True)
+    assert [a.describe() for a in plan.actions] == ["delete h0 in host"]
+    assert [obj.key for obj in plan.objects] == [("link", HOST, "h0")]
+
+
+def test_a_half_made_end_the_record_lists_is_the_labs():
+    """A killed run left h0 unmarked; the record lists it: re-run marks it, teardown deletes the pair."""
+    before = host_pair(alias_h0=None)
+    rerun = P.plan([P.Veth("h0", peer="h1")], before, owner=MARK, adopt={(HOST, "h0")})
+    assert [a.describe() for a in rerun.actions] == ["mark h0 in host as %s" % MARK]
+    gone = P.plan([], before, owner=MARK, prune=True, adopt={(HOST, "h0")})
+    assert [a.describe() for a in gone.actions] == ["delete h0 in host"]
+
+
+def test_the_labs_namespace_is_not_deleted_with_a_stranger_peer_outside():
+    """The lab's eth0 in n1 lost its host end's marker: deleting n1 would destroy n1-br."""
+    before = world(["n1"], nsids={("n1", 0): "host", ("host", 0): "n1"},
+                   host=[lo(), veth("n1-br", 5, 2, nsid=0, alias="theirs")],
+                   n1=[Link("lo", 1, None, 65536, True, alias=MARK), veth("eth0", 2, 5, nsid=0, alias=MARK)])
+    with pytest.raises(ConflictError, match=r"'n1-br' in the host namespace, the other end of the lab's 'eth0' in "
+                                            r"namespace 'n1', does not carry the lab's marker"):
+        P.plan([], before, owner=MARK, prune=True)
+
+
+def test_a_strangers_macvlan_on_the_labs_veth_is_not_destroyed():
+    from dataclasses import replace
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
+
+    info = MacvlanInfo(mode="bridge", parent=2)
+    stranger = Link("mv9", 4, "macvlan", 1500, True, link_index=2, info=info)
+    before = host_pair()
+    before.spaces[HOST].links["mv9"] = stranger
+    with pytest.raises(ConflictError, match=r"'mv9' \(macvlan\) in the host namespace is made on the lab's 'h0'"):
+        P.plan([], before, owner=MARK, prune=True)
+    before.spaces[HOST].links["mv9"] = replace(stranger, alias=MARK)
+    assert [a.describe() for a in P.plan([], before, owner=MARK, prune=True).actions] == ["delete h0 in host"]

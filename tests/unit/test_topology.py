@@ -105,7 +105,7 @@ def test_lab_names_and_marker():
 SINGLE_MODULES = {"namespaces": "netns", "veths": "veth", "bridges": "bridge", "taps": "tap", "routes": "route"}
 # Options a section does not take: the whole lab's state, a tap's recreate, and an iptables chain's backend
 # (one for the whole lab: topology's iptables_backend).
-NOT_IN_SECTIONS = {"state", "recreate", "backend"}
+NOT_IN_SECTIONS = {"state", "recreate", "backend", "force"}  # the lab decides these (a namespace goes when the lab says)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.section)
