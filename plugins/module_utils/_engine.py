@@ -104,7 +104,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
-    plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt)
+    plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt,
+                     unmarked=record.held() if record is not None else ())
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
     if check_mode:
         return outcome
@@ -114,7 +115,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # leaves nothing this lab cannot recognise as its own.
             created = {end for action in plan.actions for end in action.creates()}
             journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {end[0] for end in created if end[0]},
-                                   record.pending | created, known=True, chains=record.chains))
+                                   record.pending | created, known=True, chains=record.chains,
+                                   unmarked=record.unmarked))
         kernel.apply(plan.actions, outcome.applied)
         if plan.reaped:
             kernel.wait_gone(plan.reaped)
@@ -129,7 +131,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             keep |= {ns for ns in record.namespaces if ns in plan.projected.namespaces}
         if keep:
             # Chains go with their namespaces; the netfilter engine updates the rest (_kind_iptables_chain).
-            journal.save(LabRecord(keep, (), known=True, chains=record.chains_in(keep)))
+            unmarked = _lab_unmarked(desired, keep) | (set() if prune else record.unmarked_in(keep))
+            journal.save(LabRecord(keep, (), known=True, chains=record.chains_in(keep), unmarked=unmarked))
         else:
             journal.remove()
     return outcome
@@ -137,3 +140,10 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
 
 def _lab_namespaces(desired: Sequence) -> set:
     return {obj.name for obj in desired if _kinds.get(obj.kind).container and getattr(obj, "state", "present") == "present"}
+
+
+def _lab_unmarked(desired: Sequence, namespaces: set) -> set:
+    """The keys of the objects without a marker of their own (routes) that the lab keeps in its namespaces."""
+    return {obj.key for obj in desired if getattr(obj, "state", "present") == "present"
+            and getattr(obj, "netns", None) in namespaces and not _kinds.get(obj.kind).container
+            and _kinds.get(obj.kind).engine == "netlink" and not _kinds.get(obj.kind).owned(obj)}

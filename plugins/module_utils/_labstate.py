@@ -20,6 +20,9 @@ record closes that gap, as a journal does:
   run knows which chains its description no longer names (and with which
   backend to remove them); a chain goes with its namespace. Records written
   before chains were recorded have none.
+- ``unmarked``: the keys of the objects the lab made in its namespaces that
+  carry no marker of their own and go with their namespace (routes), so that
+  a teardown names (and counts) what it removes as the build did.
 
 One lock per lab: two runs of the same lab take turns instead of racing.
 The files live under /run (a tmpfs, like /run/netns), in a directory named
@@ -60,17 +63,34 @@ class LabRecord:
     """What one lab's record holds; ``None`` stands for the host in interface keys."""
 
     def __init__(self, namespaces: Iterable[str] = (), pending: Iterable[Interface] = (), known: bool = False,
-                 chains: Iterable[Chain] = ()):
+                 chains: Iterable[Chain] = (), unmarked: Iterable[tuple] = ()):
         self.namespaces: Set[str] = set(namespaces)
         self.pending: Set[Interface] = set(pending)
         # False when no record existed: the lab was made before records, or never.
         self.known = known
         self.chains: Set[Chain] = set(chains)
+        # Object keys (kind, netns, ...), e.g. ("route", "n1", 254, "10.9.0.0/16", 1024).
+        self.unmarked: Set[tuple] = set(unmarked)
 
     def chains_in(self, namespaces: Iterable[str]) -> Set[Chain]:
         """The recorded chains that live in ``namespaces`` (the others went with theirs)."""
         namespaces = set(namespaces)
         return {chain for chain in self.chains if chain[0] in namespaces}
+
+    def held(self) -> Set[tuple]:
+        """Every object without a marker the record knows, keyed as `topology` reports it: the unmarked
+        objects, and the chains (one per chain, its IP versions merged, as a description names it)."""
+        families: dict = {}
+        for netns, family, table, chain, _variant in self.chains:
+            families.setdefault((netns, table, chain), set()).add(family)
+        chains = {("iptables_chain", netns, table, chain, "both" if len(found) > 1 else min(found))
+                  for (netns, table, chain), found in families.items()}
+        return self.unmarked | chains
+
+    def unmarked_in(self, namespaces: Iterable[str]) -> Set[tuple]:
+        """The recorded unmarked objects that live in ``namespaces``."""
+        namespaces = set(namespaces)
+        return {key for key in self.unmarked if key[1] in namespaces}
 
     def to_json(self) -> str:
         data = {
@@ -81,6 +101,8 @@ class LabRecord:
         }
         if self.chains:
             data["chains"] = [list(chain) for chain in sorted(self.chains)]
+        if self.unmarked:
+            data["unmarked"] = [list(key) for key in sorted(self.unmarked, key=repr)]
         return json.dumps(data, indent=1)
 
     @classmethod
@@ -95,7 +117,13 @@ class LabRecord:
                     and item[1] in ("ipv4", "ipv6") and item[4] in ("nft", "legacy")):
                 raise ValueError("unknown chain entry %r" % (item,))
             chains.append(tuple(item))
-        return cls(data.get("namespaces", []), pending, known=True, chains=chains)
+        unmarked = []
+        for item in data.get("unmarked", []):
+            if not (isinstance(item, list) and len(item) >= 2 and isinstance(item[0], str) and isinstance(item[1], str)
+                    and all(isinstance(part, (str, int)) for part in item)):
+                raise ValueError("unknown object entry %r" % (item,))
+            unmarked.append(tuple(item))
+        return cls(data.get("namespaces", []), pending, known=True, chains=chains, unmarked=unmarked)
 
 
 class LabState:

@@ -118,6 +118,22 @@ def plan_removal(p, keep_namespaces, keep_links, reaped: list) -> List[ObjectRes
             # again would fail, whichever of the two came first.
             result.actions = []
             reaped.append((netns, link.name))
+    # What goes with the namespaces is named too, as the build named it: every pair once, every device, every
+    # route the record lists (summaries count the same objects both ways).
+    for netns in doomed:
+        for link in sorted(p.space(netns).links.values(), key=lambda item: item.name) if netns in p.spaces else ():
+            if link.name == "lo" or (netns, link.name) in gone or not marked(p, netns, link.name):
+                continue
+            results.append(ObjectResult(
+                ("link", netns, link.name),
+                before={"name": link.name, "netns": netns, "kind": link.kind, "state": "present"},
+                after={"name": link.name, "netns": netns, "kind": link.kind, "state": "absent"}))
+            gone.add((netns, link.name))
+            peer_ns, peer = p.partner(netns, link)
+            if peer is not None:
+                gone.add((peer_ns, peer.name))
+        for key in sorted((key for key in p.unmarked if key[1] == netns), key=repr):
+            results.append(ObjectResult(tuple(key), before={"state": "present"}, after={"state": "absent"}))
     for netns in doomed:
         results.append(ObjectResult(
             ("netns", netns), before=netns_view(netns, True, p.spaces.get(netns)),

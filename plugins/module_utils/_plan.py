@@ -95,11 +95,14 @@ class Planner:
     """Plans a set of desired objects against a world, projecting each step."""
 
     def __init__(self, world: World, owner: Optional[str] = None, assume_missing: bool = False,
-                 adopt=frozenset()):
+                 adopt=frozenset(), unmarked=frozenset()):
         self.world = world
         # Objects a killed run of this lab created before it could mark them
         # (its journal, _labstate): taken as the lab's own, marked now.
         self.adopt = frozenset(adopt)
+        # What the lab's record says it made without a marker (routes, keyed (kind, netns, ...)): they go with
+        # their namespace, and a removal names them as the build did.
+        self.unmarked = frozenset(unmarked)
         # Scratch space of the kinds for one plan (the host bridges a bridge kind remembers, ...).
         self.notes: Dict[str, object] = {}
         # Check mode previews a whole playbook: a namespace, port, master or
@@ -313,7 +316,7 @@ class Planner:
 
 
 def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bool = False,
-         assume_missing: bool = False, adopt=frozenset()) -> Plan:
+         assume_missing: bool = False, adopt=frozenset(), unmarked=frozenset()) -> Plan:
     """Plan the changes that bring ``world`` to ``desired``.
 
     With ``owner`` (a topology lab's marker) everything created is marked, and
@@ -321,7 +324,7 @@ def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bo
     """
     from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _ownership
 
-    planner = Planner(world, owner, assume_missing=assume_missing, adopt=adopt)
+    planner = Planner(world, owner, assume_missing=assume_missing, adopt=adopt, unmarked=unmarked)
     result = planner.plan(desired)
     if owner is not None and prune:
         keep_namespaces = {obj.name for obj in desired if _kinds.get(obj.kind).container}

@@ -27,6 +27,13 @@ description:
     interface alias C(netvirt:lab=NAME). O(state=absent) removes exactly the objects carrying the lab's marker,
     and O(prune=true) removes those the description no longer names. An object with a matching name but without
     the marker is never taken over nor removed: the task fails instead."
+  - "One rule decides for a re-run, a prune and a teardown alike: an interface is the lab's when its marker says
+    so, or when the lab's record lists it as made by a run killed before it could mark it. An object is the
+    lab's only when every interface it stands for is: a veth pair one of whose ends lost the marker (for example
+    C(ip link set h0 alias mine)) is refused by a re-run, and O(state=absent) and O(prune=true) refuse to delete
+    it (deleting one end deletes the other), naming the end, with nothing changed. They also refuse to destroy,
+    through what they delete, a device the lab did not make: one a namespace of the lab holds, the other end of a
+    pair in a namespace that is not the lab's, a macvlan made on a device of the lab."
   - "Crash safety: before its first change a run records what it is about to create in the lab's record under
     C(/run/netvirt/labs/) (a tmpfs, like C(/run/netns)); if the run is killed before it has marked those objects,
     the next run of the same lab adopts them and carries on, or removes them with O(state=absent)."
@@ -155,6 +162,8 @@ summary:
     - Counts of objects described, changed (created ones included) and removed, and of actions.
     - Under C(kinds), per kind of object, how many were created, changed (other than created) and removed; the
       three counts are disjoint, and a kind the run saw no object of is left out.
+    - A removal counts the objects the build counted - a veth pair once, every device, route and iptables chain
+      that goes with a namespace of the lab -, so O(state=absent) after a build removes what the build created.
   returned: always
   type: dict
   sample:
@@ -174,7 +183,8 @@ summary:
       description: Objects of the description that changed, created ones included.
       type: int
     removed:
-      description: Objects the lab owned and removed (with O(state=absent) or O(prune=true)).
+      description: Objects the lab owned and removed (with O(state=absent) or O(prune=true)), those that go with a
+        namespace of the lab included.
       type: int
     actions:
       description: Changes made, or that would be made in check mode.

@@ -98,3 +98,43 @@ def test_a_pair_whose_end_lost_the_marker_is_left_by_rerun_prune_and_teardown(sa
     gone = sandbox.module(TOPOLOGY, {"name": "o1", "state": "absent"})
     assert gone["actions"] == ["delete h0 in host"]
     assert set(sandbox.links()) == {"lo"}
+
+
+# ------------------------------------------------ summaries count the same objects ---
+
+
+def router_lab():
+    """Seed 004's netfilter lab as one topology: pairs between namespaces, routes and chains in them."""
+    clients = [("client1", "10.0.1"), ("client2", "10.0.2")]
+    return {
+        "name": "r1",
+        "namespaces": [{"name": "router", "sysctls": {"net.ipv4.ip_forward": 1}}, {"name": "client1"},
+                       {"name": "client2"}, {"name": "upstream"}],
+        "veths": [{"name": "eth0", "netns": ns, "addresses": ["%s.1/24" % net], "peer": "lan%d" % i,
+                   "peer_netns": "router", "peer_addresses": ["%s.254/24" % net]} for i, (ns, net) in enumerate(clients)]
+        + [{"name": "wan0", "netns": "router", "addresses": ["192.0.2.254/24"], "peer": "eth0",
+            "peer_netns": "upstream", "peer_addresses": ["192.0.2.1/24"]}],
+        "routes": [{"netns": ns, "dst": "default", "gateway": "%s.254" % net} for ns, net in clients],
+        "iptables_chains": [
+            {"netns": "router", "table": "nat", "chain": "POSTROUTING", "rules": ["-o wan0 -j MASQUERADE"]},
+            {"netns": "router", "table": "filter", "chain": "FORWARD", "rules": ["-s 10.0.2.0/24 -j DROP"]}],
+    }
+
+
+def test_a_seed_labs_teardown_counts_what_its_build_counted(sandbox):
+    """Issue 23: `created: ... 3 veth ... 1 route`, then `removed: 3 netns, 2 veth, 1 tap, 1 bridge`."""
+    empty = sandbox.snapshot()
+    built = sandbox.module(TOPOLOGY, router_lab())
+    # Built-in chains exist in every namespace: the build changes them, and they go with the router.
+    assert built["summary_text"] == "created: 4 netns, 3 veth, 2 route; changed: 2 iptables_chain; removed: none"
+    created = {kind: row["created"] + row["changed"] for kind, row in built["summary"]["kinds"].items()}
+    assert created == {"netns": 4, "veth": 3, "route": 2, "iptables_chain": 2}, built["summary"]
+    preview = sandbox.module(TOPOLOGY, {"name": "r1", "state": "absent"}, check_mode=True)
+    gone = sandbox.module(TOPOLOGY, {"name": "r1", "state": "absent"})
+    for result in (preview, gone):
+        assert {kind: row["removed"] for kind, row in result["summary"]["kinds"].items()} == created
+        assert result["summary_text"] == \
+            "created: none; changed: none; removed: 4 netns, 3 veth, 2 route, 2 iptables_chain"
+    # Only the namespaces are deleted: everything else goes with them.
+    assert gone["actions"] == ["delete namespace %s" % ns for ns in ("client1", "client2", "router", "upstream")]
+    assert sandbox.snapshot() == empty

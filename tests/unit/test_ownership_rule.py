@@ -113,3 +113,45 @@ def test_a_strangers_macvlan_on_the_labs_veth_is_not_destroyed():
         P.plan([], before, owner=MARK, prune=True)
     before.spaces[HOST].links["mv9"] = replace(stranger, alias=MARK)
     assert [a.describe() for a in P.plan([], before, owner=MARK, prune=True).actions] == ["delete h0 in host"]
+
+
+# ------------------------------------------------ summaries count the same objects ---
+
+
+def test_a_teardown_names_what_goes_with_the_namespaces_as_the_build_named_it():
+    """A pair between two lab namespaces, a bridge in one, a route in each: each named once, no action of its own."""
+    from ansible_collections.netvirt.linux.plugins.module_utils._report import lab_counts
+
+    def marked_lo():
+        return Link("lo", 1, None, 65536, True, alias=MARK)
+
+    before = world(["a", "b"], nsids={("a", 0): "b", ("b", 0): "a"},
+                   a=[marked_lo(), veth("eth0", 2, 2, nsid=0, alias=MARK), Link("br0", 3, "bridge", 1500, True,
+                                                                               alias=MARK)],
+                   b=[marked_lo(), veth("eth0", 2, 2, nsid=0, alias=MARK)])
+    routes = {("route", "a", 254, "10.9.0.0/16", 1024), ("route", "b", 254, "0.0.0.0/0", 0),
+              ("route", None, 254, "10.8.0.0/16", 1024)}  # a host route stays: the record never lists one
+    plan = P.plan([], before, owner=MARK, prune=True, unmarked=routes)
+    assert [a.describe() for a in plan.actions] == ["delete namespace a", "delete namespace b"]
+    assert [obj.key for obj in plan.objects] == [
+        ("link", "a", "br0"), ("link", "a", "eth0"), ("route", "a", 254, "10.9.0.0/16", 1024),
+        ("route", "b", 254, "0.0.0.0/0", 0), ("netns", "a"), ("netns", "b")]
+    removed = [{"key": list(obj.key), "changed": obj.changed, "diff": {"before": obj.before, "after": obj.after}}
+               for obj in plan.objects]
+    assert {kind: row["removed"] for kind, row in lab_counts([], removed).items()} == {
+        "netns": 2, "veth": 1, "bridge": 1, "route": 2}
+
+
+def test_the_record_keeps_routes_and_merges_a_chains_ip_versions():
+    from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
+
+    record = LabRecord(["a"], chains=[("a", "ipv4", "filter", "FORWARD", "nft"), ("a", "ipv6", "filter", "FORWARD", "nft"),
+                                      ("a", "ipv4", "nat", "POSTROUTING", "nft")],
+                       unmarked=[("route", "a", 254, "10.9.0.0/16", 1024)], known=True)
+    again = LabRecord.from_json(record.to_json())
+    assert again.unmarked == {("route", "a", 254, "10.9.0.0/16", 1024)}
+    assert again.held() == {("route", "a", 254, "10.9.0.0/16", 1024), ("iptables_chain", "a", "filter", "FORWARD", "both"),
+                            ("iptables_chain", "a", "nat", "POSTROUTING", "ipv4")}
+    assert again.unmarked_in(["b"]) == set()
+    with pytest.raises(ValueError):
+        LabRecord.from_json('{"version": 1, "unmarked": [["route", {"x": 1}]]}')
