@@ -332,13 +332,22 @@ def tun_configure(kernel, netns, name, mode, multi_queue, pi, vnet_hdr, owner, g
         # struct ifreq: the name, then the flags, padded to 40 bytes.
         fcntl.ioctl(fd, ioctls["TUNSETIFF"], struct.pack("16sH22x", name.encode("utf-8"), flags))
         if owner is not None:
-            fcntl.ioctl(fd, ioctls["TUNSETOWNER"], owner)
+            fcntl.ioctl(fd, ioctls["TUNSETOWNER"], ioctl_id(owner))
         if group is not None:
-            fcntl.ioctl(fd, ioctls["TUNSETGROUP"], group)
+            fcntl.ioctl(fd, ioctls["TUNSETGROUP"], ioctl_id(group))
         fcntl.ioctl(fd, ioctls["TUNSETPERSIST"], 1)
     finally:
         os.close(fd)
     kernel.forget(netns, name)
+
+
+def ioctl_id(value: int) -> int:
+    """A uid or gid (0 to 2**32 - 2) as fcntl.ioctl's C int argument: the same 32 bits, read as signed.
+
+    fcntl.ioctl takes a C int (4294967294 overflows it); the kernel reads the argument as an unsigned long and
+    keeps its low 32 bits as a uid_t (TUNSETOWNER: make_kuid(ns, arg)), so 4294967294 arrives as itself.
+    """
+    return struct.unpack("=i", struct.pack("=I", value))[0]
 
 
 def _tun_open(kernel, netns) -> int:

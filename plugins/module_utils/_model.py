@@ -61,6 +61,12 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
                 "%s '%s' contains %r; interface names cannot contain '/', ':' or white space"
                 % (what, name, char)
             )
+    if "%" in name:
+        # The kernel takes a name holding '%' as a template (dev_alloc_name: 'v%d' makes v0, or v1 when v0
+        # is taken): the device would get another name than the one asked for, and no device ever has it.
+        raise ValidationError(
+            "%s '%s' contains '%%', which the kernel reads as a numbering template ('v%%d' creates v0, v1, ...), "
+            "not as part of the name; choose a name without '%%'" % (what, name))
     return name
 
 
@@ -98,11 +104,38 @@ def normalize_cidr(value: str, what: str = "address") -> str:
         raise ValidationError(
             "%s %r has no prefix length; write it in CIDR form, e.g. 10.1.1.1/24" % (what, value)
         )
+    if "%" in value:
+        # ipaddress takes 'fe80::1%eth0/64' (a scope); an interface address has no zone: its interface is the
+        # device it is put on, and the kernel's address would silently be 'fe80::1/64'.
+        raise ValidationError("%s %r carries a zone ('%%...'); an interface's address has none (its interface is the "
+                              "device it is on): write it without the '%%' part" % (what, value))
     try:
         iface = interface(value.strip())
     except ValueError as exc:
         raise ValidationError("%s %r is not a valid CIDR address: %s" % (what, value, exc)) from None
+    problem = address_refused(iface)
+    if problem is not None:
+        raise ValidationError("%s %r %s" % (what, value, problem))
     return iface.with_prefixlen
+
+
+def address_refused(iface) -> Optional[str]:
+    """Why the kernel would refuse, or not store, ``iface`` on an ordinary device (not lo); None when it takes it.
+
+    Tried on the kernel: IPv4 0.0.0.0 is accepted by RTM_NEWADDR and never stored (a task would report a change
+    on every run); IPv6 '::', multicast and ::1 are refused (EADDRNOTAVAIL, EINVAL). IPv4 multicast, loopback,
+    class E and 255.255.255.255 are stored as given, and so are accepted here.
+    """
+    address = iface.ip
+    if address.is_unspecified:
+        return ("is the unspecified address (%s), which the kernel %s on an interface; give the interface's own "
+                "address" % (address, "never stores" if address.version == 4 else "refuses"))
+    if address.version == 6 and address.is_multicast:
+        return ("is an IPv6 multicast address, which the kernel refuses as an interface address; join a group "
+                "instead, or give a unicast address")
+    if address.version == 6 and address.is_loopback:
+        return "is the IPv6 loopback address, which the kernel allows only on lo (where it is always present)"
+    return None
 
 
 def normalize_addresses(values: Optional[Iterable[str]], what: str = "addresses") -> Optional[Tuple[str, ...]]:
@@ -180,6 +213,10 @@ def check_bool(value, what: str) -> None:
 def ip_or_none(value, what: str):
     if value is None:
         return None
+    if "%" in str(value):
+        # ipaddress keeps a scope ('fe80::1%eth0'), which netlink has no room for: the device is named apart.
+        raise ValidationError("%s %r carries a zone ('%%...'); give the address alone (the interface is an option "
+                              "of its own)" % (what, value))
     try:
         return ipaddress.ip_address(str(value).strip())
     except ValueError:
