@@ -15,11 +15,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    MTU_MAX,
+    MTU_MIN,
     Link,
     NamespaceState,
     check_int,
-    MTU_MAX,
-    MTU_MIN,
     ip_or_none,
     netns_label,
     validate_device,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 DOC_ONLY = ("description", "version_added", "section_description")
 DOC_SPEC = ("type", "required", "default", "choices", "elements")
@@ -78,13 +78,13 @@ NAME_OPTIONS = frozenset(("name", "netns", "peer", "peer_netns", "master", "link
 _TYPE_WORDS = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
 
 
-def non_string_names(spec: Dict[str, dict], params, where: str = "") -> list:
+def non_string_names(spec: Dict[str, dict], params, where: str = "") -> List[str]:
     """Problems with the names in the raw ``params`` (before Ansible's conversion) that are not strings.
 
     ``spec`` is an argument spec; suboptions (a `topology` section's entries) are walked, each problem naming its
     option by its place (``veths[0].name``).
     """
-    problems = []
+    problems: List[str] = []
     if not isinstance(params, dict):
         return problems
     for option, entry in spec.items():
@@ -107,7 +107,7 @@ def non_string_names(spec: Dict[str, dict], params, where: str = "") -> list:
 
 
 def _not_a_string(place: str, value) -> str:
-    what = next((words for kind, words in _TYPE_WORDS.items() if type(value) is kind), type(value).__name__)  # noqa: E721
+    what = next((words for kind, words in _TYPE_WORDS.items() if type(value) is kind), type(value).__name__)
     return ("%s must be a string, not %s (%r): a name is taken as written, never converted; quote it in YAML"
             % (place, what, value))
 
