@@ -40,13 +40,13 @@ OPTIONS = dict(
         "Fixed at creation; see O(recreate).",
     ]),
     owner=dict(type="str", description=[
-        "User, by name or numeric id, allowed to attach to the device without privileges.",
+        "User, by name or numeric id (0 to 4294967294), allowed to attach to the device without privileges.",
         "A name that is not a user on the managed host is an error.",
         "Omit it to leave the owner alone (a new device has none, so only privileged programs may attach)."
         " An owner cannot be removed from a live device; recreate it for that.",
     ]),
     group=dict(type="str", description=[
-        "Group, by name or numeric id, whose members may attach to the device without privileges.",
+        "Group, by name or numeric id (0 to 4294967294), whose members may attach to the device without privileges.",
         "A name that is not a group on the managed host is an error.",
         "Omit it to leave the group alone (a new device has none).",
     ]),

@@ -175,6 +175,22 @@ def is_ipv6_link_local(cidr: str) -> bool:
     return ":" in cidr and interface(cidr).ip.is_link_local
 
 
+IPV6_MIN_MTU = 1280
+
+
+def check_ipv6_mtu(mtu: Optional[int], addresses: Optional[Iterable[str]], what: str = "addresses") -> None:
+    """An MTU below IPv6's minimum turns IPv6 off on the device: the kernel refuses its IPv6 addresses (EINVAL),
+    and drops those it had when the MTU is lowered."""
+    if mtu is None or mtu >= IPV6_MIN_MTU:
+        return
+    six = [cidr for cidr in addresses or () if ":" in cidr]
+    if six:
+        raise ValidationError(
+            "mtu %d is below %d, IPv6's minimum: the kernel turns IPv6 off on such a device and would not keep its "
+            "IPv6 address %s (%s); raise mtu to %d or more, or drop the IPv6 addresses"
+            % (mtu, IPV6_MIN_MTU, six[0], what, IPV6_MIN_MTU))
+
+
 def validate_device(obj) -> None:
     """What every device's desired state checks (state, name, netns, mtu); its addresses stored normalized."""
     validate_state(obj.state)
@@ -182,6 +198,7 @@ def validate_device(obj) -> None:
     validate_netns_name(obj.netns, "netns")
     validate_mtu(obj.mtu)
     object.__setattr__(obj, "addresses", normalize_addresses(obj.addresses, "addresses"))
+    check_ipv6_mtu(obj.mtu, obj.addresses)
 
 
 def validate_master(obj) -> None:

@@ -161,3 +161,24 @@ def test_vxlan_mtu_leaves_room_for_the_outer_headers():
     assert Vxlan("vx0", vni=1, remote="fd00::2", mtu=65465).mtu == 65465
     with pytest.raises(ValidationError, match="IPv6 outer headers.*use 68 to 65465"):
         Vxlan("vx0", vni=1, remote="fd00::2", mtu=65466)
+
+
+# ------------------------------------------------------------------------- IPv6 below IPv6's minimum MTU ---
+
+@pytest.mark.parametrize("build, words", [
+    (lambda: Veth("v0", peer="p0", mtu=1279, addresses=["fd00::1/64"]), "fd00::1/64 (addresses)"),
+    (lambda: Veth("v0", peer="p0", mtu=1000, peer_addresses=["10.0.0.2/24", "fe80::2/64"]),
+     "fe80::2/64 (peer_addresses)"),
+    (lambda: Bridge("br0", mtu=576, addresses=["fd00::1/64"]), "fd00::1/64 (addresses)"),
+    (lambda: Tap("t0", mtu=1200, addresses=["fd00::1/64"]), "fd00::1/64"),
+])
+def test_ipv6_address_on_a_device_below_ipv6s_minimum_mtu(build, words):
+    with pytest.raises(ValidationError) as info:
+        build()
+    assert "below 1280, IPv6's minimum" in info.value.msg and words in info.value.msg
+
+
+def test_small_mtu_with_ipv4_only_or_at_the_minimum_is_fine():
+    assert Veth("v0", peer="p0", mtu=576, addresses=["10.0.0.1/24"]).mtu == 576
+    assert Veth("v0", peer="p0", mtu=1280, addresses=["fd00::1/64"]).mtu == 1280
+    assert Bridge("br0", mtu=1000).mtu == 1000
