@@ -45,7 +45,10 @@ def not_a_setting(key: str) -> Optional[str]:
     reading it fails with EACCES even for root. A read-only one (0444) cannot be set. Raises FileNotFoundError
     when the key does not exist.
     """
-    mode = stat.S_IMODE(os.stat(_confined_path(key), follow_symlinks=False).st_mode)
+    status = os.stat(_confined_path(key), follow_symlinks=False)
+    if stat.S_ISDIR(status.st_mode):
+        return "is a directory of settings, not a setting: name one of its entries"
+    mode = stat.S_IMODE(status.st_mode)
     if not mode & 0o444:
         return ("is write-only (mode %04o): an action, not a setting; it cannot be read back to compare, so a task "
                 "cannot keep it (use a command task to trigger it)" % mode)
