@@ -69,18 +69,23 @@ OPTIONS = dict(
         " (a new bridge has STP off).",
     ]),
     forward_delay=dict(type="float", description=[
-        "Time, in seconds, a port spends in the listening and learning states before forwarding, with"
-        " up to two decimals. 2 to 30 while STP is on. Omit it to leave it alone (a new bridge has 15).",
+        "Time, in seconds, a port spends in the listening and learning states before forwarding, in steps of"
+        " 0.02 (see O(ageing_time)). 2 to 30 while STP is on. Omit it to leave it alone (a new bridge has 15).",
     ]),
     hello_time=dict(type="float", description=[
-        "Interval in seconds between STP hello packets, 1 to 10. Omit it to leave it alone (a new bridge has 2).",
+        "Interval in seconds between STP hello packets, 1 to 10 in steps of 0.02. Omit it to leave it alone"
+        " (a new bridge has 2).",
     ]),
     max_age=dict(type="float", description=[
-        "Maximum age in seconds of STP information, 6 to 40. Omit it to leave it alone (a new bridge has 20).",
+        "Maximum age in seconds of STP information, 6 to 40 in steps of 0.02. Omit it to leave it alone"
+        " (a new bridge has 20).",
     ]),
     ageing_time=dict(type="float", description=[
         "Time in seconds a learned MAC address stays in the forwarding database; V(0) makes the bridge"
         " flood every frame like a hub. Omit it to leave it alone (a new bridge has 300).",
+        "Like every bridge timer, in steps of 0.02 seconds: the kernel counts in clock ticks and reports"
+        " hundredths of a second, and only such steps come back unchanged whatever the kernel's tick rate"
+        " (C(ageing_time=0.001) would become 0, a hub); other values are refused.",
     ]),
     priority=dict(type="int", description=[
         "Bridge priority for the STP root election, 0 to 65535 (lower wins). Omit it to leave it alone"
@@ -121,6 +126,30 @@ BRIDGE_TIMER_RANGES = (
 PORT_COST_RANGE = (1, 65535)
 PORT_PRIORITY_RANGE = (0, 63)
 BRIDGE_PRIORITY_RANGE = (0, 65535)
+
+
+# The kernel keeps a timer in jiffies and reports it in centiseconds (clock_t): a value survives the trip only
+# when it is a whole number of both. With HZ=250 (Debian's, Ubuntu's kernels) a jiffy is 4 ms, so 0.01 s
+# comes back as 0 and 4.01 as 4.0; HZ=100 and HZ=1000 keep every centisecond. Steps of 0.02 s come back
+# exactly on all three, so a playbook means the same on every host.
+TIMER_STEP_CENTIS = 2
+
+
+def check_timer_step(option: str, seconds) -> None:
+    """Refuse a bridge timer the kernel would store as another value (ageing_time 0.001 would become 0, a hub)."""
+    centis = float(seconds) * CENTIS
+    whole = round(centis)
+    if abs(centis - whole) < 1e-6 and whole % TIMER_STEP_CENTIS == 0:
+        return
+    below = int(centis // TIMER_STEP_CENTIS) * TIMER_STEP_CENTIS
+    raise ValidationError(
+        "%s %r cannot be stored as given: the kernel keeps bridge timers in clock ticks and reports them in "
+        "hundredths of a second, so only multiples of 0.02 seconds come back unchanged on every kernel (HZ 100, 250 "
+        "or 1000); use %s or %s" % (option, seconds, _seconds_text(below), _seconds_text(below + TIMER_STEP_CENTIS)))
+
+
+def _seconds_text(centis: int) -> str:
+    return ("%.2f" % (centis / float(CENTIS))).rstrip("0").rstrip(".") if centis % CENTIS else str(centis // CENTIS)
 
 
 def seconds_to_centis(value) -> int:
@@ -212,6 +241,7 @@ class Bridge:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
                 raise ValidationError("%s %r is out of range; use %s to %s seconds" % (option, value, low, high))
+            check_timer_step(option, value)
         if self.stp and self.forward_delay is not None and self.forward_delay < 2:
             raise ValidationError(
                 "forward_delay %r is too short for a bridge running STP; the kernel needs 2 to 30 seconds"

@@ -40,13 +40,13 @@ OPTIONS = dict(
         "Fixed at creation; see O(recreate).",
     ]),
     owner=dict(type="str", description=[
-        "User, by name or numeric id, allowed to attach to the device without privileges.",
+        "User, by name or numeric id (0 to 4294967294), allowed to attach to the device without privileges.",
         "A name that is not a user on the managed host is an error.",
         "Omit it to leave the owner alone (a new device has none, so only privileged programs may attach)."
         " An owner cannot be removed from a live device; recreate it for that.",
     ]),
     group=dict(type="str", description=[
-        "Group, by name or numeric id, whose members may attach to the device without privileges.",
+        "Group, by name or numeric id (0 to 4294967294), whose members may attach to the device without privileges.",
         "A name that is not a group on the managed host is an error.",
         "Omit it to leave the group alone (a new device has none).",
     ]),
@@ -332,13 +332,22 @@ def tun_configure(kernel, netns, name, mode, multi_queue, pi, vnet_hdr, owner, g
         # struct ifreq: the name, then the flags, padded to 40 bytes.
         fcntl.ioctl(fd, ioctls["TUNSETIFF"], struct.pack("16sH22x", name.encode("utf-8"), flags))
         if owner is not None:
-            fcntl.ioctl(fd, ioctls["TUNSETOWNER"], owner)
+            fcntl.ioctl(fd, ioctls["TUNSETOWNER"], ioctl_id(owner))
         if group is not None:
-            fcntl.ioctl(fd, ioctls["TUNSETGROUP"], group)
+            fcntl.ioctl(fd, ioctls["TUNSETGROUP"], ioctl_id(group))
         fcntl.ioctl(fd, ioctls["TUNSETPERSIST"], 1)
     finally:
         os.close(fd)
     kernel.forget(netns, name)
+
+
+def ioctl_id(value: int) -> int:
+    """A uid or gid (0 to 2**32 - 2) as fcntl.ioctl's C int argument: the same 32 bits, read as signed.
+
+    fcntl.ioctl takes a C int (4294967294 overflows it); the kernel reads the argument as an unsigned long and
+    keeps its low 32 bits as a uid_t (TUNSETOWNER: make_kuid(ns, arg)), so 4294967294 arrives as itself.
+    """
+    return struct.unpack("=i", struct.pack("=I", value))[0]
 
 
 def _tun_open(kernel, netns) -> int:

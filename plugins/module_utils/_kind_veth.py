@@ -15,6 +15,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
     Link,
+    check_ipv6_mtu,
     netns_label,
     normalize_addresses,
     validate_ifname,
@@ -81,6 +82,8 @@ class Veth:
         # Store the normalized form so that equal inputs compare equal.
         object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
         object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
+        check_ipv6_mtu(self.mtu, self.addresses, "addresses")
+        check_ipv6_mtu(self.mtu, self.peer_addresses, "peer_addresses")
 
     @property
     def key(self) -> Tuple[str, Optional[str], str]:

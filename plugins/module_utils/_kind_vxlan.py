@@ -15,6 +15,8 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    MTU_MAX,
+    MTU_MIN,
     Link,
     NamespaceState,
     check_int,
@@ -139,6 +141,12 @@ class Vxlan:
         versions = {a.version for a in (local, remote, group) if a is not None}
         if len(versions) > 1:
             raise ValidationError("local, remote and group must all be IPv4 or all be IPv6")
+        # The kernel's largest vxlan MTU leaves room for the outer headers below IP's 65535 (vxlan_max_mtu).
+        headroom = VXLAN_HEADROOM[6 if 6 in versions else 4]
+        if self.mtu is not None and self.mtu > MTU_MAX - headroom:
+            raise ValidationError("mtu %d is out of range for a vxlan device: the kernel keeps %d bytes for the %s outer "
+                                  "headers below %d; use %d to %d" % (self.mtu, headroom, "IPv6" if headroom == 70
+                                                                      else "IPv4", MTU_MAX, MTU_MIN, MTU_MAX - headroom))
         if self.dev is not None:
             validate_ifname(self.dev, "dev")
         validate_master(self)

@@ -61,6 +61,12 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
                 "%s '%s' contains %r; interface names cannot contain '/', ':' or white space"
                 % (what, name, char)
             )
+    if "%" in name:
+        # The kernel takes a name holding '%' as a template (dev_alloc_name: 'v%d' makes v0, or v1 when v0
+        # is taken): the device would get another name than the one asked for, and no device ever has it.
+        raise ValidationError(
+            "%s '%s' contains '%%', which the kernel reads as a numbering template ('v%%d' creates v0, v1, ...), "
+            "not as part of the name; choose a name without '%%'" % (what, name))
     return name
 
 
@@ -98,11 +104,38 @@ def normalize_cidr(value: str, what: str = "address") -> str:
         raise ValidationError(
             "%s %r has no prefix length; write it in CIDR form, e.g. 10.1.1.1/24" % (what, value)
         )
+    if "%" in value:
+        # ipaddress takes 'fe80::1%eth0/64' (a scope); an interface address has no zone: its interface is the
+        # device it is put on, and the kernel's address would silently be 'fe80::1/64'.
+        raise ValidationError("%s %r carries a zone ('%%...'); an interface's address has none (its interface is the "
+                              "device it is on): write it without the '%%' part" % (what, value))
     try:
         iface = interface(value.strip())
     except ValueError as exc:
         raise ValidationError("%s %r is not a valid CIDR address: %s" % (what, value, exc)) from None
+    problem = address_refused(iface)
+    if problem is not None:
+        raise ValidationError("%s %r %s" % (what, value, problem))
     return iface.with_prefixlen
+
+
+def address_refused(iface) -> Optional[str]:
+    """Why the kernel would refuse, or not store, ``iface`` on an ordinary device (not lo); None when it takes it.
+
+    Tried on the kernel: IPv4 0.0.0.0 is accepted by RTM_NEWADDR and never stored (a task would report a change
+    on every run); IPv6 '::', multicast and ::1 are refused (EADDRNOTAVAIL, EINVAL). IPv4 multicast, loopback,
+    class E and 255.255.255.255 are stored as given, and so are accepted here.
+    """
+    address = iface.ip
+    if address.is_unspecified:
+        return ("is the unspecified address (%s), which the kernel %s on an interface; give the interface's own "
+                "address" % (address, "never stores" if address.version == 4 else "refuses"))
+    if address.version == 6 and address.is_multicast:
+        return ("is an IPv6 multicast address, which the kernel refuses as an interface address; join a group "
+                "instead, or give a unicast address")
+    if address.version == 6 and address.is_loopback:
+        return "is the IPv6 loopback address, which the kernel allows only on lo (where it is always present)"
+    return None
 
 
 def normalize_addresses(values: Optional[Iterable[str]], what: str = "addresses") -> Optional[Tuple[str, ...]]:
@@ -142,6 +175,22 @@ def is_ipv6_link_local(cidr: str) -> bool:
     return ":" in cidr and interface(cidr).ip.is_link_local
 
 
+IPV6_MIN_MTU = 1280
+
+
+def check_ipv6_mtu(mtu: Optional[int], addresses: Optional[Iterable[str]], what: str = "addresses") -> None:
+    """An MTU below IPv6's minimum turns IPv6 off on the device: the kernel refuses its IPv6 addresses (EINVAL),
+    and drops those it had when the MTU is lowered."""
+    if mtu is None or mtu >= IPV6_MIN_MTU:
+        return
+    six = [cidr for cidr in addresses or () if ":" in cidr]
+    if six:
+        raise ValidationError(
+            "mtu %d is below %d, IPv6's minimum: the kernel turns IPv6 off on such a device and would not keep its "
+            "IPv6 address %s (%s); raise mtu to %d or more, or drop the IPv6 addresses"
+            % (mtu, IPV6_MIN_MTU, six[0], what, IPV6_MIN_MTU))
+
+
 def validate_device(obj) -> None:
     """What every device's desired state checks (state, name, netns, mtu); its addresses stored normalized."""
     validate_state(obj.state)
@@ -149,6 +198,7 @@ def validate_device(obj) -> None:
     validate_netns_name(obj.netns, "netns")
     validate_mtu(obj.mtu)
     object.__setattr__(obj, "addresses", normalize_addresses(obj.addresses, "addresses"))
+    check_ipv6_mtu(obj.mtu, obj.addresses)
 
 
 def validate_master(obj) -> None:
@@ -180,6 +230,10 @@ def check_bool(value, what: str) -> None:
 def ip_or_none(value, what: str):
     if value is None:
         return None
+    if "%" in str(value):
+        # ipaddress keeps a scope ('fe80::1%eth0'), which netlink has no room for: the device is named apart.
+        raise ValidationError("%s %r carries a zone ('%%...'); give the address alone (the interface is an option "
+                              "of its own)" % (what, value))
     try:
         return ipaddress.ip_address(str(value).strip())
     except ValueError:

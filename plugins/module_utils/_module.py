@@ -18,7 +18,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import MissingLibraryError, PrivilegeError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported; pylint: disable=unused-import
-from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, argument_spec
+from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, argument_spec, non_string_names
 
 PREPARE_HINT = (
     " Prepare the lab host with the netvirt.linux.lab_host role first: it installs the libraries of "
@@ -32,11 +32,25 @@ NETNS_ARGUMENT_SPEC = argument_spec(dict(netns=NETNS()))
 
 
 def netvirt_module(argument_spec: dict, netns_option: bool = True, **kwargs) -> AnsibleModule:
-    """Build the AnsibleModule with the common options merged in."""
+    """Build the AnsibleModule with the common options merged in; names that are not strings are refused."""
     spec = dict(argument_spec)
     if netns_option:
         spec.update(NETNS_ARGUMENT_SPEC)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    _refuse_non_string_names(module, spec)
+    return module
+
+
+def _refuse_non_string_names(module: AnsibleModule, spec: dict) -> None:
+    """Ansible has converted every str option (a list to its text); names are checked on the task's own values.
+
+    Part of argument validation, as Ansible's own type errors are: it fails the module before anything is read.
+    """
+    from ansible.module_utils.basic import _load_params
+
+    problems = non_string_names(spec, _load_params())
+    if problems:
+        module.fail_json(msg="; ".join(problems) + " (nothing was changed)")
 
 
 def capability_problem() -> Optional[str]:
@@ -120,7 +134,8 @@ def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> 
     from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 
     kind = _kinds.get(kind_name)
-    module = AnsibleModule(argument_spec=argument_spec(kind.options), supports_check_mode=True, **module_kwargs)
+    module = netvirt_module(argument_spec(kind.options), netns_option=False, supports_check_mode=True,
+                            **module_kwargs)
     try:
         desired = kind.build(dict(module.params))
         outcome = run(module, [desired])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 DOC_ONLY = ("description", "version_added", "section_description")
 DOC_SPEC = ("type", "required", "default", "choices", "elements")
@@ -68,6 +68,48 @@ def _in_section(line: str, section: str, table, module: Optional[str], elsewhere
             return "O(%s#module:%s%s)" % (module, name, value)
         return match.group(0)
     return _OPTION_REFERENCE.sub(reference, line)
+
+
+# Options that name something (an interface, a namespace, a lab, a chain): given as anything but a string, Ansible
+# would write the value out (``[lab1]`` becomes a namespace named "['lab1']", ``true`` a device named "True",
+# ``010`` from YAML one named "8"); such a value is refused instead.
+NAME_OPTIONS = frozenset(("name", "netns", "peer", "peer_netns", "master", "link", "dev", "chain", "lab",
+                          "namespaces"))
+_TYPE_WORDS = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+
+
+def non_string_names(spec: Dict[str, dict], params, where: str = "") -> List[str]:
+    """Problems with the names in the raw ``params`` (before Ansible's conversion) that are not strings.
+
+    ``spec`` is an argument spec; suboptions (a `topology` section's entries) are walked, each problem naming its
+    option by its place (``veths[0].name``).
+    """
+    problems: List[str] = []
+    if not isinstance(params, dict):
+        return problems
+    for option, entry in spec.items():
+        value = params.get(option)
+        if value is None:
+            continue
+        place = where + option
+        kind = entry.get("type", "str")
+        if option in NAME_OPTIONS and kind == "str" and not isinstance(value, str):
+            problems.append(_not_a_string(place, value))
+        elif option in NAME_OPTIONS and kind == "list" and entry.get("elements") == "str" and isinstance(value, list):
+            problems.extend(_not_a_string("%s[%d]" % (place, index), item)
+                            for index, item in enumerate(value) if not isinstance(item, str))
+        elif "options" in entry and kind == "list" and isinstance(value, list):
+            for index, item in enumerate(value):
+                problems.extend(non_string_names(entry["options"], item, "%s[%d]." % (place, index)))
+        elif "options" in entry and kind == "dict":
+            problems.extend(non_string_names(entry["options"], value, place + "."))
+    return problems
+
+
+def _not_a_string(place: str, value) -> str:
+    what = next((words for kind, words in _TYPE_WORDS.items() if type(value) is kind), type(value).__name__)
+    return ("%s must be a string, not %s (%r): a name is taken as written, never converted; quote it in YAML"
+            % (place, what, value))
 
 
 def pick(table: Dict[str, dict], skip: Iterable[str] = (), required: Iterable[str] = ()) -> Dict[str, dict]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
@@ -25,12 +26,35 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import SYSCTL
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import SCRATCH, in_netns, list_namespaces
 
 
-def _open(key: str, flags: int) -> int:
+def _confined_path(key: str) -> str:
     path = sysctl_path(key)
     real = os.path.realpath(path)
     if real != path or not real.startswith(SYSCTL_ROOT):
         raise ValidationError("sysctl %s resolves to %s, outside %s; refusing it" % (key, real, SYSCTL_ROOT))
-    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+    return path
+
+
+def _open(key: str, flags: int) -> int:
+    return os.open(_confined_path(key), flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+def not_a_setting(key: str) -> Optional[str]:
+    """Why ``key`` is not a setting that can be both written and read back (its mode bits), or None.
+
+    A write-only entry (net.ipv4.route.flush, mode 0200) is an action: it can never be read back to compare, and
+    reading it fails with EACCES even for root. A read-only one (0444) cannot be set. Raises FileNotFoundError
+    when the key does not exist.
+    """
+    status = os.stat(_confined_path(key), follow_symlinks=False)
+    if stat.S_ISDIR(status.st_mode):
+        return "is a directory of settings, not a setting: name one of its entries"
+    mode = stat.S_IMODE(status.st_mode)
+    if not mode & 0o444:
+        return ("is write-only (mode %04o): an action, not a setting; it cannot be read back to compare, so a task "
+                "cannot keep it (use a command task to trigger it)" % mode)
+    if not mode & 0o222:
+        return "is read-only (mode %04o): the kernel reports it, it cannot be set" % mode
+    return None
 
 
 def read(key: str) -> Optional[str]:
@@ -71,6 +95,10 @@ def _probe(trials: List[Tuple[str, str, str]]) -> List[Tuple[str, str]]:
     problems = []
     for key, probe_key, value in trials:
         try:
+            problem = not_a_setting(probe_key)
+            if problem is not None:
+                problems.append((key, problem))
+                continue
             write(probe_key, value)
         except FileNotFoundError:
             problems.append((key, "does not exist"))
@@ -123,6 +151,7 @@ def preflight(desired: Sequence, existing: Optional[Set[str]] = None) -> None:
             if problem == "does not exist":
                 problems.append("sysctl %s does not exist in a network namespace (check the key)" % key)
             else:
-                problems.append("sysctl %s: %s" % (key, problem))
+                # "is write-only ...", "is read-only ..." read as a sentence; the kernel's refusals follow a colon.
+                problems.append(("sysctl %s %s" if problem.startswith("is ") else "sysctl %s: %s") % (key, problem))
     if problems:
         raise ValidationError("; ".join(sorted(set(problems))) + " (nothing was changed)")
