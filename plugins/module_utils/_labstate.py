@@ -125,8 +125,8 @@ class LabState:
 
     The record's directories and files are reached without following a
     symbolic link (the module runs as root: a link planted there must not
-    make it write elsewhere), each directory must be this user's and not
-    writable by others, and every problem is a RecordError naming the path,
+    make it write elsewhere), each directory must be root's or this user's and
+    not writable by others (unless sticky, as a tmpfs's root is), and every problem is a RecordError naming the path,
     raised before the run changes anything (check() does the same without
     creating anything, for check mode).
     """
@@ -160,8 +160,8 @@ class LabState:
         info = os.fstat(fd)
         if not stat.S_ISDIR(info.st_mode):
             raise self._fail(path, "is not a directory (remove what is there)")
-        if info.st_uid != os.geteuid():
-            raise self._fail(path, "belongs to uid %d, not to this user (uid %d)" % (info.st_uid, os.geteuid()))
+        if info.st_uid not in (0, os.geteuid()):
+            raise self._fail(path, "belongs to uid %d, neither root nor this user (uid %d)" % (info.st_uid, os.geteuid()))
         if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
             raise self._fail(path, "is writable by other users (mode %04o)" % stat.S_IMODE(info.st_mode))
 

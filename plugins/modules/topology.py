@@ -223,6 +223,7 @@ def main():
     chains = None
     try:
         lab = validate_lab_name(params["name"])
+        lock = lock_timeout(params["lock_timeout"])
         if params["state"] == "absent":
             # The lab's chains live in its namespaces and go with them.
             desired, prune = [], True
@@ -231,7 +232,7 @@ def main():
             desired, prune = description.objects, params["prune"]
             chains = LabChains(description.chains, description.places, description.namespaces,
                                backend=params["iptables_backend"], prune=prune,
-                               lock_timeout=lock_timeout(params["lock_timeout"]))
+                               lock_timeout=lock)
         # Results come from the plan's views: no second read of every namespace.
         outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False, chains=chains)
     except NetvirtError as exc:

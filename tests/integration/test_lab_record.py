@@ -76,7 +76,7 @@ def test_a_symlink_planted_for_a_record_file_writes_nothing_through_it(sandbox, 
 
 def test_a_record_directory_another_user_owns_is_refused(sandbox):
     sandbox.sh("mkdir -m 755 /run/netvirt/labs && chown 65534 /run/netvirt/labs")
-    refused_both_ways(sandbox, "/run/netvirt/labs belongs to uid 65534")
+    refused_both_ways(sandbox, "/run/netvirt/labs belongs to uid 65534, neither root nor this user")
     sandbox.sh("chown 0 /run/netvirt/labs && chmod 777 /run/netvirt/labs")
     refused_both_ways(sandbox, "/run/netvirt/labs is writable by other users (mode 0777)")
 
