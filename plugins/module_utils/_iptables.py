@@ -41,6 +41,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -72,6 +73,8 @@ ENGINE_IPTC = "python-iptables"
 HAS_IPTC = importlib.util.find_spec("iptc") is not None
 # iptables' own lock file (XT_LOCK_NAME); iptables reads the override from the environment too.
 XTABLES_LOCK = "/run/xtables.lock"
+# How long a run waits for another holder of that lock by default (the lock_timeout option), in seconds.
+LOCK_TIMEOUT = 30
 
 
 # ---------------------------------------------------------------- backends ---
@@ -150,19 +153,97 @@ def lock_path() -> str:
     return os.environ.get("XTABLES_LOCKFILE") or XTABLES_LOCK
 
 
+class XtablesLockTimeout(E.KernelError):
+    """Another process held the xtables lock for longer than the run may wait."""
+
+
+def lock_holders(fd: int) -> List[Tuple[int, str]]:
+    """(pid, command line) of the processes holding a lock on the file ``fd`` refers to, as far as /proc tells.
+
+    /proc/locks names the process that took each lock (by device and inode);
+    where it names none here (another pid namespace), every process with the
+    file open is listed instead, as fuser does.
+    """
+    info = os.fstat(fd)
+    device = "%02x:%02x:%d" % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    pids: List[int] = []
+    try:
+        with open("/proc/locks") as locks:
+            for line in locks:
+                fields = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 1445 fe:00:16040323 0 EOF" ("->" marks a waiter).
+                if len(fields) > 5 and fields[1] != "->" and fields[5] == device and fields[4].isdigit():
+                    pid = int(fields[4])
+                    if pid not in pids and pid != os.getpid():
+                        pids.append(pid)
+    except OSError:
+        pass
+    if not any(os.path.exists("/proc/%d" % pid) for pid in pids):
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                for name in os.listdir("/proc/%s/fd" % entry):
+                    found = os.stat("/proc/%s/fd/%s" % (entry, name))
+                    if (found.st_dev, found.st_ino) == (info.st_dev, info.st_ino):
+                        pids.append(int(entry))
+                        break
+            except OSError:
+                continue
+    holders = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+                command = cmdline.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        holders.append((pid, command[:200]))
+    return holders
+
+
 @contextlib.contextmanager
-def xtables_lock():
-    """Hold the xtables lock as ``iptables -w`` takes it: flock(LOCK_EX) on its lock file, waiting."""
+def xtables_lock(timeout: Optional[float] = None):
+    """Hold the xtables lock as ``iptables -w`` takes it: flock(LOCK_EX) on its lock file, waiting at most
+    ``timeout`` seconds (None: for ever), then XtablesLockTimeout naming the lock and its holder."""
     path = lock_path()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise E.KernelError("cannot open the xtables lock %s: %s" % (path, exc.strerror)) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + timeout
+            pause = 0.005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pass
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _lock_timeout(fd, path, timeout)
+                # Short first waits (a concurrent run of this module holds it for a moment), then 0.1 s.
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.1)
         yield path
     finally:
         os.close(fd)  # releases the lock
+
+
+def _lock_timeout(fd: int, path: str, timeout: float) -> XtablesLockTimeout:
+    holders = lock_holders(fd)
+    if holders:
+        who = "held by %s" % ", ".join("pid %d (%s)" % holder for holder in holders)
+    else:
+        who = "held by a process this host's /proc does not show (another PID namespace or container)"
+    return XtablesLockTimeout(
+        "the xtables lock %s is %s and was not released within %s seconds (lock_timeout); no iptables chain was "
+        "read or changed. Wait for that process, or stop it, and run again (or raise lock_timeout)"
+        % (path, who, "%g" % timeout), lock=path, lock_holders=[{"pid": pid, "command": cmd} for pid, cmd in holders])
 
 
 def _private_lock() -> Tuple[dict, Tuple[int, ...]]:
@@ -468,7 +549,7 @@ def chain_view(table: TableState, chain: str) -> dict:
 
 
 def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode: bool,
-              new_namespaces: Iterable[str] = ()) -> Outcome:
+              new_namespaces: Iterable[str] = (), lock_timeout: Optional[float] = LOCK_TIMEOUT) -> Outcome:
     """Bring every chain to ``desired``: one atomic commit per table, nothing written in check mode.
 
     Read, compare and write happen under the xtables lock, as ``iptables -w``
@@ -476,9 +557,10 @@ def reconcile(desired: Sequence[IptablesChain], backend_option: str, check_mode:
     this run's read and its write. In check mode a namespace that does not
     exist is taken as new (empty tables) with a warning, except those in
     ``new_namespaces``, which the caller itself creates (a `topology` lab's).
+    The lock is waited for at most ``lock_timeout`` seconds (XtablesLockTimeout).
     """
     backend = resolve_backend(backend_option)
-    with xtables_lock():
+    with xtables_lock(lock_timeout):
         return _reconcile(desired, backend, check_mode, frozenset(new_namespaces))
 
 

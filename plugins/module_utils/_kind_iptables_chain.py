@@ -71,6 +71,14 @@ OPTIONS: Dict[str, dict] = dict(
             "C(iptables-legacy-restore) produces; where it does not (python-iptables does not work with every "
             "libxtables release, for example 1.8.11) or is not installed, the module writes with "
             "C(iptables-legacy-restore) and warns. RV(engine) tells which was used."]),
+    lock_timeout=dict(
+        type="int", default=30,
+        description=[
+            "Seconds to wait for the xtables lock (C(/run/xtables.lock), or C($XTABLES_LOCKFILE)) while another "
+            "process holds it, as C(iptables -w SECONDS) does. When it is still held after that, the task fails "
+            "naming the lock file and, where C(/proc) shows it, the holding process (pid and command line), with "
+            "no chain read or changed.",
+            "V(0) fails at once when the lock is held."]),
     netns=NETNS("the chain"),
 )
 
@@ -81,6 +89,13 @@ ChainKey = Tuple[str, str, str, str, str]
 def planned_by_netfilter(p, desired):
     raise TypeError("iptables chains are planned and applied by the netfilter engine (_iptables.reconcile), "
                     "never by the netlink planner: %r" % (desired,))
+
+
+def lock_timeout(value, option: str = "lock_timeout") -> int:
+    """The seconds to wait for the xtables lock, checked: a whole number, zero or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("%s must be a whole number of seconds, 0 or more (got %r)" % (option, value))
+    return value
 
 
 def from_params(params: dict) -> IptablesChain:
@@ -140,8 +155,9 @@ class LabChains:
     """
 
     def __init__(self, chains: Sequence[IptablesChain], places: Dict[tuple, str], namespaces: Iterable[str],
-                 backend: str = "auto", prune: bool = True):
+                 backend: str = "auto", prune: bool = True, lock_timeout: Optional[float] = None):
         self.chains = list(chains)
+        self.lock_timeout = lock_timeout
         # chain.key -> its place in the description ("iptables_chains[0]"), to name it in errors.
         self.places = dict(places)
         self.namespaces = set(namespaces)
@@ -193,7 +209,9 @@ class LabChains:
 
         try:
             # The lab's namespaces are made by its netlink part: in check mode, silently taken as new.
-            return _iptables.reconcile(chains, variant, check_mode=check_mode, new_namespaces=self.namespaces)
+            return _iptables.reconcile(chains, variant, check_mode=check_mode, new_namespaces=self.namespaces,
+                                       lock_timeout=_iptables.LOCK_TIMEOUT if self.lock_timeout is None
+                                       else self.lock_timeout)
         except NetvirtError as exc:
             # A rule iptables refused: named by its place in the description.
             place = self.places.get(tuple(exc.details.get("chain_key") or ()))
@@ -239,7 +257,8 @@ class LabChains:
 KIND = Kind(
     name="iptables_chain", section="iptables_chains", desired=IptablesChain, plan=planned_by_netfilter,
     options=OPTIONS, engine="netfilter",
-    # The lab decides state; one backend writes all of a lab's chains (the topology's iptables_backend).
-    section_skip=("state", "backend"),
+    # The lab decides state; one backend writes all of a lab's chains (the topology's iptables_backend), under
+    # one wait for the xtables lock (the topology's lock_timeout).
+    section_skip=("state", "backend", "lock_timeout"),
     owned=nothing, endpoints=nothing, namespaces=lambda desired: [desired.netns], from_params=from_params,
 )

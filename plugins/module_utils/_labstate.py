@@ -36,8 +36,9 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
-from typing import Iterable, Optional, Set, Tuple
+from typing import Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError
 
@@ -126,21 +127,166 @@ class LabRecord:
         return cls(data.get("namespaces", []), pending, known=True, chains=chains, unmarked=unmarked)
 
 
+class RecordError(KernelError):
+    """The lab's record directory or files cannot be used; raised before anything changes."""
+
+
+def _reason(exc: OSError, path: Optional[str] = None) -> str:
+    # O_DIRECTORY | O_NOFOLLOW on a symbolic link gives ENOTDIR.
+    if exc.errno == errno.ENOTDIR and path is not None and os.path.islink(path):
+        return "is a symbolic link (never followed: remove it)"
+    if exc.errno == errno.EROFS:
+        return "is on a read-only file system"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot be used: permission denied"
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link (never followed: remove it)"
+    if exc.errno == errno.ENOTDIR:
+        return "is not a directory (remove what is there)"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "is on a full file system (%s)" % os.strerror(exc.errno)
+    return "cannot be used: %s" % (exc.strerror or exc)
+
+
 class LabState:
-    """The lock and record of one lab; use as a context manager around a run."""
+    """The lock and record of one lab; use as a context manager around a run.
+
+    The record's directories and files are reached without following a
+    symbolic link (the module runs as root: a link planted there must not
+    make it write elsewhere), each directory must be root's or this user's and
+    not writable by others (unless sticky, as a tmpfs's root is), and every problem is a RecordError naming the path,
+    raised before the run changes anything (check() does the same without
+    creating anything, for check mode).
+    """
 
     def __init__(self, lab: str, root: Optional[str] = None, timeout: float = LOCK_TIMEOUT):
         self.lab = lab
-        self.directory = root or _world_dir()
-        base = os.path.join(self.directory, _file_name(lab))
-        self.path = base + ".json"
-        self.lock_path = base + ".lock"
+        if root is None:
+            # /run is the system's; what lies below it is this module's and is checked.
+            self._base, self._parts = "/run", STATE_ROOT[len("/run/"):].split("/") + [os.path.basename(_world_dir())]
+        else:
+            self._base, self._parts = os.path.dirname(os.path.abspath(root)) or "/", [os.path.basename(os.path.abspath(root))]
+        self.directory = os.path.join(self._base, *self._parts)
+        name = _file_name(lab)
+        self.path = os.path.join(self.directory, name + ".json")
+        self.lock_path = os.path.join(self.directory, name + ".lock")
+        self._name = name
         self.timeout = timeout
         self._lock_fd: Optional[int] = None
+        self._dir_fd: Optional[int] = None
+        # Problems worth a warning (a record that could not be read), for the module to show.
+        self.warnings: List[str] = []
+
+    # -- the directory -----------------------------------------------------
+
+    def _fail(self, path: str, reason: str) -> RecordError:
+        return RecordError("the lab record directory %s %s; lab records are kept under %s (a tmpfs), see the "
+                           "topology module's documentation; nothing was changed" % (path, reason, STATE_ROOT),
+                           path=path)
+
+    def _check_directory(self, fd: int, path: str) -> None:
+        info = os.fstat(fd)
+        if not stat.S_ISDIR(info.st_mode):
+            raise self._fail(path, "is not a directory (remove what is there)")
+        if info.st_uid not in (0, os.geteuid()):
+            raise self._fail(path, "belongs to uid %d, neither root nor this user (uid %d)" % (info.st_uid, os.geteuid()))
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            raise self._fail(path, "is writable by other users (mode %04o)" % stat.S_IMODE(info.st_mode))
+
+    def check(self) -> None:
+        """Raise RecordError when the record directory could not be made or used; creates nothing."""
+        path = self._base
+        for part in self._parts:
+            parent = path
+            path = os.path.join(path, part)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                # The rest is made on the first real run: the nearest existing directory must take it.
+                if not os.access(parent, os.W_OK | os.X_OK):
+                    try:
+                        os.statvfs(parent)
+                        readonly = os.statvfs(parent).f_flag & os.ST_RDONLY
+                    except OSError:
+                        readonly = False
+                    raise self._fail(parent, "is on a read-only file system" if readonly
+                                     else "cannot be used: permission denied") from None
+                return
+            except OSError as exc:
+                raise self._fail(path, _reason(exc, path)) from None
+            try:
+                self._check_directory(fd, path)
+            finally:
+                os.close(fd)
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            readonly = os.statvfs(self.directory).f_flag & os.ST_RDONLY
+            raise self._fail(self.directory, "is on a read-only file system" if readonly
+                             else "cannot be used: permission denied")
+
+    def _dir(self, create: bool = True) -> int:
+        """The record directory, opened (and, with ``create``, made with mode 0700) component by component
+        without following links; FileNotFoundError when it is missing and not to be made."""
+        if self._dir_fd is not None:
+            return self._dir_fd
+        path = self._base
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise self._fail(path, _reason(exc, path)) from None
+        try:
+            for part in self._parts:
+                path = os.path.join(path, part)
+                if create:
+                    try:
+                        os.mkdir(part, 0o700, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    except OSError as exc:
+                        # EROFS or EACCES where the directory exists already: use it as it is.
+                        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or not os.path.lexists(path):
+                            raise self._fail(path, _reason(exc, path)) from None
+                try:
+                    child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except FileNotFoundError:
+                    raise
+                except OSError as exc:
+                    raise self._fail(path, _reason(exc, path)) from None
+                os.close(fd)
+                fd = child
+                self._check_directory(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._dir_fd = fd
+        return fd
+
+    def _open(self, name: str, flags: int, path: str) -> int:
+        """A regular file of the record directory, never through a symbolic link."""
+        try:
+            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600,
+                         dir_fd=self._dir(create=bool(flags & os.O_CREAT)))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                raise
+            raise RecordError("lab record file %s %s; nothing was changed" % (
+                path, "is a symbolic link (never followed: remove it)" if exc.errno == errno.ELOOP
+                else _reason(exc).replace("cannot be used", "cannot be opened")), path=path) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RecordError("lab record file %s is not a regular file (remove it); nothing was changed" % path,
+                              path=path)
+        return fd
+
+    def close(self) -> None:
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)
+            self._dir_fd = None
+
+    # -- the lock ------------------------------------------------------------
 
     def __enter__(self) -> "LabState":
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.check()
+        fd = self._open(self._name + ".lock", os.O_RDWR | os.O_CREAT, self.lock_path)
         start = time.monotonic()
         while True:
             try:
@@ -163,31 +309,69 @@ class LabState:
             # Closing the descriptor releases the lock; a killed run releases it the same way.
             os.close(self._lock_fd)
             self._lock_fd = None
+        self.close()
+
+    # -- the record ----------------------------------------------------------
 
     def load(self) -> LabRecord:
         try:
-            with open(self.path) as handle:
-                return LabRecord.from_json(handle.read())
+            fd = self._open(self._name + ".json", os.O_RDONLY, self.path)
         except FileNotFoundError:
             return LabRecord()
-        except (ValueError, KeyError, TypeError, IndexError):
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                text = handle.read().decode("utf-8")
+            return LabRecord.from_json(text)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
             # A record we cannot read is treated as missing: the caller then
-            # reads every namespace, as it would for a lab made before records.
+            # reads every namespace, as it would for a lab made before records,
+            # and the run writes it anew.
+            warning = ("the lab's record %s is not valid (%s): every namespace is read instead, and the record "
+                       "is written anew" % (self.path, exc))
+            if warning not in self.warnings:
+                self.warnings.append(warning)
             return LabRecord()
 
     def save(self, record: LabRecord) -> None:
-        """Write atomically and durably: a kill leaves the old record or the new one, whole."""
-        tmp = self.path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        """Write atomically and durably: a kill, or a full file system, leaves the old record or the new one, whole."""
+        directory = self._dir()
+        tmp_name = self._name + ".json.tmp"
         try:
-            os.write(fd, record.to_json().encode("utf-8"))
+            # A temporary file left by a killed run (or anything planted there) goes; unlink follows no link.
+            os.unlink(tmp_name, dir_fd=directory)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        try:
+            fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=directory)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        try:
+            data = memoryview(record.to_json().encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data):]
             os.fsync(fd)
-        finally:
+        except OSError as exc:
             os.close(fd)
-        os.replace(tmp, self.path)
+            os.unlink(tmp_name, dir_fd=directory)
+            raise self._write_error(exc) from None
+        os.close(fd)
+        try:
+            os.rename(tmp_name, self._name + ".json", src_dir_fd=directory, dst_dir_fd=directory)
+            os.fsync(directory)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> RecordError:
+        return RecordError("cannot write lab record %s: %s (the previous record, if any, is left whole)" % (
+            self.path, exc.strerror or exc), path=self.path, errno=exc.errno)
 
     def remove(self) -> None:
         try:
-            os.unlink(self.path)
+            os.unlink(self._name + ".json", dir_fd=self._dir())
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise self._write_error(exc) from None

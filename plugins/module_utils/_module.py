@@ -108,18 +108,26 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
                             read_back=read_back, journal=journal)
         if chains is not None and not module.check_mode:
             chains.apply(journal)
+        if journal is not None:
+            outcome.plan.warnings.extend(w for w in journal.warnings if w not in outcome.plan.warnings)
         return outcome
 
 
 @contextlib.contextmanager
 def _lab_journal(owner: Optional[str], check_mode: bool):
-    """A lab's record, held under its lock; in check mode read without the lock (nothing is written)."""
+    """A lab's record, held under its lock; in check mode read without the lock (nothing is written).
+    Either way its directory is checked first (_labstate.LabState.check): before anything changes."""
     from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabState
 
     if owner is None:
         yield None
     elif check_mode:
-        yield LabState(owner)
+        journal = LabState(owner)
+        journal.check()
+        try:
+            yield journal
+        finally:
+            journal.close()
     else:
         with LabState(owner) as journal:
             yield journal

@@ -19,9 +19,11 @@ import errno
 import functools
 import json
 import os
+import resource
 import signal
 import traceback
-from typing import Callable, Dict, Iterator, Optional
+from collections import OrderedDict
+from typing import Callable, Iterator, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _errors as E
 
@@ -134,11 +136,67 @@ def create_netns(netns: str) -> None:
         raise
 
 
-class Namespaces:
-    """Descriptors of the namespaces a run works in, and entering them and coming back."""
+# Descriptors left for whatever a run opens besides its per-namespace handles: forked helpers' pipes, the
+# lab's lock and record, /dev/net/tun, pyroute2's own.
+RESERVED_DESCRIPTORS = 16
 
-    def __init__(self) -> None:
-        self._fds: Dict[Optional[str], int] = {}
+
+def descriptor_budget() -> int:
+    """How many descriptors a run may keep open for per-namespace handles (namespace descriptors and sockets):
+    the soft RLIMIT_NOFILE less those open now and a reserve. Never below 4: under a limit that low a run
+    still works, one namespace at a time."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:  # pragma: no cover - no /proc
+        used = 64
+    return max(4, soft - used - RESERVED_DESCRIPTORS)
+
+
+class Handles(OrderedDict):
+    """Per-namespace handles kept open for reuse, at most ``capacity`` of them: the one used least recently
+    is closed to make room (``close(handle)``), so a run over a thousand namespaces never holds a thousand
+    descriptors, and one over a few namespaces opens each handle once."""
+
+    def __init__(self, capacity: int, close: Callable) -> None:
+        super().__init__()
+        self.capacity = max(1, capacity)
+        self._close = close
+
+    def use(self, key):
+        """The handle kept for ``key`` (marked as just used), or None."""
+        handle = self.get(key)
+        if handle is not None:
+            self.move_to_end(key)
+        return handle
+
+    def keep(self, key, handle) -> None:
+        while len(self) >= self.capacity:
+            self._close(self.popitem(last=False)[1])
+        self[key] = handle
+
+    def forget(self, key) -> None:
+        handle = self.pop(key, None)
+        if handle is not None:
+            self._close(handle)
+
+    def close_all(self) -> None:
+        while self:
+            self._close(self.popitem(last=False)[1])
+
+
+class Namespaces:
+    """Descriptors of the namespaces a run works in, and entering them and coming back.
+
+    A namespace's descriptor is opened when first needed and kept for reuse, at most ``capacity`` of them
+    (default: a quarter of descriptor_budget()); a caller uses the number ``fd()`` returns at once, before
+    asking for another namespace's.
+    """
+
+    def __init__(self, capacity: Optional[int] = None) -> None:
+        self._fds = Handles(descriptor_budget() // 4 if capacity is None else capacity, os.close)
         self._home: Optional[int] = None
 
     def home(self) -> int:
@@ -150,20 +208,17 @@ class Namespaces:
     def fd(self, netns: Optional[str]) -> int:
         if netns is HOST:
             return self.home()
-        fd = self._fds.get(netns)
+        fd = self._fds.use(netns)
         if fd is None:
-            fd = self._fds[netns] = open_netns(netns)
+            fd = open_netns(netns)
+            self._fds.keep(netns, fd)
         return fd
 
     def drop(self, netns: Optional[str]) -> None:
-        fd = self._fds.pop(netns, None)
-        if fd is not None:
-            os.close(fd)
+        self._fds.forget(netns)
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        self._fds.close_all()
         if self._home is not None:
             os.close(self._home)
             self._home = None

@@ -4,7 +4,8 @@
 """The kernel adapter: the only place that imports pyroute2. It knows no kind by name.
 
 One reading socket per namespace per run (Reader), opened on first use and
-reused, and an IPRoute beside it only where pyroute2 is needed; one link dump
+reused (within the open-file limit: past it the least recently used is closed,
+_namespaces.Handles), and an IPRoute beside it only where pyroute2 is needed; one link dump
 and one address dump to read a namespace. The reading socket also carries the
 common changes, packed by _nlwire: creating veths and bridges, a bridge's and
 a port's settings, a device's state, alias, master and MTU, addresses, and
@@ -31,7 +32,15 @@ from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwi
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
-from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import Namespaces, create_netns, list_namespaces, remove_netns, setns
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (
+    Handles,
+    Namespaces,
+    create_netns,
+    descriptor_budget,
+    list_namespaces,
+    remove_netns,
+    setns,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -172,9 +181,14 @@ class Kernel:
     """Reads and changes the kernel's network state, across namespaces."""
 
     def __init__(self):
-        self._sockets: Dict[Optional[str], "IPRoute"] = {}
-        self._readers: Dict[Optional[str], Reader] = {}
-        self._namespaces = Namespaces()
+        # Sockets and namespace descriptors are kept for reuse within what RLIMIT_NOFILE leaves
+        # (_namespaces.descriptor_budget): half of it for reading sockets (one descriptor each), a quarter for
+        # namespace descriptors, a sixteenth for IPRoutes (four each). Past that, the least recently used is
+        # closed, so a lab of a thousand namespaces is read and torn down under `ulimit -n 64`.
+        budget = descriptor_budget()
+        self._sockets: Handles = Handles(budget // 16, _close)
+        self._readers: Handles = Handles(budget // 2, _close)
+        self._namespaces = Namespaces(budget // 4)
         self._index: Dict[tuple, int] = {}
         # (namespace, other namespace) -> the netnsid the first gives the second.
         self._nsids: Dict[tuple, Optional[int]] = {}
@@ -182,12 +196,8 @@ class Kernel:
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
-        for sock in self._sockets.values():
-            sock.close()
-        self._sockets.clear()
-        for reader in self._readers.values():
-            reader.close()
-        self._readers.clear()
+        self._sockets.close_all()
+        self._readers.close_all()
         self._namespaces.close()
 
     def __enter__(self) -> "Kernel":
@@ -200,7 +210,7 @@ class Kernel:
 
     def socket(self, netns: Optional[str]) -> "IPRoute":
         """The run's netlink socket in ``netns``, opened on first use."""
-        sock = self._sockets.get(netns)
+        sock = self._sockets.use(netns)
         if sock is None:
             # A netlink socket belongs to the namespace it is opened in: open it
             # from inside, in this process. pyroute2's IPRoute(netns=...) would
@@ -208,16 +218,16 @@ class Kernel:
             # namespace unless told not to.
             with self.inside(netns):
                 sock = _pyroute2().IPRoute()
-            self._sockets[netns] = sock
+            self._sockets.keep(netns, sock)
         return sock
 
     def reader(self, netns: Optional[str]) -> Reader:
         """The run's reading socket in ``netns``, opened on first use (from inside, as socket())."""
-        reader = self._readers.get(netns)
+        reader = self._readers.use(netns)
         if reader is None:
             with self.inside(netns):
                 reader = Reader()
-            self._readers[netns] = reader
+            self._readers.keep(netns, reader)
         return reader
 
     def inside(self, netns: Optional[str]):
@@ -251,7 +261,11 @@ class Kernel:
                     mtu: Optional[int] = None) -> None:
         """RTM_NEWLINK of a veth pair on the reading socket (refused if either name is taken): ``name``
         in ``netns``, ``peer`` made straight in ``peer_netns``; both ends get ``mtu`` when one is given."""
-        self.new_link(netns, _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu))
+        # The reading socket first: opening it may close the least recently used namespace descriptor, and
+        # the peer's must stay open until the request is sent.
+        reader = self.reader(netns)
+        reader.request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                       _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu))
 
     def new_link(self, netns: Optional[str], body: bytes, create: bool = True) -> None:
         """RTM_NEWLINK (_nlwire.newlink_request) on the reading socket: make a device, refused when
@@ -293,7 +307,7 @@ class Kernel:
         home = self._namespaces.home()
         try:
             create_netns(name)
-            self._readers[name] = Reader()
+            self._readers.keep(name, Reader())
         finally:
             setns(home)
 
@@ -303,12 +317,8 @@ class Kernel:
 
     def _drop(self, netns: Optional[str]) -> None:
         """Forget the socket and descriptor held for a namespace."""
-        sock = self._sockets.pop(netns, None)
-        if sock is not None:
-            sock.close()
-        reader = self._readers.pop(netns, None)
-        if reader is not None:
-            reader.close()
+        self._sockets.forget(netns)
+        self._readers.forget(netns)
         self._namespaces.drop(netns)
 
     # -- reading ------------------------------------------------------------
@@ -481,6 +491,10 @@ class Kernel:
                     ", ".join(sorted(name for _netns, name in pending)), timeout))
             time.sleep(0.01)
             existing = list_namespaces()
+
+
+def _close(handle) -> None:
+    handle.close()
 
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:

@@ -34,6 +34,14 @@ LAB_OPTIONS: Dict[str, dict] = dict(
         "O(netvirt.linux.iptables_chain#module:backend) is: V(auto) follows the host's C(iptables) command, "
         "V(nft) and V(legacy) name a variant.",
     ]),
+    lock_timeout=dict(_CHAIN_OPTIONS["lock_timeout"], description=[
+        "Seconds the lab's O(iptables_chains) wait for the xtables lock (C(/run/xtables.lock), or "
+        "C($XTABLES_LOCKFILE)) while another process holds it, as M(netvirt.linux.iptables_chain)'s "
+        "O(netvirt.linux.iptables_chain#module:lock_timeout) does. When it is still held after that, the task "
+        "fails naming the lock file and, where C(/proc) shows it, the holding process; the chains are proven "
+        "before the lab's devices change, so a lock held from the start fails the task with nothing changed.",
+        "V(0) fails at once when the lock is held. A lab without O(iptables_chains) never takes the lock.",
+    ]),
 )
 
 

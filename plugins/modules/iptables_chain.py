@@ -23,7 +23,8 @@ description:
     table exactly as it was.
   - From reading the tables to writing them the module holds the xtables lock (C(/run/xtables.lock), or
     C($XTABLES_LOCKFILE)), waiting for it as C(iptables -w) does, so concurrent runs updating different chains
-    of one table, and other iptables users that take the lock, never undo each other's changes.
+    of one table, and other iptables users that take the lock, never undo each other's changes. It waits at most
+    O(lock_timeout) seconds, then fails naming the lock and the process holding it.
   - "Two backends: C(nft) writes the nf_tables tables through C(iptables-nft-restore); C(legacy) writes the
     x_tables tables with python-iptables (libiptc). By default the module writes where the host's own
     C(iptables -S) shows rules, that is the variant the C(iptables) command belongs to."
@@ -157,7 +158,7 @@ chain:
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, PrivilegeError
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables import reconcile
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IptablesChain
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS, lock_timeout
 from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, capability_problem, netvirt_module
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 
@@ -181,7 +182,8 @@ def main():
         problem = capability_problem()
         if problem:
             raise PrivilegeError(problem)
-        outcome = reconcile([desired], params["backend"], check_mode=module.check_mode)
+        outcome = reconcile([desired], params["backend"], check_mode=module.check_mode,
+                            lock_timeout=lock_timeout(params["lock_timeout"]))
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
 

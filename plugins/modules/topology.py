@@ -214,7 +214,7 @@ import resource
 import time
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import LabChains
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import LabChains, lock_timeout
 from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, netvirt_module, run
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
 from ansible_collections.netvirt.linux.plugins.module_utils._report import counts_text, lab_counts, object_diff
@@ -233,6 +233,7 @@ def main():
     chains = None
     try:
         lab = validate_lab_name(params["name"])
+        lock = lock_timeout(params["lock_timeout"])
         if params["state"] == "absent":
             # The lab's chains live in its namespaces and go with them.
             desired, prune = [], True
@@ -240,7 +241,8 @@ def main():
             description = build({s: params[s] for s in SECTIONS})
             desired, prune = description.objects, params["prune"]
             chains = LabChains(description.chains, description.places, description.namespaces,
-                               backend=params["iptables_backend"], prune=prune)
+                               backend=params["iptables_backend"], prune=prune,
+                               lock_timeout=lock)
         # Results come from the plan's views: no second read of every namespace.
         outcome = run(module, desired, owner=marker(lab), prune=prune, read_back=False, chains=chains)
     except NetvirtError as exc:

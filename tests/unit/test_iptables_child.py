@@ -102,3 +102,39 @@ def test_commands_run_under_the_lock_get_a_private_one(tmp_path, monkeypatch):
     assert own.returncode == 0 and own.stdout.startswith("/proc/self/fd/"), own
     assert real.returncode != 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xtables.lock"]
+
+
+def test_xtables_lock_gives_up_after_its_timeout_naming_the_holder(tmp_path, monkeypatch):
+    import fcntl
+    import time
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._iptables import XtablesLockTimeout, xtables_lock
+
+    path = tmp_path / "xtables.lock"
+    monkeypatch.setenv("XTABLES_LOCKFILE", str(path))
+    ready_read, ready_write = os.pipe()
+    done_read, done_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the other holder
+        fd = os.open(str(path), os.O_RDONLY | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(ready_write, b"x")
+        os.read(done_read, 1)
+        os._exit(0)
+    try:
+        os.read(ready_read, 1)
+        started = time.monotonic()
+        with pytest.raises(XtablesLockTimeout) as caught:
+            with xtables_lock(0.3):
+                pass
+        assert 0.3 <= time.monotonic() - started < 2
+        assert "the xtables lock %s is held by pid %d (" % (path, pid) in caught.value.msg
+        assert "not released within 0.3 seconds (lock_timeout)" in caught.value.msg
+        assert caught.value.details["lock"] == str(path)
+        assert [holder["pid"] for holder in caught.value.details["lock_holders"]] == [pid]
+    finally:
+        os.write(done_write, b"x")
+        os.waitpid(pid, 0)
+    # Released: taken at once, even with no time to wait.
+    with xtables_lock(0) as held:
+        assert held == str(path)

@@ -65,7 +65,7 @@ def test_kind_is_complete(kind):
     assert kind.section in topology["options"], "topology does not document section %s" % kind.section
     assert set(topology["options"][kind.section].get("suboptions") or {}) == set(SECTION_OPTIONS[kind.section])
     # The desired dataclass takes every option the module passes on.
-    assert set(spec) - {"recreate"} <= set(kind.desired.__dataclass_fields__) | {"backend"}
+    assert set(spec) - {"recreate"} <= set(kind.desired.__dataclass_fields__) | {"backend", "lock_timeout"}
     # A kind of device is decoded by its parser and compared by the tests' kernel snapshot.
     if kind.link_kind:
         assert by_link_kind(kind.link_kind) is kind

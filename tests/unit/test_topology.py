@@ -104,8 +104,8 @@ def test_lab_names_and_marker():
 
 SINGLE_MODULES = {"namespaces": "netns", "veths": "veth", "bridges": "bridge", "taps": "tap", "routes": "route"}
 # Options a section does not take: the whole lab's state, a tap's recreate, and an iptables chain's backend
-# (one for the whole lab: topology's iptables_backend).
-NOT_IN_SECTIONS = {"state", "recreate", "backend", "force"}  # the lab decides these (a namespace goes when the lab says)
+# and lock_timeout (one for the whole lab: topology's iptables_backend and lock_timeout).
+NOT_IN_SECTIONS = {"state", "recreate", "backend", "lock_timeout", "force"}  # the lab decides these (a namespace goes when the lab says)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.section)
@@ -345,9 +345,11 @@ def test_the_iptables_chain_module_takes_its_kinds_options():
     from ansible_collections.netvirt.linux.plugins.modules.iptables_chain import ARGUMENT_SPEC as CHAIN_SPEC
 
     assert CHAIN_SPEC == argument_spec(by_section("iptables_chains").options)
-    assert set(CHAIN_SPEC) == {"table", "chain", "state", "policy", "rules", "ip_version", "backend", "netns"}
+    assert set(CHAIN_SPEC) == {"table", "chain", "state", "policy", "rules", "ip_version", "backend", "netns",
+                               "lock_timeout"}
     assert TOPOLOGY_SPEC["iptables_backend"] == dict(type="str", choices=["auto", "legacy", "nft"], default="auto")
-    assert "state" not in SECTION_OPTIONS["iptables_chains"] and "backend" not in SECTION_OPTIONS["iptables_chains"]
+    assert TOPOLOGY_SPEC["lock_timeout"] == CHAIN_SPEC["lock_timeout"] == dict(type="int", default=30)
+    assert not {"state", "backend", "lock_timeout"} & set(SECTION_OPTIONS["iptables_chains"])
 
 
 def chained(*chains):
