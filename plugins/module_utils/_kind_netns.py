@@ -195,5 +195,5 @@ KIND = Kind(
     endpoints=nothing,
     name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
     owned=owned, namespaces=lambda desired: [desired.name], reads=reads, read=read,
-    plan_rank=0, container=True,
+    stands_on=nothing, container=True,
 )

@@ -238,6 +238,22 @@ def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) ->
     return view
 
 
+def stands_on(desired: Route) -> list:
+    return [(desired.netns, desired.dev)] if desired.dev else []
+
+
+def reaches(desired: Route) -> list:
+    """Its gateway, which must lie on a subnet connected to the namespace."""
+    return [(desired.netns, desired.gateway)] if desired.gateway else []
+
+
+def connects(desired: Route) -> list:
+    """A route straight out of a device makes its destination a connected network, as the kernel sees it."""
+    if desired.gateway is None and desired.dev is not None and desired.dev != "lo":
+        return [(desired.netns, ipaddress.ip_network(desired.dst))]
+    return []
+
+
 def plan_route(p, desired: Route) -> ObjectResult:
     if desired.state == "absent" and not p.exists(desired.netns):
         view = route_view(desired, None, None)
@@ -282,7 +298,7 @@ KIND = Kind(
     endpoints=nothing,
     name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
     owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
-    read=read,
+    read=read, stands_on=stands_on, reaches=reaches, connects=connects,
     section_doc=("Routes live in the lab's namespaces and go with them; a route in the host is not removed by"
                  " O(state=absent).",),
 )

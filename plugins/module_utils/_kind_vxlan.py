@@ -329,6 +329,11 @@ def parse(msg, data) -> VxlanInfo:
     )
 
 
+def stands_on(desired: Vxlan) -> list:
+    """Its underlay device and the bridge it joins: planned after the objects that make them."""
+    return [(desired.netns, name) for name in (desired.dev, desired.master) if name]
+
+
 def lower(link: Link) -> Optional[int]:
     """The underlay device a vxlan is pinned to (``dev``): the kernel deletes the vxlan with it."""
     return link.info.dev if isinstance(link.info, VxlanInfo) else None
@@ -338,4 +343,5 @@ KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
+    stands_on=stands_on,
 )

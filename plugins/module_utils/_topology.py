@@ -108,7 +108,7 @@ def build(description: Dict[str, list]) -> Description:
         raise ValidationError(
             "the topology has %d problem(s), nothing was changed: %s" % (len(problems), "; ".join(problems)),
             problems=problems)
-    result.objects = _in_dependency_order(netlink)
+    result.objects = _objects(netlink)
     result.chains = [chain for _where, chain in chains]
     result.places = {chain.key: where for where, chain in chains}
     return result
@@ -133,28 +133,21 @@ def _check_chains(chains, namespaces: List[str], problems: List[str]) -> None:
             described[key] = where
 
 
-def _in_dependency_order(built: Dict[str, list]) -> list:
-    """The registry's order (namespaces, veths, taps, vxlans, bridges, ..., routes): a bridge's ports exist
-    before it is planned.
+def _objects(built: Dict[str, list]) -> list:
+    """The objects, in the registry's order; the planner plans each after what it stands on
+    (_plan.dependency_order).
 
     A device whose bridge lists it among its ports is attached by the bridge,
-    so its own ``master`` is dropped; a device joining a bridge whose ports are
-    not managed is planned after every bridge instead.
+    so its own ``master`` is dropped (it would make the two stand on each other).
     """
     managed_ports = {(b.netns, b.name) for entries in built.values() for _where, b in entries
                      if getattr(b, "ports", None) is not None}
-    early, late = [], []
+    objects = []
     for entries in built.values():
         for _where, obj in entries:
             master = getattr(obj, "master", None)
-            if master and (obj.netns, master) in managed_ports:
-                early.append(replace(obj, master=None))
-            elif master:
-                late.append(obj)
-            else:
-                early.append(obj)
-    routes = [obj for obj in early if obj.kind == "route"]
-    return [obj for obj in early if obj.kind != "route"] + late + routes
+            objects.append(replace(obj, master=None) if master and (obj.netns, master) in managed_ports else obj)
+    return objects
 
 
 def _check_references(built: Dict[str, list], result: Description, problems: List[str],
