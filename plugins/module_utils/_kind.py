@@ -114,6 +114,13 @@ class Kind:
     # connects(desired) -> [(netns, ip_network)]: subnets it connects to a namespace beyond its endpoints'
     # addresses (a route with a dev and no gateway), which such gateways may lie on.
     connects: Callable[..., list] = nothing
+    # exclusive(desired) -> (key, what, why) or None: what the kernel allows one object of in a namespace (a
+    # route's table, destination and metric; a vxlan's vni and port): two objects of one key contradict each
+    # other, and `topology` refuses the second, naming both.
+    exclusive: Optional[Callable[..., Optional[Tuple[tuple, str, str]]]] = None
+    # takes_over(desired) -> [(netns, name)]: devices whose receive path it takes (a macvlan's parent). The
+    # kernel gives a device's receive path to one upper kind only, so such a device is no bridge's port.
+    takes_over: Callable[..., List[Interface]] = nothing
     # Objects of this kind contain the others (namespaces): kept by name when a lab prunes.
     container: bool = False
     # from_params(params) -> the desired object, from a module's (or a topology entry's) converted options,

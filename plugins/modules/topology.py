@@ -228,6 +228,8 @@ def main():
             desired, prune = [], True
         else:
             description = build({s: params[s] for s in SECTIONS})
+            for warning in description.warnings:
+                module.warn(warning)
             desired, prune = description.objects, params["prune"]
             chains = LabChains(description.chains, description.places, description.namespaces,
                                backend=params["iptables_backend"], prune=prune)
