@@ -269,9 +269,12 @@ RTPROT_KERNEL = 2  # a connected route the kernel derives from an address
 def _connected(space, dev: Optional[str], family: int) -> list:
     """(network, device) the namespace reaches directly, as planned: the subnets of the addresses of its
     interfaces that are up, and routes straight out of an up device (no gateway); of ``dev`` alone if given."""
-    up = {link.index: link for link in space.links.values() if link.up and (dev is None or link.name == dev)}
+    # Planned links may share a placeholder index: listed by name, not looked up by index.
+    links = sorted((link for link in space.links.values() if link.up and (dev is None or link.name == dev)),
+                   key=lambda item: item.name)
+    up = {link.index: link for link in links}
     found = []
-    for link in sorted(up.values(), key=lambda item: item.name):
+    for link in links:
         for cidr in link.addresses:
             network = parse_interface(cidr).network
             if network.version == family and not network.is_link_local:

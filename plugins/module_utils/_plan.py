@@ -62,10 +62,15 @@ class Plan:
     reaped: List[Tuple[Optional[str], str]] = field(default_factory=list)
     # What check mode assumed an earlier task of the playbook would make.
     warnings: List[str] = field(default_factory=list)
+    # The order the first objects were planned in (dependency_order), which their actions keep within a phase
+    # (a vxlan is created after the bridge it is made on); objects beyond it (removals) follow in their own.
+    order: List[int] = field(default_factory=list)
 
     @property
     def actions(self) -> List[Action]:
-        ordered = [a for obj in self.objects for a in obj.actions]
+        listed = set(self.order)
+        order = list(self.order) + [i for i in range(len(self.objects)) if i not in listed]
+        ordered = [a for i in order for a in self.objects[i].actions]
         # sorted() is stable: within a phase, actions keep the objects' order.
         return sorted(ordered, key=lambda a: a.phase)
 
@@ -214,7 +219,8 @@ class Planner:
         results: List[Optional[ObjectResult]] = [None] * len(desired)
         # Each object after what it stands on (its namespace, parent, master, ports, gateway's subnet), whatever
         # the order it was listed in: the projection it is planned against then holds them.
-        for i in dependency_order(desired):
+        plan.order = dependency_order(desired)
+        for i in plan.order:
             results[i] = _kinds.get(desired[i].kind).plan(self, desired[i])
         plan.objects = [result for result in results if result is not None]  # every one is planned
         plan.warnings = self.warnings

@@ -147,7 +147,7 @@ def test_every_description_error_at_once(sandbox):
     result = sandbox.refused(TOPOLOGY, bad, "the topology has 4 problem(s), nothing was changed")
     assert len(result["problems"]) == 4
     assert any("port 'ghost'" in p for p in result["problems"])
-    assert any("already described by routes[0]" in p for p in result["problems"])
+    assert any("is already taken by routes[0]" in p for p in result["problems"])
 
 
 # ------------------------------------------- input as Ansible suboptions ---
