@@ -25,13 +25,16 @@ OPTIONS = dict(
         "The address must be the network's own (C(10.0.2.0/24), not C(10.0.2.5/24)).",
     ]),
     gateway=dict(type="str", description=[
-        "Next hop. It must be on a network connected to the namespace (an address of one of its interfaces"
-        " in the same subnet).",
+        "Next hop. It must be on a network connected to the namespace (in the subnet of an address of one of its"
+        " interfaces that are up, of O(dev) when given, or in the destination of a route with a device and no"
+        " gateway), as the kernel requires; otherwise the task fails before changing anything. IPv6 link-local"
+        " gateways are left to the kernel.",
     ], section_description=[
         "Next hop. In a namespace of the lab it must lie on a subnet the lab gives that namespace (in the subnet of"
         " an address of one of its interfaces, of O(dev) when given, or in the destination of a route of that"
-        " namespace with a dev and no gateway); IPv6 link-local gateways are left to the kernel. In the host,"
-        " which has interfaces the lab does not describe, the kernel decides.",
+        " namespace with a dev and no gateway); IPv6 link-local gateways are left to the kernel. In the host, the"
+        " same rule counts the host's own interfaces and routes too. Either way the lab is refused before anything"
+        " is built.",
     ]),
     dev=dict(type="str", description=[
         "Output device; it must exist in the namespace. Required when O(gateway) is not given.",
@@ -42,6 +45,10 @@ OPTIONS = dict(
     metric=dict(type="int", description=[
         "Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).",
         "Part of the route's identity; two routes to one destination can differ only by metric.",
+    ], section_description=[
+        "Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).",
+        "Part of the route's identity: a lab describing two routes with the same table, destination and metric"
+        " is refused (they would replace each other).",
     ]),
     table=dict(type="str", default="main", description=[
         "Routing table, by number or as V(main), V(local) or V(default).",

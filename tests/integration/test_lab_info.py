@@ -10,7 +10,9 @@ snapshot.py) must be equal, and a second `topology` run changes nothing.
 
 import labgen
 import pytest
-from sandbox import Sandbox
+from sandbox import REPO, Sandbox
+
+SEED_PLAYBOOKS = sorted(path.stem for path in (REPO / "playbooks").glob("seed*.yml"))
 
 SEEDS = {
     # 002_39182cbba9997d88.txt, as the seed types it (no loopback up).
@@ -204,6 +206,18 @@ def test_a_seed_lab_made_by_hand_is_rebuilt_from_its_description(sandbox, tmp_pa
         assert '"netns %s"' % name in info["diagram"]
     assert info["diagram"].startswith("flowchart LR\n")
     assert not [row for row in info["links"] if row["kind"] == "veth" and row["peer"] is None]
+
+
+@pytest.mark.parametrize("playbook", SEED_PLAYBOOKS)
+def test_a_seed_playbooks_lab_is_rebuilt_from_its_description(sandbox, tmp_path, playbook):
+    """Every seed state as its playbook builds it (issue 23 item 1): read, rebuilt alike by `topology`."""
+    sandbox.playbook(REPO / "playbooks" / ("%s.yml" % playbook))
+    built = sandbox.snapshot()
+    info = read(sandbox)
+    snapshot, first, second = rebuild(tmp_path, info["topology"])
+    assert first["changed"] is True
+    assert second["changed"] is False, second["actions"]
+    assert snapshot == built, "the rebuilt lab differs from the one %s.yml made" % playbook
 
 
 def test_seed002_description_reads_as_the_seed_draws_it(sandbox):
