@@ -365,7 +365,7 @@ def _check_vni_free(p, desired: Vxlan, dev: Optional[Link]) -> None:
             continue
         if vni_key(info.vni, info.dstport, info.local, info.remote, info.group, info.dev) == wanted:
             raise ConflictError(
-                "vxlan '%s' in %s: vni %d with dstport %d is already taken there by vxlan '%s'; %s: give another "
+                "vxlan '%s' in %s: vni %s with dstport %d is already taken there by vxlan '%s'; %s: give another "
                 "vni or dstport (nothing was changed)" % (desired.name, netns_label(desired.netns), desired.vni,
                                                           desired.dstport, link.name, _VNI_RULE),
                 netns=desired.netns, name=link.name,

@@ -147,7 +147,7 @@ def _sorted(desired: Sequence, indices: List[int], _kinds) -> List[int]:
     for i in indices:
         obj = desired[i]
         kind = _kinds.get(obj.kind)
-        wanted = set()
+        wanted: set = set()
         if not kind.container:
             wanted.update(namespaces.get(netns) for netns in kind.namespaces(obj) if netns is not HOST)
         wanted.update(devices.get(key) for key in kind.stands_on(obj))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
@@ -285,7 +285,7 @@ def _check_takeovers(built, kinds, port_of, problems: List[str]) -> None:
 
 def _check_exclusive(built, kinds, problems: List[str]) -> None:
     """What the kernel allows one of per namespace (Kind.exclusive), described twice."""
-    taken: Dict[tuple, Tuple[str, object]] = {}
+    taken: Dict[tuple, Tuple[str, Any]] = {}
     for section, entries in built.items():
         if kinds[section].exclusive is None:
             continue
