@@ -306,15 +306,14 @@ def _check_gateway(p, desired: Route, space) -> None:
     connected = _connected(space, desired.dev, gateway.version)
     if any(gateway in network for network, _dev in connected):
         return
-    target = netns_label(desired.netns)
-    if desired.dev:
-        target = "interface '%s' in %s" % (desired.dev, target)
     shown = ", ".join("%s on '%s'" % (network, dev) for network, dev in connected[:8]) or "none"
     if len(connected) > 8:
         shown += ", and %d more" % (len(connected) - 8)
-    message = ("route %s: gateway %s is on no subnet connected to %s (connected, of interfaces that are up: %s); "
-               "the kernel refuses such a route: give an interface there an address in the gateway's subnet "
-               "(and bring it up) first" % (route_text(desired), gateway, target, shown))
+    message = ("route %s in %s: gateway %s is not on a network connected to that namespace%s (connected, of "
+               "interfaces that are up: %s); the kernel refuses such a route: give an interface there an address in "
+               "the gateway's subnet (and bring it up) first" % (
+                   route_text(desired), netns_label(desired.netns), gateway,
+                   " through dev '%s'" % desired.dev if desired.dev else "", shown))
     if p.assume_missing:
         # Check mode previews a playbook: an earlier task may give that address.
         warning = message + "; check mode assumes an earlier task does"

@@ -97,7 +97,8 @@ def test_unknown_sysctl(sandbox):
 def test_unreachable_gateway(lab):
     # Refused by the planner, before the kernel is asked (issue 23): the same words in the host and a namespace.
     result = lab.refused(ROUTE, {"netns": "client", "dst": "default", "gateway": "192.0.2.1"},
-                         "gateway 192.0.2.1 is on no subnet connected to namespace 'client'")
+                         "route default via 192.0.2.1 in namespace 'client': gateway 192.0.2.1 is not on a "
+                         "network connected to that namespace")
     assert result["msg"].endswith("(nothing was changed)")
 
 

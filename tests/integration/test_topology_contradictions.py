@@ -98,13 +98,14 @@ def test_a_host_route_whose_gateway_no_interface_reaches_is_refused(sandbox):
     lab = {"name": "c1", "namespaces": [{"name": "n"}],
            "veths": [{"name": "h0", "peer": "e0", "peer_netns": "n", "addresses": ["10.0.0.1/24"]}],
            "routes": [{"dst": "10.9.0.0/16", "gateway": "10.5.0.1"}]}
-    result = sandbox.refused(TOPOLOGY, lab, "route 10.9.0.0/16 via 10.5.0.1: gateway 10.5.0.1 is on no subnet "
-                                            "connected to the host namespace (connected, of interfaces that are up: "
-                                            "10.0.0.0/24 on 'h0', 127.0.0.0/8 on 'lo')")
+    result = sandbox.refused(TOPOLOGY, lab, "route 10.9.0.0/16 via 10.5.0.1 in the host namespace: gateway 10.5.0.1 "
+                                            "is not on a network connected to that namespace (connected, of "
+                                            "interfaces that are up: 10.0.0.0/24 on 'h0', 127.0.0.0/8 on 'lo')")
     assert "nothing was changed" in result["msg"]
     assert "h0" not in sandbox.links() and sandbox.namespaces() == set()
     # The same rule for the single-object module, counting the host's own addresses.
-    sandbox.refused(ROUTE, {"dst": "10.9.0.0/16", "gateway": "10.5.0.1"}, "is on no subnet connected to the host")
+    sandbox.refused(ROUTE, {"dst": "10.9.0.0/16", "gateway": "10.5.0.1"},
+                    "in the host namespace: gateway 10.5.0.1 is not on a network connected to that namespace")
     # A subnet the host already has (not the lab's) reaches it, as the kernel sees it.
     sandbox.sh("ip link add x0 type veth peer name x1 && ip address add 10.5.0.2/24 dev x0 && ip link set x0 up")
     sandbox.module(TOPOLOGY, lab)
@@ -116,7 +117,8 @@ def test_a_gateway_on_an_interface_the_lab_keeps_down_is_refused(sandbox):
     lab = {"name": "c1", "namespaces": [{"name": "n"}],
            "veths": [{"name": "e0", "netns": "n", "peer": "e1", "addresses": ["10.0.0.1/24"], "up": False}],
            "routes": [{"netns": "n", "dst": "default", "gateway": "10.0.0.2"}]}
-    sandbox.refused(TOPOLOGY, lab, "gateway 10.0.0.2 is on no subnet connected to namespace 'n'")
+    sandbox.refused(TOPOLOGY, lab, "in namespace 'n': gateway 10.0.0.2 is not on a network connected to that "
+                                   "namespace")
     assert sandbox.namespaces() == set()
 
 

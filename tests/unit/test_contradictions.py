@@ -166,10 +166,10 @@ def test_a_host_gateway_on_no_connected_subnet_is_refused():
     with pytest.raises(ConflictError) as err:
         P.plan([Route(dst="10.9.0.0/16", gateway="10.5.0.1")], host([LO, eth]))
     assert err.value.msg == (
-        "route 10.9.0.0/16 via 10.5.0.1: gateway 10.5.0.1 is on no subnet connected to the host namespace "
-        "(connected, of interfaces that are up: 192.168.5.0/24 on 'eth0', 127.0.0.0/8 on 'lo'); the kernel refuses "
-        "such a route: give an interface there an address in the gateway's subnet (and bring it up) first "
-        "(nothing was changed)")
+        "route 10.9.0.0/16 via 10.5.0.1 in the host namespace: gateway 10.5.0.1 is not on a network connected to "
+        "that namespace (connected, of interfaces that are up: 192.168.5.0/24 on 'eth0', 127.0.0.0/8 on 'lo'); the "
+        "kernel refuses such a route: give an interface there an address in the gateway's subnet (and bring it up) "
+        "first (nothing was changed)")
     P.plan([Route(dst="10.9.0.0/16", gateway="192.168.5.1")], host([LO, eth]))
 
 
