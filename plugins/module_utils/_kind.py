@@ -36,6 +36,12 @@ def nothing(desired) -> list:
     return []
 
 
+def link_stands_on(desired) -> List[Interface]:
+    """The bridge it joins (``master``), if it names one."""
+    master = getattr(desired, "master", None)
+    return [(desired.netns, master)] if master else []
+
+
 def link_endpoints(desired) -> list:
     """[(netns, name, addresses)]: the interfaces it occupies in a lab, with the addresses it gives them."""
     return [(desired.netns, desired.name, desired.addresses)]
@@ -98,8 +104,23 @@ class Kind:
     lower: Optional[Callable] = None
     # prepare(planner, objects): called once per plan with this kind's objects, before any is planned.
     prepare: Optional[Callable] = None
-    # Planned before every object of a higher rank: namespaces (0) before what goes in them (1).
-    plan_rank: int = 1
+    # stands_on(desired) -> [(netns, name)]: the devices it is made on or joins (a macvlan's parent, a vxlan's
+    # underlay, a port's master, a bridge's ports). The planner plans it after the objects that make them
+    # (_plan.dependency_order), and removes it before them.
+    stands_on: Callable[..., List[Interface]] = link_stands_on
+    # reaches(desired) -> [(netns, address)]: addresses it needs on a subnet connected to that namespace (a
+    # route's gateway): planned after the objects that give one of its interfaces such a subnet.
+    reaches: Callable[..., list] = nothing
+    # connects(desired) -> [(netns, ip_network)]: subnets it connects to a namespace beyond its endpoints'
+    # addresses (a route with a dev and no gateway), which such gateways may lie on.
+    connects: Callable[..., list] = nothing
+    # exclusive(desired) -> (key, what, why) or None: what the kernel allows one object of in a namespace (a
+    # route's table, destination and metric; a vxlan's vni and port): two objects of one key contradict each
+    # other, and `topology` refuses the second, naming both.
+    exclusive: Optional[Callable[..., Optional[Tuple[tuple, str, str]]]] = None
+    # takes_over(desired) -> [(netns, name)]: devices whose receive path it takes (a macvlan's parent). The
+    # kernel gives a device's receive path to one upper kind only, so such a device is no bridge's port.
+    takes_over: Callable[..., List[Interface]] = nothing
     # Objects of this kind contain the others (namespaces): kept by name when a lab prunes.
     container: bool = False
     # from_params(params) -> the desired object, from a module's (or a topology entry's) converted options,

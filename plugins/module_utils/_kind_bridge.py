@@ -559,6 +559,11 @@ def parse_port(data) -> PortInfo:
                     hairpin=bool(data.get_attr("IFLA_BRPORT_MODE")))
 
 
+def stands_on(desired: Bridge) -> list:
+    """Its ports: they exist before the bridge is planned, which attaches them."""
+    return [(desired.netns, port.name) for port in desired.ports or ()]
+
+
 def prepare(p, bridges) -> None:
     """The host's bridges this plan wants: one of those and a namespaced bridge may share a name."""
     p.notes["host_bridges"] = {(obj.netns, obj.name) for obj in bridges if obj.netns is HOST and obj.state == "present"}
@@ -601,7 +606,7 @@ KIND = Kind(
     name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
     link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
     parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
-    prepare=prepare, from_params=from_params,
+    prepare=prepare, from_params=from_params, stands_on=stands_on,
     snapshot=("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering"),
     snapshot_port=("cost", "priority", "hairpin"),
 )

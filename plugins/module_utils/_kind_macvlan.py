@@ -356,6 +356,11 @@ def parse(msg, data) -> MacvlanInfo:
     )
 
 
+def stands_on(desired: Macvlan) -> list:
+    """Its parent: planned after the object that makes it."""
+    return [(desired.netns, desired.link)] if desired.link else []
+
+
 def lower(link: Link) -> Optional[int]:
     """The parent's ifindex in the macvlan's own namespace: the kernel deletes a macvlan with its parent."""
     info = link.info
@@ -367,5 +372,5 @@ def lower(link: Link) -> Optional[int]:
 KIND = Kind(
     name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
-    snapshot=("mode",), lower=lower, section_noun="macvlan devices",
+    snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",
 )

@@ -231,5 +231,5 @@ KIND = Kind(
     endpoints=nothing,
     name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
     owned=owned, namespaces=namespaces, reads=reads, read=read,
-    plan_rank=0, container=True, section_skip=("state", "force"),
+    stands_on=nothing, container=True, section_skip=("state", "force"),
 )

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_ROUTE, Action, where
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import NamespaceMissingError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, NamespaceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label, validate_ifname, validate_netns_name, validate_state
+from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
 
@@ -24,13 +25,16 @@ OPTIONS = dict(
         "The address must be the network's own (C(10.0.2.0/24), not C(10.0.2.5/24)).",
     ]),
     gateway=dict(type="str", description=[
-        "Next hop. It must be on a network connected to the namespace (an address of one of its interfaces"
-        " in the same subnet).",
+        "Next hop. It must be on a network connected to the namespace (in the subnet of an address of one of its"
+        " interfaces that are up, of O(dev) when given, or in the destination of a route with a device and no"
+        " gateway), as the kernel requires; otherwise the task fails before changing anything. IPv6 link-local"
+        " gateways are left to the kernel.",
     ], section_description=[
         "Next hop. In a namespace of the lab it must lie on a subnet the lab gives that namespace (in the subnet of"
         " an address of one of its interfaces, of O(dev) when given, or in the destination of a route of that"
-        " namespace with a dev and no gateway); IPv6 link-local gateways are left to the kernel. In the host,"
-        " which has interfaces the lab does not describe, the kernel decides.",
+        " namespace with a dev and no gateway); IPv6 link-local gateways are left to the kernel. In the host, the"
+        " same rule counts the host's own interfaces and routes too. Either way the lab is refused before anything"
+        " is built.",
     ]),
     dev=dict(type="str", description=[
         "Output device; it must exist in the namespace. Required when O(gateway) is not given.",
@@ -41,6 +45,10 @@ OPTIONS = dict(
     metric=dict(type="int", description=[
         "Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).",
         "Part of the route's identity; two routes to one destination can differ only by metric.",
+    ], section_description=[
+        "Route metric (priority). Omit it for the kernel's default (0 for IPv4, 1024 for IPv6).",
+        "Part of the route's identity: a lab describing two routes with the same table, destination and metric"
+        " is refused (they would replace each other).",
     ]),
     table=dict(type="str", default="main", description=[
         "Routing table, by number or as V(main), V(local) or V(default).",
@@ -238,6 +246,83 @@ def route_view(route: Route, entry: Optional[RouteEntry], dev: Optional[str]) ->
     return view
 
 
+def stands_on(desired: Route) -> list:
+    return [(desired.netns, desired.dev)] if desired.dev else []
+
+
+def reaches(desired: Route) -> list:
+    """Its gateway, which must lie on a subnet connected to the namespace."""
+    return [(desired.netns, desired.gateway)] if desired.gateway else []
+
+
+def connects(desired: Route) -> list:
+    """A route straight out of a device makes its destination a connected network, as the kernel sees it."""
+    if desired.gateway is None and desired.dev is not None and desired.dev != "lo":
+        return [(desired.netns, ipaddress.ip_network(desired.dst))]
+    return []
+
+
+def exclusive(desired: Route):
+    """The kernel keeps one route per table, destination and metric (its identity, Route.key)."""
+    table = next((name for name, number in ROUTE_TABLES.items() if number == desired.table), str(desired.table))
+    return (desired.key, "route to %s (table %s, metric %d)" % (desired.dst, table, desired.effective_metric),
+            "the kernel keeps one route per table, destination and metric, so the two would replace each other "
+            "on every run: give one, or another metric")
+
+
+RTPROT_KERNEL = 2  # a connected route the kernel derives from an address
+
+
+def _connected(space, dev: Optional[str], family: int) -> list:
+    """(network, device) the namespace reaches directly, as planned: the subnets of the addresses of its
+    interfaces that are up, and routes straight out of an up device (no gateway); of ``dev`` alone if given."""
+    # Planned links may share a placeholder index: listed by name, not looked up by index.
+    links = sorted((link for link in space.links.values() if link.up and (dev is None or link.name == dev)),
+                   key=lambda item: item.name)
+    up = {link.index: link for link in links}
+    found = []
+    for link in links:
+        for cidr in link.addresses:
+            network = parse_interface(cidr).network
+            if network.version == family and not network.is_link_local:
+                found.append((network, link.name))
+    for entry in space.routes:
+        # The kernel's own connected routes come from the addresses above, as the plan leaves them.
+        if entry.gateway is None and entry.oif in up and entry.proto != RTPROT_KERNEL:
+            network = ipaddress.ip_network(entry.dst)
+            if network.version == family:
+                found.append((network, up[entry.oif].name))
+    return found
+
+
+def _check_gateway(p, desired: Route, space) -> None:
+    """A gateway on no connected subnet: the kernel refuses the route (ENETUNREACH, EHOSTUNREACH), so it is
+    refused before anything changes, in the host as in a namespace, counting what the host already has."""
+    if desired.gateway is None or desired.dev == "lo":
+        return
+    gateway = ipaddress.ip_address(desired.gateway)
+    if gateway.version == 6 and gateway.is_link_local:
+        return  # reached through dev, which the kernel requires for it
+    connected = _connected(space, desired.dev, gateway.version)
+    if any(gateway in network for network, _dev in connected):
+        return
+    shown = ", ".join("%s on '%s'" % (network, dev) for network, dev in connected[:8]) or "none"
+    if len(connected) > 8:
+        shown += ", and %d more" % (len(connected) - 8)
+    message = ("route %s in %s: gateway %s is not on a network connected to that namespace%s (connected, of "
+               "interfaces that are up: %s); the kernel refuses such a route: give an interface there an address in "
+               "the gateway's subnet (and bring it up) first" % (
+                   route_text(desired), netns_label(desired.netns), gateway,
+                   " through dev '%s'" % desired.dev if desired.dev else "", shown))
+    if p.assume_missing:
+        # Check mode previews a playbook: an earlier task may give that address.
+        warning = message + "; check mode assumes an earlier task does"
+        if warning not in p.warnings:
+            p.warnings.append(warning)
+        return
+    raise ConflictError(message + " (nothing was changed)", netns=desired.netns, gateway=desired.gateway)
+
+
 def plan_route(p, desired: Route) -> ObjectResult:
     if desired.state == "absent" and not p.exists(desired.netns):
         view = route_view(desired, None, None)
@@ -268,6 +353,7 @@ def plan_route(p, desired: Route) -> ObjectResult:
     same = entry is not None and entry.gateway == desired.gateway and (
         desired.dev is None or current_dev == desired.dev)
     if not same:
+        _check_gateway(p, desired, space)
         result.actions.append(SetRoute(desired.netns, desired, replace=entry is not None))
         new_dev = desired.dev if desired.dev is not None else current_dev
         entry = RouteEntry(desired.dst, desired.table, desired.effective_metric, desired.gateway,
@@ -282,7 +368,8 @@ KIND = Kind(
     endpoints=nothing,
     name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
     owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
-    read=read,
+    read=read, stands_on=stands_on, reaches=reaches, connects=connects,
+    exclusive=exclusive,
     section_doc=("Routes live in the lab's namespaces and go with them; a route in the host is not removed by"
                  " O(state=absent).",),
 )

@@ -29,7 +29,9 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
-_VNI = "VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
+_VNI = ("VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
+        " The kernel allows one device per O(vni), O(dstport) and address family in a namespace (whatever its"
+        " O(local), O(remote) or O(dev)): a second is refused before anything changes.")
 OPTIONS = dict(
     name=IFNAME("the device"),
     netns=NETNS("the device"),
@@ -190,7 +192,7 @@ class CreateVxlan(LinkAction):
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EEXIST:
             return ("a device with that name, or another vxlan device in that namespace with the same vni, "
-                    "dstport and local address, already exists")
+                    "dstport and address family, already exists")
         return None
 
     def describe(self) -> str:
@@ -278,6 +280,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
     if link is None:
         if desired.vni is None:  # Vxlan.__post_init__ requires it with state=present
             raise ValidationError("vni is required when state is present")
+        _check_vni_free(p, desired, dev)
         result.actions.append(CreateVxlan(netns, desired.name, desired.vni, desired.local, desired.remote,
                                           desired.group, desired.dstport, desired.dev))
         link = Link(desired.name, index=p.new_index(), kind="vxlan", mtu=_vxlan_mtu(desired, dev),
@@ -337,6 +340,51 @@ def parse(msg, data) -> VxlanInfo:
     )
 
 
+_VNI_RULE = ("the kernel allows one vxlan device per vni, dstport and address family in a namespace, whatever "
+             "their local, remote, group or dev")
+
+
+def vni_key(vni, dstport, local, remote, group, dev) -> tuple:
+    """What the kernel allows one vxlan device of in a namespace (vxlan_config_validate: EEXIST).
+
+    Local, remote, group and dev do not tell two devices apart, only the
+    address family does (and dev, for an IPv6 link-local local address).
+    """
+    six = any(address and ":" in address for address in (local, remote, group))
+    linklocal = bool(six and local and ipaddress.ip_address(local).is_link_local)
+    return (vni, dstport, 6 if six else 4, dev if linklocal else None)
+
+
+def exclusive(desired: Vxlan):
+    if desired.vni is None:
+        return None
+    key = vni_key(desired.vni, desired.dstport, desired.local, desired.remote, desired.group, desired.dev)
+    return (("vxlan", desired.netns) + key, "vni %d with dstport %d (IPv%d)" % key[:3], _VNI_RULE)
+
+
+def _check_vni_free(p, desired: Vxlan, dev: Optional[Link]) -> None:
+    """A device of the namespace that already holds this vni and port: the kernel would refuse (EEXIST)."""
+    space = p.space(desired.netns)
+    wanted = vni_key(desired.vni, desired.dstport, desired.local, desired.remote, desired.group,
+                     dev.index if dev is not None else None)
+    for link in sorted(space.links.values(), key=lambda item: item.name):
+        info = link.info
+        if link.kind != "vxlan" or link.name == desired.name or not isinstance(info, VxlanInfo):
+            continue
+        if vni_key(info.vni, info.dstport, info.local, info.remote, info.group, info.dev) == wanted:
+            raise ConflictError(
+                "vxlan '%s' in %s: vni %s with dstport %d is already taken there by vxlan '%s'; %s: give another "
+                "vni or dstport (nothing was changed)" % (desired.name, netns_label(desired.netns), desired.vni,
+                                                          desired.dstport, link.name, _VNI_RULE),
+                netns=desired.netns, name=link.name,
+            )
+
+
+def stands_on(desired: Vxlan) -> list:
+    """Its underlay device and the bridge it joins: planned after the objects that make them."""
+    return [(desired.netns, name) for name in (desired.dev, desired.master) if name]
+
+
 def lower(link: Link) -> Optional[int]:
     """The underlay device a vxlan is pinned to (``dev``): the kernel deletes the vxlan with it."""
     return link.info.dev if isinstance(link.info, VxlanInfo) else None
@@ -346,4 +394,5 @@ KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
+    stands_on=stands_on, exclusive=exclusive,
 )

@@ -6,8 +6,9 @@
 
 Adding a kind is one file (_kind_NAME.py, ending with ``KIND = Kind(...)``),
 one line here, a module, and a changelog fragment: see CONTRIBUTING.md.
-The order is `topology`'s section order and the order its objects are
-planned in (a bridge's ports exist before the bridge is planned).
+The order is `topology`'s section order, and the order its objects are
+planned in where none stands on another (_plan.dependency_order plans each
+object after what it stands on: Kind.stands_on, Kind.reaches).
 """
 
 from __future__ import annotations

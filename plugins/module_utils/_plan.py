@@ -17,6 +17,8 @@ the registry (_kinds.py); ownership and pruning are in _ownership.py.
 
 from __future__ import annotations
 
+import heapq
+import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -33,6 +35,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, address_sort_key, netns_label, stale_message
+from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface
 
 
 @dataclass
@@ -59,10 +62,15 @@ class Plan:
     reaped: List[Tuple[Optional[str], str]] = field(default_factory=list)
     # What check mode assumed an earlier task of the playbook would make.
     warnings: List[str] = field(default_factory=list)
+    # The order the first objects were planned in (dependency_order), which their actions keep within a phase
+    # (a vxlan is created after the bridge it is made on); objects beyond it (removals) follow in their own.
+    order: List[int] = field(default_factory=list)
 
     @property
     def actions(self) -> List[Action]:
-        ordered = [a for obj in self.objects for a in obj.actions]
+        listed = set(self.order)
+        order = list(self.order) + [i for i in range(len(self.objects)) if i not in listed]
+        ordered = [a for i in order for a in self.objects[i].actions]
         # sorted() is stable: within a phase, actions keep the objects' order.
         return sorted(ordered, key=lambda a: a.phase)
 
@@ -89,6 +97,89 @@ def master_name(space: Optional[NamespaceState], link: Link) -> Optional[str]:
     """The name of the bridge (or other master) ``link`` is enslaved to, or None."""
     master = space.by_index(link.master) if space is not None and link.master is not None else None
     return master.name if master is not None else None
+
+
+def _label(obj) -> str:
+    netns = getattr(obj, "netns", HOST) if obj.kind != "netns" else HOST
+    name = getattr(obj, "name", None) or getattr(obj, "dst", "?")
+    return "%s '%s'%s" % (obj.kind, name, "" if netns is HOST else " in namespace '%s'" % netns)
+
+
+def dependency_order(desired: Sequence) -> List[int]:
+    """The indices of ``desired`` in the order they are planned: each after what it stands on.
+
+    An object stands on the namespaces it lives in (``Kind.namespaces``), the
+    devices it is made on or joins (``Kind.stands_on``) and the subnets its
+    gateways need (``Kind.reaches``), when another object of ``desired`` makes
+    them. Objects that stand on nothing of each other keep the registry's order,
+    then their own (deterministic). Objects being removed come first, each
+    before what it stands on (teardown is the build reversed); objects being
+    made follow. A cycle (a macvlan on a bridge that is to take it as a port)
+    is refused: the kernel could make none of them first.
+    """
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+
+    absent = [i for i, obj in enumerate(desired) if getattr(obj, "state", "present") == "absent"]
+    present = [i for i, obj in enumerate(desired) if getattr(obj, "state", "present") != "absent"]
+    return list(reversed(_sorted(desired, absent, _kinds))) + _sorted(desired, present, _kinds)
+
+
+def _sorted(desired: Sequence, indices: List[int], _kinds) -> List[int]:
+    rank = {kind.name: number for number, kind in enumerate(_kinds.KINDS)}
+    namespaces: Dict[str, int] = {}
+    devices: Dict[Tuple[Optional[str], str], int] = {}
+    # namespace -> [(network, index)]: the subnets each object connects to that namespace.
+    subnets: Dict[Optional[str], list] = {}
+    for i in indices:
+        obj = desired[i]
+        kind = _kinds.get(obj.kind)
+        if kind.container:
+            namespaces.setdefault(obj.name, i)
+            continue
+        for netns, name in kind.owned(obj):
+            devices.setdefault((netns, name), i)
+        for netns, _name, cidrs in kind.endpoints(obj):
+            subnets.setdefault(netns, []).extend((parse_interface(cidr).network, i) for cidr in cidrs or ())
+        for netns, network in kind.connects(obj):
+            subnets.setdefault(netns, []).append((network, i))
+
+    before: Dict[int, set] = {i: set() for i in indices}  # i -> the objects planned before it
+    for i in indices:
+        obj = desired[i]
+        kind = _kinds.get(obj.kind)
+        wanted: set = set()
+        if not kind.container:
+            wanted.update(namespaces.get(netns) for netns in kind.namespaces(obj) if netns is not HOST)
+        wanted.update(devices.get(key) for key in kind.stands_on(obj))
+        for netns, address in kind.reaches(obj):
+            ip = ipaddress.ip_address(address)
+            wanted.update(j for network, j in subnets.get(netns, ()) if ip.version == network.version
+                          and ip in network)
+        before[i] = {j for j in wanted if j is not None and j != i}
+
+    after: Dict[int, List[int]] = {i: [] for i in indices}
+    for i, needs in before.items():
+        for j in needs:
+            after[j].append(i)
+    waiting = {i: len(needs) for i, needs in before.items()}
+    ready = [(rank[desired[i].kind], i) for i in indices if not waiting[i]]
+    heapq.heapify(ready)
+    order: List[int] = []
+    while ready:
+        _rank, i = heapq.heappop(ready)
+        order.append(i)
+        for j in after[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                heapq.heappush(ready, (rank[desired[j].kind], j))
+    if len(order) < len(indices):
+        stuck = sorted(i for i in indices if waiting[i])
+        raise ConflictError(
+            "%s stand on each other (a device made on, or joining, another that needs it first); the kernel "
+            "can make none of them first: break the cycle (nothing was changed)"
+            % ", ".join("%s (on %s)" % (_label(desired[i]), ", ".join(
+                sorted(_label(desired[j]) for j in before[i] if waiting[j]))) for i in stuck))
+    return order
 
 
 class Planner:
@@ -129,9 +220,10 @@ class Planner:
             if kind.prepare is not None:
                 kind.prepare(self, [obj for obj in desired if obj.kind == kind.name])
         results: List[Optional[ObjectResult]] = [None] * len(desired)
-        # Containers (namespaces) first, so that links can go into namespaces
-        # made in the same run whatever the order they were listed in.
-        for i in sorted(range(len(desired)), key=lambda i: _kinds.get(desired[i].kind).plan_rank):
+        # Each object after what it stands on (its namespace, parent, master, ports, gateway's subnet), whatever
+        # the order it was listed in: the projection it is planned against then holds them.
+        plan.order = dependency_order(desired)
+        for i in plan.order:
             results[i] = _kinds.get(desired[i].kind).plan(self, desired[i])
         plan.objects = [result for result in results if result is not None]  # every one is planned
         plan.warnings = self.warnings

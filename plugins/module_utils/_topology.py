@@ -5,15 +5,16 @@
 
 Pure: every object is built by the same model classes the single-object
 modules use, and the description is checked as a whole (duplicates, dangling
-references, overlapping addresses) so that every problem is reported at once,
-before anything is read or touched.
+references, what contradicts itself) so that every problem is reported at
+once, before anything is read or touched. What the kernel accepts (and the
+seeds do) is never refused: overlapping subnets in one namespace are a warning.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
@@ -62,6 +63,8 @@ class Description:
     chains: list = field(default_factory=list)
     # ... and each one's place in it: chain.key -> "iptables_chains[0]".
     places: Dict[tuple, str] = field(default_factory=dict)
+    # What the kernel accepts but is likely a mistake (overlapping subnets in one namespace): told, not refused.
+    warnings: List[str] = field(default_factory=list)
 
 
 def _where(netns: Optional[str]) -> str:
@@ -102,13 +105,13 @@ def build(description: Dict[str, list]) -> Description:
 
     netlink = {section: built[section] for section in SECTIONS}
     chains = [entry for section in NETFILTER_SECTIONS for entry in built[section]]
-    _check_references(netlink, result, problems, unbuilt)
+    _check_references(netlink, result, problems, unbuilt, result.warnings)
     _check_chains(chains, result.namespaces, problems)
     if problems:
         raise ValidationError(
             "the topology has %d problem(s), nothing was changed: %s" % (len(problems), "; ".join(problems)),
             problems=problems)
-    result.objects = _in_dependency_order(netlink)
+    result.objects = _objects(netlink)
     result.chains = [chain for _where, chain in chains]
     result.places = {chain.key: where for where, chain in chains}
     return result
@@ -133,32 +136,26 @@ def _check_chains(chains, namespaces: List[str], problems: List[str]) -> None:
             described[key] = where
 
 
-def _in_dependency_order(built: Dict[str, list]) -> list:
-    """The registry's order (namespaces, veths, taps, vxlans, bridges, ..., routes): a bridge's ports exist
-    before it is planned.
+def _objects(built: Dict[str, list]) -> list:
+    """The objects, in the registry's order; the planner plans each after what it stands on
+    (_plan.dependency_order).
 
     A device whose bridge lists it among its ports is attached by the bridge,
-    so its own ``master`` is dropped; a device joining a bridge whose ports are
-    not managed is planned after every bridge instead.
+    so its own ``master`` is dropped (it would make the two stand on each other).
     """
     managed_ports = {(b.netns, b.name) for entries in built.values() for _where, b in entries
                      if getattr(b, "ports", None) is not None}
-    early, late = [], []
+    objects = []
     for entries in built.values():
         for _where, obj in entries:
             master = getattr(obj, "master", None)
-            if master and (obj.netns, master) in managed_ports:
-                early.append(replace(obj, master=None))
-            elif master:
-                late.append(obj)
-            else:
-                early.append(obj)
-    routes = [obj for obj in early if obj.kind == "route"]
-    return [obj for obj in early if obj.kind != "route"] + late + routes
+            objects.append(replace(obj, master=None) if master and (obj.netns, master) in managed_ports else obj)
+    return objects
 
 
 def _check_references(built: Dict[str, list], result: Description, problems: List[str],
-                      unbuilt=frozenset()) -> None:
+                      unbuilt=frozenset(), warnings: Optional[List[str]] = None) -> None:
+    warnings = problems if warnings is None else warnings
     kinds = {section: by_section(section) for section in built}
     namespaces: Dict[str, str] = {}
     for section, entries in built.items():
@@ -201,23 +198,28 @@ def _check_references(built: Dict[str, list], result: Description, problems: Lis
             if kind.new_port is not None:
                 masters[(obj.netns, obj.name)] = obj
 
-    _check_ports(built, endpoints, masters, segments, problems)
-    _check_masters(built, masters, segments, problems, unbuilt)
+    port_of = _check_ports(built, endpoints, masters, segments, problems)
+    _check_masters(built, masters, segments, problems, unbuilt, port_of)
+    _check_takeovers(built, kinds, port_of, problems)
+    _check_exclusive(built, kinds, problems)
     routes = built.get("routes", [])
     for where, route in routes:
         if route.dev is not None and route.dev != "lo" and (route.netns, route.dev) not in endpoints:
             problems.append("%s: dev '%s' is not an interface the lab describes in %s" % (
                 where, route.dev, _where(route.netns)))
 
-    _check_addresses(addresses, endpoints, problems)
-    _check_subnets(addresses, endpoints, problems)
+    _check_addresses(addresses, endpoints, problems, warnings)
+    _check_subnets(addresses, endpoints, warnings)
     _check_segments(addresses, endpoints, segments, set(masters), problems)
     _check_gateways(routes, addresses, set(namespaces), problems)
 
 
-def _check_ports(built, endpoints, masters, segments, problems: List[str]) -> None:
-    """A bridge's ports: interfaces the lab describes in its namespace, each on one bridge only."""
-    port_of: Dict[Endpoint, str] = {}
+def _check_ports(built, endpoints, masters, segments, problems: List[str]) -> Dict[Endpoint, Tuple[str, str]]:
+    """A bridge's ports: interfaces the lab describes in its namespace, each on one bridge only.
+
+    Returns {port: (bridge, where the bridge is described)}.
+    """
+    port_of: Dict[Endpoint, Tuple[str, str]] = {}
     for entries in built.values():
         for where, bridge in entries:
             if masters.get((getattr(bridge, "netns", HOST), getattr(bridge, "name", None))) is not bridge:
@@ -229,18 +231,25 @@ def _check_ports(built, endpoints, masters, segments, problems: List[str]) -> No
                         where, port.name, _where(bridge.netns)))
                 elif key in port_of:
                     problems.append("%s: port '%s' is already a port of bridge '%s'" % (
-                        where, port.name, port_of[key]))
+                        where, port.name, port_of[key][0]))
                 else:
-                    port_of[key] = bridge.name
+                    port_of[key] = (bridge.name, where)
                     segments.join((bridge.netns, bridge.name), key)
+    return port_of
 
 
-def _check_masters(built, masters, segments, problems: List[str], unbuilt) -> None:
-    """A device's ``master``: a bridge of the lab in its namespace, which lists it if it manages its ports."""
+def _check_masters(built, masters, segments, problems: List[str], unbuilt, port_of) -> None:
+    """A device's ``master``: a bridge of the lab in its namespace, which lists it if it manages its ports,
+    and no other bridge lists it (a device has one master)."""
     for entries in built.values():
         for where, obj in entries:
             master = getattr(obj, "master", None)
             if not master:
+                continue
+            other = port_of.get((obj.netns, obj.name))
+            if other is not None and other[0] != master:
+                problems.append("%s: master is '%s' but bridge '%s' (%s) lists '%s' among its ports; a device "
+                                "has one master" % (where, master, other[0], other[1], obj.name))
                 continue
             bridge = masters.get((obj.netns, master))
             if bridge is None and (obj.netns, master) in unbuilt:
@@ -253,6 +262,46 @@ def _check_masters(built, masters, segments, problems: List[str], unbuilt) -> No
                     where, master, obj.name))
             else:
                 segments.join((obj.netns, master), (obj.netns, obj.name))
+                port_of.setdefault((obj.netns, obj.name), (master, where))
+
+
+def _check_takeovers(built, kinds, port_of, problems: List[str]) -> None:
+    """A device whose receive path an object takes (a macvlan's parent) is no bridge's port.
+
+    The kernel gives a device's receive handler to one upper kind: a bridge
+    port refuses a macvlan (EBUSY), and a macvlan's parent refuses a bridge.
+    """
+    for section, entries in built.items():
+        for where, obj in entries:
+            for netns, name in kinds[section].takes_over(obj):
+                bridge = port_of.get((netns, name))
+                if bridge is not None:
+                    problems.append(
+                        "%s: %s '%s' is made on '%s', which bridge '%s' (%s) takes as a port in %s; the kernel "
+                        "gives a device's frames to its bridge or to its %ss, not both (EBUSY): choose another "
+                        "parent, or take '%s' off the bridge" % (where, obj.kind, obj.name, name, bridge[0],
+                                                                 bridge[1], _where(netns), obj.kind, name))
+
+
+def _check_exclusive(built, kinds, problems: List[str]) -> None:
+    """What the kernel allows one of per namespace (Kind.exclusive), described twice."""
+    taken: Dict[tuple, Tuple[str, Any]] = {}
+    for section, entries in built.items():
+        if kinds[section].exclusive is None:
+            continue
+        for where, obj in entries:
+            found = kinds[section].exclusive(obj)
+            if found is None:
+                continue
+            key, what, why = found
+            if key in taken:
+                first_where, first = taken[key]
+                name = getattr(first, "name", None)
+                problems.append("%s: %s in %s is already taken by %s%s; %s" % (
+                    where, what, _where(obj.netns), first_where,
+                    " (%s '%s')" % (first.kind, name) if name else "", why))
+            else:
+                taken[key] = (where, obj)
 
 
 Endpoint = Tuple[Optional[str], str]
@@ -289,7 +338,9 @@ def _interfaces(addresses):
                 yield key, parsed
 
 
-def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
+def _check_addresses(addresses, endpoints, problems: List[str], warnings: List[str]) -> None:
+    """One address on two interfaces of a namespace is refused; overlapping subnets of one interface are told
+    (the kernel takes the second as a secondary address)."""
     owner_of_ip: Dict[Tuple[Optional[str], str], Tuple[str, str]] = {}
     for (netns, name), cidrs in addresses.items():
         if not cidrs:
@@ -299,7 +350,7 @@ def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
         for i in range(len(networks)):
             for j in range(i + 1, len(networks)):
                 if networks[i].version == networks[j].version and networks[i].overlaps(networks[j]):
-                    problems.append("%s: addresses %s and %s of '%s' overlap" % (where, cidrs[i], cidrs[j], name))
+                    warnings.append("%s: addresses %s and %s of '%s' overlap" % (where, cidrs[i], cidrs[j], name))
         for cidr in cidrs:
             ip = str(parse_interface(cidr).ip)
             other = owner_of_ip.get((netns, ip))
@@ -310,8 +361,12 @@ def _check_addresses(addresses, endpoints, problems: List[str]) -> None:
                 owner_of_ip[(netns, ip)] = (where, name)
 
 
-def _check_subnets(addresses, endpoints, problems: List[str]) -> None:
-    """Two interfaces of one namespace on overlapping subnets: the namespace cannot tell where to send.
+def _check_subnets(addresses, endpoints, warnings: List[str]) -> None:
+    """Two interfaces of one namespace on overlapping subnets: told, not refused.
+
+    The kernel accepts it (seed 004 puts br0 192.0.2.101/24 beside veth1
+    192.0.2.102/24), and routes to the subnet by the first route it finds;
+    it is most often a mistake, so it is said.
 
     CIDR blocks either nest or are disjoint, so with the wider blocks seen
     first, each block only has to look up its own supernets.
@@ -325,8 +380,8 @@ def _check_subnets(addresses, endpoints, problems: List[str]) -> None:
             # The same address twice is _check_addresses's problem; one interface's own overlaps too.
             if other is None or other[0] == key or other[1] == str(interface.ip):
                 continue
-            problems.append("%s: subnet %s of '%s' (%s) overlaps subnet %s of '%s' (%s) in %s; each subnet "
-                            "of a namespace must be on one interface" % (
+            warnings.append("%s: subnet %s of '%s' (%s) overlaps subnet %s of '%s' (%s) in %s; the kernel "
+                            "sends the overlap's traffic out of one of them only" % (
                                 endpoints[key], network, key[1], interface, wider, other[0][1],
                                 endpoints[other[0]], _where(key[0])))
         seen.setdefault((key[0], network), (key, str(interface.ip)))

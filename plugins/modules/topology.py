@@ -16,11 +16,20 @@ description:
   - Each entry's options are checked and converted as Ansible does a single module's options (a value from
     C(-e), such as C(mtu=9000), arrives as a string and becomes a number).
   - The description is then checked as a whole before anything is read or touched (duplicate names, ports, peers,
-    masters, devices or namespaces that the lab does not describe, overlapping addresses on one interface, one
-    address on two interfaces of a namespace, overlapping subnets on two interfaces of a namespace, one address
-    twice on one L2 segment - a veth pair, or a bridge with its ports and the far ends of its veth ports -, a
-    route's gateway on no subnet the lab gives its namespace); every problem is reported at once, by the entry's
-    place in the description (for example C(veths[2])).
+    masters, devices or namespaces that the lab does not describe, one address on two interfaces of a namespace,
+    one address twice on one L2 segment - a veth pair, or a bridge with its ports and the far ends of its veth
+    ports -, a route's gateway on no subnet the lab gives its namespace, and what contradicts itself as the kernel
+    would say - a macvlan made on a bridge's port, a device with two masters, two vxlans with one vni, dstport and
+    address family in a namespace, two routes with one table, destination and metric); every problem is reported
+    at once, by the entry's place in the description (for example C(veths[2])).
+  - What the kernel accepts is never refused, only warned of - overlapping subnets on two interfaces of a
+    namespace (seed 004 puts a bridge's address beside a veth's on one subnet), overlapping addresses on one
+    interface.
+  - Objects are planned, whatever the order of the sections and entries, each after what it stands on (its
+    namespace, a macvlan's parent, a vxlan's underlay, a bridge's ports, a port's master, the interface whose
+    subnet holds a route's gateway), in the registry's order otherwise; objects that stand on each other are
+    refused. Before changing anything, a host route's gateway must be on a subnet connected to the host (its own
+    interfaces count) and a vxlan's vni free in its namespace, as the kernel would require.
   - Each namespace is read once, over one netlink socket kept for the run; changes are applied in dependency
     order (namespaces, links, ports, addresses, up, routes).
   - "Ownership: every link the lab creates, and the loopback device of every namespace it creates, carries the
@@ -239,6 +248,8 @@ def main():
             desired, prune = [], True
         else:
             description = build({s: params[s] for s in SECTIONS})
+            for warning in description.warnings:
+                module.warn(warning)
             desired, prune = description.objects, params["prune"]
             chains = LabChains(description.chains, description.places, description.namespaces,
                                backend=params["iptables_backend"], prune=prune,

@@ -10,7 +10,9 @@ snapshot.py) must be equal, and a second `topology` run changes nothing.
 
 import labgen
 import pytest
-from sandbox import Sandbox
+from sandbox import REPO, Sandbox
+
+SEED_PLAYBOOKS = sorted(path.stem for path in (REPO / "playbooks").glob("seed*.yml"))
 
 SEEDS = {
     # 002_39182cbba9997d88.txt, as the seed types it (no loopback up).
@@ -80,7 +82,50 @@ ip link set veth1 netns remote
 ip netns exec remote ip address add 192.0.2.102/24 dev veth1
 ip netns exec remote ip link set dev veth1 up
 """,
+    # 004_c6e520ef8049859a.txt, "linux bridge" as the seed draws it: all in one stack (the host), so br0's
+    # 192.0.2.101/24 and veth1's 192.0.2.102/24 overlap in one namespace. The kernel takes it; `topology`
+    # warns and builds it (issue 23 item 10).
+    "seed004_bridge_address_one_stack": """
+ip link add br0 type bridge
+ip link set dev br0 up
+ip address add 192.0.2.101/24 dev br0
+ip link add veth0 type veth peer name veth1
+ip link set veth0 master br0
+ip link set dev veth0 up
+ip address add 192.0.2.102/24 dev veth1
+ip link set dev veth1 up
+""",
 }
+
+# Devices that stand on each other (issue 23 item 8): a macvlan on a bridge and one on a veth, a vxlan on a
+# bridge (its dev) and one as a bridge's port, a tap and a veth end as ports, routes through a veth, a bridge
+# and a macvlan on a bridge. `topology` must plan each after what it stands on whatever its section order
+# (the registry plans macvlans and vxlans before bridges).
+STANDS_ON = """
+ip netns add s
+ip -n s link set dev lo up
+ip -n s link add br0 type bridge stp_state 0
+ip -n s link set dev br0 up
+ip -n s address add 10.2.0.1/24 dev br0
+ip -n s link add mb0 link br0 type macvlan mode bridge
+ip -n s address add 10.3.0.1/24 dev mb0
+ip -n s link set dev mb0 up
+ip -n s link add v0 type veth peer name v1
+ip -n s address add 10.1.0.1/24 dev v0
+ip -n s link set dev v0 up
+ip -n s link set dev v1 up
+ip -n s link add mv0 link v1 type macvlan mode private
+ip -n s link add p0 type veth peer name p1
+ip -n s link set dev p1 master br0
+ip -n s tuntap add dev t0 mode tap
+ip -n s link set dev t0 master br0
+ip -n s link add vx0 type vxlan id 9 remote 10.2.0.9 dstport 4789 dev br0
+ip -n s link add vx1 type vxlan id 10 dstport 4789
+ip -n s link set dev vx1 master br0
+ip -n s route add 10.8.0.0/16 via 10.2.0.7 proto static
+ip -n s route add 10.7.0.0/16 via 10.3.0.7 dev mb0 proto static
+ip -n s route add 10.6.0.0/16 via 10.1.0.7 proto static
+"""
 
 # Beyond the seeds: what else a description carries (sysctls, routes, bridge options, a tap, a vxlan, a macvlan,
 # iptables chains, loopback up in one namespace and down in another, a veth end in the host). Routes are
@@ -163,6 +208,18 @@ def test_a_seed_lab_made_by_hand_is_rebuilt_from_its_description(sandbox, tmp_pa
     assert not [row for row in info["links"] if row["kind"] == "veth" and row["peer"] is None]
 
 
+@pytest.mark.parametrize("playbook", SEED_PLAYBOOKS)
+def test_a_seed_playbooks_lab_is_rebuilt_from_its_description(sandbox, tmp_path, playbook):
+    """Every seed state as its playbook builds it (issue 23 item 1): read, rebuilt alike by `topology`."""
+    sandbox.playbook(REPO / "playbooks" / ("%s.yml" % playbook))
+    built = sandbox.snapshot()
+    info = read(sandbox)
+    snapshot, first, second = rebuild(tmp_path, info["topology"])
+    assert first["changed"] is True
+    assert second["changed"] is False, second["actions"]
+    assert snapshot == built, "the rebuilt lab differs from the one %s.yml made" % playbook
+
+
 def test_seed002_description_reads_as_the_seed_draws_it(sandbox):
     sandbox.sh(SEEDS["seed002_bridge_netns"])
     info = read(sandbox, format="dot")
@@ -192,6 +249,14 @@ def test_every_kind_round_trips(sandbox, tmp_path):
     assert [v["vni"] for v in topology["vxlans"]] == [42]
     assert [m["mode"] for m in topology["macvlans"]] == ["private"]
     assert {c["chain"] for c in topology["iptables_chains"]} == {"LAB", "FORWARD"}
+
+
+def test_devices_that_stand_on_each_other_round_trip(sandbox, tmp_path):
+    info = round_trip(sandbox, tmp_path, STANDS_ON)
+    topology = info["topology"]
+    assert {m["name"]: m["link"] for m in topology["macvlans"]} == {"mb0": "br0", "mv0": "v1"}
+    assert {v["name"]: v.get("dev") for v in topology["vxlans"]} == {"vx0": "br0", "vx1": None}
+    assert len(topology["routes"]) == 3
 
 
 def test_check_mode_reads_the_same(sandbox):
