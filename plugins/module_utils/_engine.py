@@ -9,6 +9,7 @@ Every module, from `netns` to a whole-lab `topology`, reconciles through
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -128,7 +129,9 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
                 after = kernel.read(spaces, reads=reads, everything=everything and read_back, names=names,
                                     addresses=addresses)
             if desired:
-                verify(desired, after, owner=owner, adopt=adopt)
+                # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
+                verify(desired, after, owner=owner,
+                       adopt=adopt | {end for action in outcome.applied for end in action.creates()})
         except NetvirtError as exc:
             undone, kept = undo(kernel, outcome.applied, world, not_made=exc.details.get("not_made", ()))
             if record is not None and not kept:
@@ -199,8 +202,10 @@ def undo(kernel, applied: Sequence[Action], before: World, not_made: Sequence[st
         try:
             kernel.apply(steps, [], undoing=True)
         except NetvirtError as exc:
-            kept.append("%s (%s)" % (text, exc.msg))
-            continue
+            # What this run made and is gone already (with what it stood on) needs no undoing.
+            if not (ends and exc.details.get("errno") in (errno.ENODEV, errno.ENOENT)):
+                kept.append("%s (%s)" % (text, exc.msg))
+                continue
         undone.extend(inside.pop(ends[0][0], ()) if ends else ())
         undone.append(text)
     for texts in inside.values():

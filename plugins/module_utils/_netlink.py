@@ -238,7 +238,7 @@ class Kernel:
         if index is None:
             record = self.reader(netns).link(name=name)
             if record is None:
-                raise KernelError("no device '%s' in %s" % (name, netns_label(netns)))
+                raise KernelError("no device '%s' in %s" % (name, netns_label(netns)), errno=errno.ENODEV)
             index = record.index
             self._index[(netns, name)] = index
         return index
