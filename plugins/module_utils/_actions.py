@@ -215,6 +215,12 @@ class AddAddress(LinkAction):
     def undo(self, before) -> Optional[Tuple[Action, ...]]:
         return (DelAddress(self.netns, self.name, self.cidr),)
 
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EACCES and ":" in self.cidr:
+            return ("IPv6 is disabled on this device (sysctl net.ipv6.conf.%s.disable_ipv6 or "
+                    "net.ipv6.conf.all.disable_ipv6 in its namespace)" % self.name)
+        return None
+
 
 @dataclass(frozen=True)
 class DelAddress(LinkAction):

@@ -79,11 +79,12 @@ Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
 
 def _netlink_hint(code: int, action: Optional[Action]) -> str:
-    if code == errno.EPERM or code == errno.EACCES:
-        return "permission denied; run the task as root (become: true), it needs CAP_NET_ADMIN"
+    # The action's own words first: root gets EACCES too (an IPv6 address where IPv6 is disabled).
     hint = action.hint(code) if action is not None else None
     if hint:
         return hint
+    if code == errno.EPERM or code == errno.EACCES:
+        return "permission denied; run the task as root (become: true), it needs CAP_NET_ADMIN"
     if code == errno.EEXIST:
         return "a device with that name already exists"
     if code == errno.ENODEV:
