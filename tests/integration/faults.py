@@ -22,11 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import snapshot  # noqa: E402  (the path above)
-from inprocess import run_module  # noqa: E402
+# Run as a script: its directory is on the path, with snapshot.py and inprocess.py.
+import snapshot
+from inprocess import run_module
 
 VARIABLES = {"fail": "NETVIRT_TEST_FAIL_AT", "drop": "NETVIRT_TEST_DROP_AT"}
 RECORDS = Path("/run/netvirt")
