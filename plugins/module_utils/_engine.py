@@ -125,13 +125,17 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # Report what the kernel holds now, not what we expect it to hold; and check it holds what
             # was planned (a removal alone needs no check: nothing desired is left to compare).
             after = plan.projected
-            if read_back or desired:
-                after = kernel.read(spaces, reads=reads, everything=everything and read_back, names=names,
-                                    addresses=addresses)
-            if desired:
-                # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
-                verify(desired, after, owner=owner,
-                       adopt=adopt | {end for action in outcome.applied for end in action.creates()})
+            if read_back:
+                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+            # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
+            made = adopt | {end for action in outcome.applied for end in action.creates()}
+            # Only the objects that changed are checked (a removal alone needs no check), from what is
+            # read back: all of it when it was read for the result anyway, else just their namespaces.
+            changed = [obj for obj, result in zip(desired, plan.objects) if result.changed]
+            if changed and read_back:
+                verify(changed, after, owner=owner, adopt=made)
+            elif changed:
+                verify(changed, _read_for(kernel, changed, owner), owner=owner, adopt=made)
         except NetvirtError as exc:
             undone, kept = undo(kernel, outcome.applied, world, not_made=exc.details.get("not_made", ()))
             if record is not None and not kept:
@@ -156,6 +160,15 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         else:
             journal.remove()
     return outcome
+
+
+def _read_for(kernel, desired: Sequence, owner: Optional[str]) -> World:
+    """The kernel as the planner needs it for ``desired`` alone."""
+    spaces = namespaces_to_read(desired)
+    if owner is not None and HOST not in spaces:
+        spaces.insert(0, HOST)
+    names = names_to_read(desired) if owner is None else None
+    return kernel.read(spaces, reads=reads_for(desired), names=names)
 
 
 def verify(desired: Sequence, after: World, owner: Optional[str] = None, adopt=frozenset()) -> None:
