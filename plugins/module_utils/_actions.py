@@ -79,6 +79,18 @@ class Action:
         """What the kernel's refusal ``code`` (an errno) means for this action; None: the generic words."""
         return None
 
+    def undo(self, before) -> Optional[Tuple["Action", ...]]:
+        """The actions that put back what this one changed, ``before`` being the world read before the
+        run (_model.World); None when it cannot be put back (a deletion: a device is not made again as
+        it was). Used when a run fails halfway (_engine.undo)."""
+        return None
+
+
+def _before_link(before, netns: Optional[str], name: str):
+    """The link ``name`` of ``netns`` as read before the run, or None."""
+    space = before.spaces.get(netns) if before is not None else None
+    return space.get(name) if space is not None else None
+
 
 @dataclass(frozen=True)
 class LinkAction(Action):
@@ -86,6 +98,10 @@ class LinkAction(Action):
 
     netns: Optional[str]
     name: str
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        # A device this action made is deleted (a kind's creation is a LinkAction that creates()).
+        return (DeleteLink(self.netns, self.name),) if self.creates() else None
 
     def set_link(self, kernel, **attributes) -> None:
         """RTM_SETLINK on this interface with ``attributes`` (pyroute2's link("set") keywords)."""
@@ -110,6 +126,20 @@ class MoveLink(LinkAction):
         kernel.socket(self.netns).link("set", index=index, net_ns_fd=kernel.netns_fd(self.target))
         kernel.forget(self.netns, self.name)
         kernel.forget(self.target, self.name)
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        # A move flushes the device's addresses, takes it down and out of its bridge: put those back too.
+        link = _before_link(before, self.netns, self.name)
+        if link is None:
+            return None
+        steps: list = [MoveLink(self.target, self.name, self.netns)]
+        steps += [AddAddress(self.netns, self.name, cidr) for cidr in link.addresses if not _link_local(cidr)]
+        master = before.spaces[self.netns].by_index(link.master)
+        if master is not None:
+            steps.append(AttachPort(self.netns, self.name, master.name))
+        if link.up:
+            steps.append(SetUp(self.netns, self.name, True))
+        return tuple(steps)
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EINVAL:
@@ -141,6 +171,10 @@ class SetMtu(LinkAction):
     def apply(self, kernel) -> None:
         self.set_link(kernel, mtu=self.mtu)
 
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        link = _before_link(before, self.netns, self.name)
+        return (SetMtu(self.netns, self.name, link.mtu),) if link is not None and link.mtu else None
+
     def hint(self, code: int) -> Optional[str]:
         return "the kernel refused the MTU for this device" if code == errno.EINVAL else None
 
@@ -156,6 +190,10 @@ class SetUp(LinkAction):
     def apply(self, kernel) -> None:
         self.set_link(
             kernel, state="up" if self.up else "down")
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        link = _before_link(before, self.netns, self.name)
+        return (SetUp(self.netns, self.name, link.up),) if link is not None else None
 
 
 def _address_call(kernel, command: str, netns: Optional[str], name: str, cidr: str) -> None:
@@ -174,6 +212,15 @@ class AddAddress(LinkAction):
     def apply(self, kernel) -> None:
         _address_call(kernel, "add", self.netns, self.name, self.cidr)
 
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        return (DelAddress(self.netns, self.name, self.cidr),)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EACCES and ":" in self.cidr:
+            return ("IPv6 is disabled on this device (sysctl net.ipv6.conf.%s.disable_ipv6 or "
+                    "net.ipv6.conf.all.disable_ipv6 in its namespace)" % self.name)
+        return None
+
 
 @dataclass(frozen=True)
 class DelAddress(LinkAction):
@@ -186,6 +233,10 @@ class DelAddress(LinkAction):
 
     def apply(self, kernel) -> None:
         _address_call(kernel, "del", self.netns, self.name, self.cidr)
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        # Added back as a plain address: lifetimes and flags it had are not kept.
+        return (AddAddress(self.netns, self.name, self.cidr),)
 
 
 @dataclass(frozen=True)
@@ -201,6 +252,11 @@ class SetAlias(LinkAction):
     def apply(self, kernel) -> None:
         self.set_link(kernel, ifalias=self.alias)
 
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        link = _before_link(before, self.netns, self.name)
+        # An empty alias removes it.
+        return (SetAlias(self.netns, self.name, link.alias or ""),) if link is not None else None
+
 
 @dataclass(frozen=True)
 class AttachPort(LinkAction):
@@ -214,6 +270,12 @@ class AttachPort(LinkAction):
 
     def apply(self, kernel) -> None:
         self.set_link(kernel, master=kernel.ifindex(self.netns, self.bridge))
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        # Back to its old bridge (with that bridge's default port settings), or out of any.
+        if self.previous:
+            return (AttachPort(self.netns, self.name, self.previous),)
+        return (DetachPort(self.netns, self.name, self.bridge),)
 
     def hint(self, code: int) -> Optional[str]:
         return "that would put a bridge inside itself" if code == errno.ELOOP else None
@@ -229,3 +291,11 @@ class DetachPort(LinkAction):
 
     def apply(self, kernel) -> None:
         self.set_link(kernel, master=0)
+
+    def undo(self, before) -> Optional[Tuple[Action, ...]]:
+        return (AttachPort(self.netns, self.name, self.bridge),)
+
+
+def _link_local(cidr: str) -> bool:
+    """fe80::/10: made by the kernel itself, never put back by hand."""
+    return cidr.lower().startswith("fe80:")

@@ -9,10 +9,13 @@ Every module, from `netns` to a whole-lab `topology`, reconciles through
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NetvirtError
 from ansible_collections.netvirt.linux.plugins.module_utils._labstate import LabRecord
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, World
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import Plan
@@ -104,8 +107,9 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
+    held = record.held() if record is not None else ()
     plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt,
-                     unmarked=record.held() if record is not None else ())
+                     unmarked=held)
     outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
     if check_mode:
         return outcome
@@ -117,13 +121,38 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             journal.save(LabRecord(record.namespaces | _lab_namespaces(desired) | {end[0] for end in created if end[0]},
                                    record.pending | created, known=True, chains=record.chains,
                                    unmarked=record.unmarked))
-        kernel.apply(plan.actions, outcome.applied)
-        if plan.reaped:
-            kernel.wait_gone(plan.reaped)
-        # Report what the kernel holds now, not what we expect it to hold.
-        outcome.world = kernel.read(spaces, reads=reads, everything=everything, names=names,
-                                    addresses=addresses) if read_back \
-            else plan.projected
+        try:
+            kernel.apply(plan.actions, outcome.applied)
+            if plan.reaped:
+                kernel.wait_gone(plan.reaped)
+            # Report what the kernel holds now, not what we expect it to hold; and check it holds what
+            # was planned (a removal alone needs no check: nothing desired is left to compare).
+            after = plan.projected
+            if read_back:
+                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+            # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
+            made = adopt | {end for action in outcome.applied for end in action.creates()}
+            # Only the objects that changed are checked (a removal alone needs no check), from what is
+            # read back: all of it when it was read for the result anyway, else just their namespaces.
+            changed = [obj for obj, result in zip(desired, plan.objects) if result.changed]
+            if changed and read_back:
+                verify(changed, after, owner=owner, adopt=made, unmarked=held)
+            elif changed:
+                verify(changed, _read_for(kernel, changed, owner), owner=owner, adopt=made,
+                       unmarked=held)
+        except NetvirtError as exc:
+            undone, kept = undo(kernel, outcome.applied, world, not_made=exc.details.get("not_made", ()))
+            if record is not None and not kept:
+                # Everything this run made is gone again: so is what its record said it would make.
+                if record.known:
+                    journal.save(record)
+                else:
+                    journal.remove()
+            exc.msg += undo_text(outcome.applied, undone, kept)
+            exc.args = (exc.msg,)
+            exc.details.update(undone=undone, not_undone=kept)
+            raise
+        outcome.world = after if read_back else plan.projected
     if record is not None:
         # Everything is made and marked: nothing is pending any more.
         keep = _lab_namespaces(desired)
@@ -136,6 +165,90 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         else:
             journal.remove()
     return outcome
+
+
+def _read_for(kernel, desired: Sequence, owner: Optional[str]) -> World:
+    """The kernel as the planner needs it for ``desired`` alone."""
+    spaces = namespaces_to_read(desired)
+    if owner is not None and HOST not in spaces:
+        spaces.insert(0, HOST)
+    names = names_to_read(desired) if owner is None else None
+    return kernel.read(spaces, reads=reads_for(desired), names=names)
+
+
+def verify(desired: Sequence, after: World, owner: Optional[str] = None, adopt=frozenset(),
+           unmarked=frozenset()) -> None:
+    """Every planned change is in the kernel: planned again against what was read back, ``desired`` needs
+    nothing. A change the kernel accepted without making it (an address it ignores, a value it stores
+    otherwise) is an error naming it, never a change reported again by every later run."""
+    again = make_plan(desired, after, owner=owner, adopt=adopt, unmarked=unmarked)
+    missing = [action.describe() for action in again.actions]
+    if missing:
+        raise KernelError("the kernel accepted but did not make %s (read back after the run): %s" % (
+            "this change" if len(missing) == 1 else "these changes", "; ".join(missing)), not_made=missing)
+
+
+def undo(kernel, applied: Sequence[Action], before: World, not_made: Sequence[str] = ()) -> Tuple[List[str], List[str]]:
+    """Put back what a failed run changed, newest first; (what was undone, what was not and why).
+
+    THE UNDO RULE: what the run made (namespaces, devices) is deleted; what it changed on objects that
+    were there before is set back to the values read before the run (MTU, up/down, addresses, marks,
+    bridge membership and options, port settings, namespace moves, sysctls, routes); a change on
+    something the run made goes with it. What cannot be put back is named (a deletion: a device is not
+    made again as it was; a port that rejoins its old bridge gets that bridge's default port settings).
+    """
+    made = [end for action in applied for end in action.creates()]
+    created = set(made)
+    spaces = {netns for netns, name in made if name == "lo" and netns is not HOST}
+    undone: List[str] = []
+    kept: List[str] = []
+    # What goes with a namespace this run made, said undone once the namespace is gone.
+    inside: Dict[Optional[str], List[str]] = {}
+    for action in reversed(applied):
+        text = action.describe()
+        ends = action.creates()
+        if text in not_made:
+            continue  # the kernel did not make it: nothing to put back
+        if ends and not any(name == "lo" for _netns, name in ends) and all(netns in spaces for netns, _name in ends):
+            inside.setdefault(ends[0][0], []).append(text)
+            continue
+        if not ends and _within(action, created, spaces):
+            continue
+        steps = action.undo(before)
+        if steps is None:
+            kept.append("%s (cannot be put back)" % text)
+            continue
+        try:
+            kernel.apply(steps, [], undoing=True)
+        except NetvirtError as exc:
+            # What this run made and is gone already (with what it stood on) needs no undoing.
+            if not (ends and exc.details.get("errno") in (errno.ENODEV, errno.ENOENT)):
+                kept.append("%s (%s)" % (text, exc.msg))
+                continue
+        undone.extend(inside.pop(ends[0][0], ()) if ends else ())
+        undone.append(text)
+    for texts in inside.values():
+        kept.extend("%s (its namespace could not be deleted)" % text for text in texts)
+    return undone, kept
+
+
+def _within(action: Action, created: set, spaces: set) -> bool:
+    """Whether the action changed something this run made (in a namespace it made, or a device it made)."""
+    netns = getattr(action, "netns", HOST)
+    if netns is not HOST and netns in spaces:
+        return True
+    name = getattr(action, "name", None)
+    return name is not None and (netns, name) in created
+
+
+def undo_text(applied: Sequence[Action], undone: Sequence[str], kept: Sequence[str]) -> str:
+    """The end of a failed run's message: what it had changed and what of that was put back."""
+    if not applied:
+        return "; nothing had been changed"
+    text = "; undone: %s" % (", ".join(undone) if undone else "nothing")
+    if kept:
+        text += "; NOT undone: %s" % ", ".join(kept)
+    return text
 
 
 def _lab_namespaces(desired: Sequence) -> set:

@@ -18,6 +18,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     DetachPort,
     LinkAction,
     SetMtu,
+    _before_link,
     describe_options,
     where,
 )
@@ -334,6 +335,13 @@ class SetBridgeOptions(LinkAction):
     def apply(self, kernel) -> None:
         self.set_kind_data(kernel, "bridge", bridge_data(self.options))
 
+    def undo(self, before):
+        link = _before_link(before, self.netns, self.name)
+        if link is None or not isinstance(link.info, BridgeInfo):
+            return None
+        return (SetBridgeOptions(self.netns, self.name, tuple((option, getattr(link.info, option))
+                                                              for option, _value in self.options)),)
+
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)
 
@@ -348,6 +356,13 @@ class SetPortOptions(LinkAction):
 
     def apply(self, kernel) -> None:
         self.set_kind_data(kernel, "bridge", port_data(self.options), port=True)
+
+    def undo(self, before):
+        link = _before_link(before, self.netns, self.name)
+        if link is None or not isinstance(link.port, PortInfo):
+            return None
+        old = tuple((option, getattr(link.port, option)) for option, _value in self.options)
+        return (SetPortOptions(self.netns, self.name, old),) if all(value is not None for _o, value in old) else None
 
 
 def _ports_view(space: NamespaceState, bridge: Link, desired_ports) -> List[dict]:

@@ -96,6 +96,9 @@ class CreateNetns(Action):
     def apply(self, kernel) -> None:
         kernel.create_netns(self.name, replace_stale=self.replace_stale)
 
+    def undo(self, before):
+        return (DeleteNetns(self.name),)
+
 
 @dataclass(frozen=True)
 class DeleteNetns(Action):
@@ -118,6 +121,14 @@ class SetSysctl(Action):
 
     def describe(self) -> str:
         return "set sysctl %s=%s in %s" % (self.key, self.value, where(self.netns))
+
+    def undo(self, before):
+        space = before.spaces.get(self.netns) if before is not None else None
+        if space is None or self.key not in space.sysctls:
+            return None
+        value = space.sysctls[self.key]
+        # None: the key did not exist (a device's key, of a device this run made and that goes).
+        return (SetSysctl(self.netns, self.key, value),) if value is not None else ()
 
     def apply(self, kernel) -> None:
         with kernel.inside(self.netns):

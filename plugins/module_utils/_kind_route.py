@@ -170,6 +170,12 @@ class SetRoute(Action):
     def apply(self, kernel) -> None:
         kernel.socket(self.netns).route("replace", **_route_kwargs(kernel, self.netns, self.route))
 
+    def undo(self, before):
+        old = _route_before(before, self.netns, self.route)
+        if old is False:
+            return None
+        return (SetRoute(self.netns, old, replace=True),) if old is not None else (DelRoute(self.netns, self.route),)
+
     def hint(self, code: int) -> Optional[str]:
         if code == errno.ENETUNREACH:
             return ("the gateway is not on a network connected to that namespace; give one of its interfaces "
@@ -191,6 +197,29 @@ class DelRoute(Action):
         # Scope "nowhere" matches a route of any scope, as `ip route del` does.
         kernel.socket(self.netns).route(
             "del", dst=route.dst, table=route.table, priority=route.effective_metric, scope=RT_SCOPE_NOWHERE)
+
+    def undo(self, before):
+        old = _route_before(before, self.netns, self.route)
+        return (SetRoute(self.netns, old),) if old else None
+
+
+def _route_before(before, netns: Optional[str], route: Route):
+    """The route of the same table, destination and metric as read before the run, as a Route; None
+    when there was none; False when it cannot be told (not read, or its device not known by name)."""
+    space = before.spaces.get(netns) if before is not None else None
+    if space is None:
+        return False
+    entry = next((r for r in space.routes if (r.table, r.dst, r.metric) ==
+                  (route.table, route.dst, route.effective_metric)), None)
+    if entry is None:
+        return None
+    dev = None
+    if entry.oif is not None:
+        link = space.by_index(entry.oif)
+        if link is None:
+            return False
+        dev = link.name
+    return Route(entry.dst, gateway=entry.gateway, dev=dev, metric=entry.metric, table=entry.table, netns=netns)
 
 
 def _route_kwargs(kernel, netns: Optional[str], route) -> dict:

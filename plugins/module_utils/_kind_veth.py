@@ -109,6 +109,10 @@ class CreateVeth(Action):
     def apply(self, kernel) -> None:
         kernel.create_veth(self.netns, self.name, self.peer, self.peer_netns, mtu=self.mtu)
 
+    def undo(self, before):
+        # The peer goes with it.
+        return (DeleteLink(self.netns, self.name),)
+
     def hint(self, code: int) -> Optional[str]:
         return "the kernel refused the MTU for this device" if code == errno.EINVAL else None
 

@@ -88,11 +88,12 @@ Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
 
 def _netlink_hint(code: int, action: Optional[Action]) -> str:
-    if code == errno.EPERM or code == errno.EACCES:
-        return "permission denied; run the task as root (become: true), it needs CAP_NET_ADMIN"
+    # The action's own words first: root gets EACCES too (an IPv6 address where IPv6 is disabled).
     hint = action.hint(code) if action is not None else None
     if hint:
         return hint
+    if code == errno.EPERM or code == errno.EACCES:
+        return "permission denied; run the task as root (become: true), it needs CAP_NET_ADMIN"
     if code == errno.EEXIST:
         return "a device with that name already exists"
     if code == errno.ENODEV:
@@ -192,6 +193,12 @@ class Kernel:
         self._index: Dict[tuple, int] = {}
         # (namespace, other namespace) -> the netnsid the first gives the second.
         self._nsids: Dict[tuple, Optional[int]] = {}
+        # The tests' fault injector (never set in use): the N-th change of the run is refused as the
+        # kernel refuses (NETVIRT_TEST_FAIL_AT=N), or reported made without being made
+        # (NETVIRT_TEST_DROP_AT=N), to prove a failed run is undone and a change is read back.
+        self._fail_at = _test_step("NETVIRT_TEST_FAIL_AT")
+        self._drop_at = _test_step("NETVIRT_TEST_DROP_AT")
+        self._steps = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -242,7 +249,7 @@ class Kernel:
         if index is None:
             record = self.reader(netns).link(name=name)
             if record is None:
-                raise KernelError("no device '%s' in %s" % (name, netns_label(netns)))
+                raise KernelError("no device '%s' in %s" % (name, netns_label(netns)), errno=errno.ENODEV)
             index = record.index
             self._index[(netns, name)] = index
         return index
@@ -448,10 +455,21 @@ class Kernel:
 
     # -- applying -----------------------------------------------------------
 
-    def apply(self, actions: Iterable[Action], done: list) -> None:
-        """Apply actions in order; each one applied is appended to ``done``."""
+    def apply(self, actions: Iterable[Action], done: list, undoing: bool = False) -> None:
+        """Apply actions in order; each one applied is appended to ``done``. ``undoing``: putting back
+        what a failed run changed (never counted by the tests' fault injector)."""
         for action in actions:
             try:
+                if not undoing and (self._fail_at or self._drop_at):
+                    self._steps += 1
+                    if self._steps == self._drop_at:
+                        done.append(action)
+                        continue
+                    if self._steps == self._fail_at:
+                        raise KernelError(
+                            "%s failed: refused by the tests' fault injector (NETVIRT_TEST_FAIL_AT=%d)" % (
+                                action.describe(), self._fail_at),
+                            errno=errno.EIO, failed_action=action.describe(), actions=[a.describe() for a in done])
                 action.apply(self)
             except _netlink_errors() as exc:
                 raise KernelError(
@@ -495,6 +513,12 @@ class Kernel:
 
 def _close(handle) -> None:
     handle.close()
+
+
+def _test_step(variable: str) -> int:
+    """The step a test asks the fault injector to act on (0: none)."""
+    value = os.environ.get(variable)
+    return int(value) if value and value.isdigit() else 0
 
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:

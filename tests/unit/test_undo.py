@@ -1,0 +1,65 @@
+"""Action.undo: what puts back each change of a failed run, from the world read before it (issue 23)."""
+
+import pytest
+from unit_helpers import HOST, BridgeInfo, Link, P, PortInfo, Route, RouteEntry, world
+
+
+def before():
+    bridge = Link("br0", 3, "bridge", 1500, True, info=BridgeInfo(stp=False, forward_delay=1500))
+    port = Link("p0", 4, "veth", 1400, True, addresses=("10.0.0.1/24", "fe80::1/64"), master=3, alias="mine",
+                port=PortInfo(cost=5, priority=32, hairpin=False))
+    result = world(namespaces=["a"], host=[Link("lo", 1, None, 65536, True), bridge, port],
+                   a=[Link("lo", 1, None, 65536, False)])
+    result.spaces[HOST].sysctls = {"net.ipv4.ip_forward": "0", "net.ipv4.conf.v9.forwarding": None}
+    result.spaces[HOST].routes = (RouteEntry("10.9.0.0/16", 254, 0, gateway="10.0.0.254"),
+                                  RouteEntry("10.8.0.0/16", 254, 0, oif=4))
+    return result
+
+
+@pytest.mark.parametrize("action, undo", [
+    # What a run made is deleted.
+    (P.CreateNetns("a"), (P.DeleteNetns("a"),)),
+    (P.CreateVeth("v0", "a", "v1", HOST), (P.DeleteLink("a", "v0"),)),
+    (P.CreateBridge(HOST, "br1"), (P.DeleteLink(HOST, "br1"),)),
+    # What it changed on an existing object is set back to the value read before.
+    (P.SetMtu(HOST, "p0", 1300), (P.SetMtu(HOST, "p0", 1400),)),
+    (P.SetUp(HOST, "p0", False), (P.SetUp(HOST, "p0", True),)),
+    (P.SetUp("a", "lo", True), (P.SetUp("a", "lo", False),)),
+    (P.AddAddress(HOST, "p0", "10.0.0.2/24"), (P.DelAddress(HOST, "p0", "10.0.0.2/24"),)),
+    (P.DelAddress(HOST, "p0", "10.0.0.1/24"), (P.AddAddress(HOST, "p0", "10.0.0.1/24"),)),
+    (P.SetAlias(HOST, "p0", "netvirt:lab=x"), (P.SetAlias(HOST, "p0", "mine"),)),
+    (P.SetAlias(HOST, "br0", "netvirt:lab=x"), (P.SetAlias(HOST, "br0", ""),)),
+    (P.AttachPort(HOST, "p0", "br1", previous="br0"), (P.AttachPort(HOST, "p0", "br0"),)),
+    (P.AttachPort(HOST, "p9", "br0"), (P.DetachPort(HOST, "p9", "br0"),)),
+    (P.DetachPort(HOST, "p0", "br0"), (P.AttachPort(HOST, "p0", "br0"),)),
+    (P.SetBridgeOptions(HOST, "br0", (("stp", True), ("forward_delay", 400))),
+     (P.SetBridgeOptions(HOST, "br0", (("stp", False), ("forward_delay", 1500))),)),
+    (P.SetPortOptions(HOST, "p0", (("cost", 10),)), (P.SetPortOptions(HOST, "p0", (("cost", 5),)),)),
+    (P.SetSysctl(HOST, "net.ipv4.ip_forward", "1"), (P.SetSysctl(HOST, "net.ipv4.ip_forward", "0"),)),
+    # A device's key of a device the run made: it goes with the device.
+    (P.SetSysctl(HOST, "net.ipv4.conf.v9.forwarding", "1"), ()),
+    (P.SetRoute(HOST, Route("10.7.0.0/16", gateway="10.0.0.254")),
+     (P.DelRoute(HOST, Route("10.7.0.0/16", gateway="10.0.0.254")),)),
+    (P.SetRoute(HOST, Route("10.9.0.0/16", gateway="10.0.0.253"), replace=True),
+     (P.SetRoute(HOST, Route("10.9.0.0/16", gateway="10.0.0.254", metric=0, netns=HOST), replace=True),)),
+    (P.SetRoute(HOST, Route("10.8.0.0/16", gateway="10.0.0.254"), replace=True),
+     (P.SetRoute(HOST, Route("10.8.0.0/16", dev="p0", metric=0, netns=HOST), replace=True),)),
+    (P.DelRoute(HOST, Route("10.9.0.0/16", state="absent")),
+     (P.SetRoute(HOST, Route("10.9.0.0/16", gateway="10.0.0.254", metric=0, netns=HOST)),)),
+    # A move goes back, with the addresses, bridge and up state the move took away (not fe80::).
+    (P.MoveLink(HOST, "p0", "a"), (P.MoveLink("a", "p0", HOST), P.AddAddress(HOST, "p0", "10.0.0.1/24"),
+                                   P.AttachPort(HOST, "p0", "br0"), P.SetUp(HOST, "p0", True))),
+], ids=lambda value: value.describe() if hasattr(value, "describe") else "")
+def test_undo_puts_back_what_was_read_before(action, undo):
+    assert action.undo(before()) == undo
+
+
+@pytest.mark.parametrize("action", [
+    P.DeleteLink(HOST, "p0"),
+    P.DeleteNetns("a"),
+    # Values never read cannot be put back.
+    P.SetSysctl("a", "net.ipv4.ip_forward", "1"),
+    P.SetMtu(HOST, "nosuch", 1300),
+], ids=lambda action: action.describe())
+def test_what_cannot_be_put_back_says_so(action):
+    assert action.undo(before()) is None
