@@ -110,11 +110,11 @@ EXAMPLES = r"""
           - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
           - -s 10.1.1.1 -p tcp --dport 22 -j ACCEPT
 
-- name: Read a lab made by hand ...
+- name: Read a lab made by hand
   netvirt.linux.lab_info:
   register: info
 
-- name: ... and adopt it as lab "adopted": the whole description in one option, no templated task arguments
+- name: Adopt it as lab adopted - the whole description in one option, no templated task arguments
   netvirt.linux.topology:
     name: adopted
     definition: "{{ info.topology }}"
