@@ -6,6 +6,10 @@
 #   make try TRY_COMMAND='ip netns list'  run that command in the sandbox instead of a shell
 #                                         (the exit status is the command's)
 #
+# Labs that need other hosts (a `# test-hosts: N` header above 1) or that write the
+# machine's files (the lab_host role) are refused before anything runs: the
+# sandbox isolates the network, not the filesystem.
+#
 # The sandbox is `unshare --net --mount --uts --pid --fork` with its own tmpfs on
 # /run/netns and /run/netvirt: the lab's namespaces, links and iptables chains
 # exist only in there, and the machine's own network is never read or changed.
@@ -26,10 +30,28 @@ PLAYBOOK="$REPO/playbooks/$LAB.yml"
 
 die() { printf 'try: %s\n' "$*" >&2; exit 1; }
 
+# Why a playbook cannot be tried here, or nothing. The sandbox isolates the network (and /run/netns,
+# /run/netvirt) only: a lab that needs other hosts, or that writes the machine's own files (the
+# lab_host role installs packages and a venv under /opt/netvirt), is refused before anything runs.
+why_not() {
+    local book=$1 hosts imported books=("$1") reasons=()
+    hosts=$(sed -n 's/^# test-hosts: *\([0-9][0-9]*\).*/\1/p' "$book" | head -n 1)
+    if [ -n "$hosts" ] && [ "$hosts" -gt 1 ]; then
+        reasons+=("it needs $hosts lab hosts reached over SSH, and make try builds one host inside a sandbox")
+    fi
+    for imported in $(sed -n 's/^ *ansible.builtin.import_playbook: *\([A-Za-z0-9_.-]*\).*/\1/p' "$book"); do
+        books+=("$(dirname "$book")/$imported")
+    done
+    if grep -qs 'netvirt\.linux\.lab_host' "${books[@]}"; then
+        reasons+=("its role netvirt.linux.lab_host installs packages and writes /opt/netvirt/venv on this machine's own filesystem, which the sandbox does not isolate (it isolates the network only)")
+    fi
+    [ "${#reasons[@]}" -eq 0 ] || { local IFS=';'; printf '%s' "${reasons[*]}" | sed 's/;/; and /g'; }
+}
+
 labs() {
     local book names=()
     for book in "$REPO"/playbooks/*.yml; do
-        names+=("$(basename "$book" .yml)")
+        [ -n "$(why_not "$book")" ] || names+=("$(basename "$book" .yml)")
     done
     printf '%s ' "${names[@]}"
 }
@@ -39,6 +61,8 @@ if [ "${NETVIRT_TRY_INSIDE:-}" != 1 ] || [ "$$" -ne 1 ]; then
     # -- outside: check, then start the sandbox with this script inside --------
     [[ "$LAB" =~ ^[A-Za-z0-9_-]+$ ]] || die "LAB=$LAB is not a playbook name; choose one of: $(labs)"
     [ -f "$PLAYBOOK" ] || die "no playbook playbooks/$LAB.yml; choose one of: $(labs)"
+    reason=$(why_not "$PLAYBOOK")
+    [ -z "$reason" ] || die "cannot try playbooks/$LAB.yml: $reason. Nothing was built. It can try: $(labs)"
     [ "$(id -u)" -eq 0 ] || die "needs root for its private sandbox (unshare --net --mount --uts --pid); run it as root"
     [ -x "$VENV/bin/ansible-playbook" ] || die "no $VENV: run make venv first"
     command -v unshare >/dev/null || die "unshare is missing (Debian package util-linux)"

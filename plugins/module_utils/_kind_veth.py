@@ -35,9 +35,15 @@ OPTIONS = dict(
         " a veth whose peer has another name or does not live in O(peer_netns).",
     ], section_description=["Name of the other end, in O(peer_netns). At most 15 characters."]),
     peer_netns=dict(type="str", description=[
-        "Namespace of the O(peer) end; omit it for the host's own namespace.",
+        "Namespace of the O(peer) end. Omitted, the peer is made in the same namespace as the O(name) end"
+        " (O(netns)), as C(ip -n NETNS link add NAME type veth peer PEER) does; V('') (the empty string) is the"
+        " host's own namespace.",
         "The namespace must exist.",
-    ], section_description=["Namespace of the O(peer) end, one of O(namespaces); omit it for the host's own namespace."]),
+        "Earlier releases took an omitted O(peer_netns) for the host's own namespace whatever O(netns) said.",
+    ], section_description=[
+        "Namespace of the O(peer) end, one of O(namespaces). Omitted, the same namespace as O(netns);"
+        " V('') (the empty string) is the host's own namespace.",
+    ]),
     addresses=ADDRESSES("the O(name) end"),
     peer_addresses=dict(type="list", elements="str", description=[
         "The exact set of addresses on the O(peer) end, as for O(addresses).",
@@ -280,6 +286,33 @@ def _plan_veth_absent(p, desired: Veth) -> ObjectResult:
     return result
 
 
+# How the host's own namespace is spelled in O(peer_netns): null (omitted) already means "beside the
+# first end", and no named namespace can be called "".
+HOST_SPELLING = ""
+
+
+def peer_netns_of(netns: Optional[str], peer_netns: Optional[str]) -> Optional[str]:
+    """The namespace an option value ``peer_netns`` names: omitted (None) is ``netns``, as with
+    ``ip -n NETNS link add ... type veth peer ...``; the empty string is the host."""
+    if peer_netns is None:
+        return netns
+    return HOST if peer_netns == HOST_SPELLING else peer_netns
+
+
+def peer_netns_option(netns: Optional[str], peer_netns: Optional[str]) -> Optional[str]:
+    """The O(peer_netns) value that names ``peer_netns`` for a first end in ``netns`` (None: omit it)."""
+    if peer_netns == netns:
+        return None
+    return HOST_SPELLING if peer_netns is HOST else peer_netns
+
+
+def from_params(params: dict) -> Veth:
+    """An omitted O(peer_netns) follows O(netns)."""
+    params = {key: value for key, value in params.items() if value is not None or key == "peer_netns"}
+    params["peer_netns"] = peer_netns_of(params.get("netns"), params.get("peer_netns"))
+    return Veth(**{key: value for key, value in params.items() if key in Veth.__dataclass_fields__})
+
+
 def owned(desired) -> list:
     return [(desired.netns, desired.name), (desired.peer_netns, desired.peer)]
 
@@ -299,4 +332,5 @@ KIND = Kind(
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
+    from_params=from_params,
 )

@@ -21,6 +21,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import TABLES, parse_save
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_bridge import BRIDGE_DEFAULTS, centis_to_seconds
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_route import DEFAULT_METRIC, ROUTE_TABLES
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_veth import peer_netns_of, peer_netns_option
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_LOOPBACK, HOST, Link, World, is_ipv6_link_local
 from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import marker
@@ -159,7 +160,9 @@ class _Reader:
         entry: dict = {"name": link.name}
         _put(entry, "netns", netns)
         entry["peer"] = peer_name
-        _put(entry, "peer_netns", peer_ns)
+        peer_option = peer_netns_option(netns, peer_ns)
+        if peer_option is not None:
+            entry["peer_netns"] = peer_option
         entry["addresses"] = _addresses(link)
         entry["peer_addresses"] = _addresses(peer)
         if link.mtu != DEFAULT_MTU or peer.mtu != DEFAULT_MTU:
@@ -424,14 +427,15 @@ class _Graph:
                 addresses = list(entry.get("addresses") or ())
                 if kind.name == "veth":
                     self.node(entry.get("netns"), entry["name"], entry["name"], "veth")
-                    self.node(entry.get("peer_netns"), entry["peer"], entry["peer"], "veth")
+                    self.node(peer_netns_of(entry.get("netns"), entry.get("peer_netns")), entry["peer"], entry["peer"],
+                              "veth")
                     continue
                 shape = "bridge" if kind.name == "bridge" else "device"
                 text = "%s (%s)" % (label, kind.name) + "".join("\n" + a for a in addresses)
                 self.node(entry.get("netns"), entry["name"], text, shape)
         for entry in topology.get("veths") or ():
             one = self.ids[(entry.get("netns"), entry["name"])]
-            other = self.ids[(entry.get("peer_netns"), entry["peer"])]
+            other = self.ids[(peer_netns_of(entry.get("netns"), entry.get("peer_netns")), entry["peer"])]
             label = _edge_label(entry)
             self.edges.append((one, other, label, "veth"))
         for entry in topology.get("bridges") or ():

@@ -20,8 +20,21 @@ from ansible_collections.netvirt.linux.plugins.module_utils._options import STAT
 
 # The topology module's own options, beside its sections.
 LAB_OPTIONS: Dict[str, dict] = dict(
-    name=dict(type="str", required=True, description=[
+    name=dict(type="str", description=[
         "Name of the lab; the ownership marker is C(netvirt:lab=NAME). 1 to 64 characters, no white space.",
+        "Required, as an option or as a key of O(definition).",
+    ]),
+    definition=dict(type="dict", version_added="0.2.0", description=[
+        "The whole lab as one mapping whose keys are this module's own options (O(name), O(state), O(prune),"
+        " O(iptables_backend) and the sections O(namespaces), O(veths), ...), as C(kubernetes.core.k8s) takes"
+        " a resource: C(definition: \"{{ info.topology }}\") adopts what M(netvirt.linux.lab_info) read, with"
+        " no templated task arguments.",
+        "Checked and converted against this module's own argument specification, so a mistake is named by its"
+        " key (C(definition: veths.0.mtu ...)); an unknown key is an error.",
+        "The sections are given either here or as options, never both (mutually exclusive).",
+        "O(name), O(state), O(prune) and O(iptables_backend) may also be given as options beside it, so"
+        " O(name) can name an adopted description that has none; given in both places they must agree,"
+        " except that an option left at its default yields to the definition.",
     ]),
     state=STATE("the lab", "V(absent) removes every object marked as the lab's, whatever the description says"
                 " (it may be omitted)."),

@@ -85,8 +85,10 @@ EXAMPLES = r"""
     mode: "0644"
   delegate_to: localhost
 
-- name: Rebuild it on another host (or after a reboot)
-  netvirt.linux.topology: "{{ info.topology | combine({'name': 'mylab'}) }}"
+- name: Rebuild it on another host (or after a reboot), as lab mylab
+  netvirt.linux.topology:
+    name: mylab
+    definition: "{{ info.topology }}"
 
 - name: One lab's objects only, drawn with Graphviz
   netvirt.linux.lab_info:
@@ -106,7 +108,8 @@ topology:
     - The description, in M(netvirt.linux.topology)'s input format - C(namespaces), C(veths), C(taps),
       C(vxlans), C(macvlans), C(bridges), C(routes) and C(iptables_chains), every section present (empty
       when nothing is described), every entry with the options of its section.
-    - Without O(lab) it has no C(name); add one before passing it to M(netvirt.linux.topology) (see the examples).
+    - Pass it whole as M(netvirt.linux.topology)'s O(netvirt.linux.topology#module:definition). Without O(lab)
+      it has no C(name); give one beside it (see the examples).
     - Addresses are the exact sets the kernel holds, kernel IPv6 link-local ones left out; a bridge's C(ports)
       lists every described device that is its port.
   returned: always

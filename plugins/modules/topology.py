@@ -78,7 +78,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Three namespaces on one bridge, in one task
+- name: Three namespaces on one bridge in the host, in one task (peer_netns '' is the host)
   netvirt.linux.topology:
     name: star
     namespaces:
@@ -86,9 +86,9 @@ EXAMPLES = r"""
       - {name: h2}
       - {name: h3}
     veths:
-      - {name: eth0, netns: h1, addresses: [10.0.0.1/24], peer: h1-br}
-      - {name: eth0, netns: h2, addresses: [10.0.0.2/24], peer: h2-br}
-      - {name: eth0, netns: h3, addresses: [10.0.0.3/24], peer: h3-br}
+      - {name: eth0, netns: h1, addresses: [10.0.0.1/24], peer: h1-br, peer_netns: ''}
+      - {name: eth0, netns: h2, addresses: [10.0.0.2/24], peer: h2-br, peer_netns: ''}
+      - {name: eth0, netns: h3, addresses: [10.0.0.3/24], peer: h3-br, peer_netns: ''}
     bridges:
       - {name: br-star, stp: false, ports: [h1-br, h2-br, h3-br]}
 
@@ -104,7 +104,7 @@ EXAMPLES = r"""
       {%- set hosts = [] -%}
       {%- for i in range(100) -%}
       {%- set _ = hosts.append({'ns': {'name': 'n%d' % i},
-                                'veth': {'name': 'eth0', 'netns': 'n%d' % i, 'peer': 'n%d-br' % i,
+                                'veth': {'name': 'eth0', 'netns': 'n%d' % i, 'peer': 'n%d-br' % i, 'peer_netns': '',
                                          'addresses': ['10.0.%d.%d/16' % (i // 250, i % 250 + 1)]}}) -%}
       {%- endfor -%}
       {{ hosts }}
@@ -125,6 +125,19 @@ EXAMPLES = r"""
           - -i lo -j ACCEPT
           - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
           - -s 10.1.1.1 -p tcp --dport 22 -j ACCEPT
+
+- name: Read a lab made by hand
+  netvirt.linux.lab_info:
+  register: info
+
+- name: Adopt it as lab adopted - the whole description in one option, no templated task arguments
+  netvirt.linux.topology:
+    name: adopted
+    definition: "{{ info.topology }}"
+
+- name: A description kept in a file (sections, name and all)
+  netvirt.linux.topology:
+    definition: "{{ lookup('ansible.builtin.file', 'lab.yml') | from_yaml }}"
 
 - name: Remove everything the lab made, and nothing else
   netvirt.linux.topology:
@@ -222,6 +235,7 @@ peak_memory_kb:
 import resource
 import time
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _definition as definition
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import LabChains, lock_timeout
 from ansible_collections.netvirt.linux.plugins.module_utils._module import base_result, netvirt_module, run
@@ -237,10 +251,11 @@ ARGUMENT_SPEC = dict(argument_spec(LAB_OPTIONS), **section_argument_spec())
 
 def main():
     started = time.monotonic()
-    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True)
-    params = module.params
+    module = netvirt_module(ARGUMENT_SPEC, netns_option=False, supports_check_mode=True,
+                            mutually_exclusive=[("definition", section) for section in SECTIONS])
     chains = None
     try:
+        params = definition.merge(module.params, ARGUMENT_SPEC, SECTIONS)
         lab = validate_lab_name(params["name"])
         lock = lock_timeout(params["lock_timeout"])
         if params["state"] == "absent":

@@ -48,6 +48,19 @@ EXAMPLES = r"""
     peer_netns: ns2
     mtu: 9000
 
+- name: Both ends in namespace lab1 (an omitted peer_netns is the namespace of the first end)
+  netvirt.linux.veth:
+    name: v0
+    netns: lab1
+    peer: v0p
+
+- name: First end in namespace lab1, its peer in the host's own namespace (the empty string)
+  netvirt.linux.veth:
+    name: eth0
+    netns: lab1
+    peer: lab1-br
+    peer_netns: ""
+
 - name: Create a pair but keep it down
   netvirt.linux.veth:
     name: veth-a

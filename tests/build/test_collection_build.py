@@ -6,6 +6,7 @@ broken DOCUMENTATION block, a missing doc fragment or a file that build_ignore
 should have left out is caught before release.
 """
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -21,8 +22,17 @@ BIN = Path(sys.executable).parent
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text())
 FQCN = "%s.%s" % (GALAXY["namespace"], GALAXY["name"])
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
-# Development files that must not be shipped in the tarball.
-NOT_SHIPPED = (".venv/", "build/", ".git/", ".ci/", "tests/output/", ".pytest_cache/", ".ruff_cache/")
+# Development files that must not be shipped in the tarball: the test suite, the roles' Molecule
+# scenarios (issue 23), pictures that only the repository's own pages show.
+NOT_SHIPPED = (".venv/", "build/", ".git/", ".ci/", "tests/", ".pytest_cache/", ".ruff_cache/", "scripts/",
+               "Makefile", "pyproject.toml", "requirements-dev")
+NOT_SHIPPED_PATTERNS = ("roles/*/molecule/*", "docs/images/*.png")
+# What an installed collection needs.
+SHIPPED = ("README.md", "LICENSE", "meta/runtime.yml", "meta/execution-environment.yml", "meta/requirements.txt",
+           "meta/bindep.txt", "changelogs/changelog.yaml", "docs/walkthrough.md",
+           "roles/lab_host/files/kernel_features.sh", "playbooks/tasks/teardown_seed000_host_netns.yml")
+SHIPPED_GLOBS = ("plugins/modules/*.py", "plugins/module_utils/*.py", "plugins/doc_fragments/*.py",
+                 "roles/*/tasks/*.yml", "roles/*/defaults/main.yml", "roles/*/meta/*.yml", "playbooks/*.yml")
 
 
 def run(argv, env=None, cwd=None):
@@ -58,8 +68,16 @@ def test_tarball_leaves_development_files_out(installed):
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
     assert "MANIFEST.json" in names and "FILES.json" in names
-    shipped = [n for n in names if n.startswith(NOT_SHIPPED)]
+    shipped = [n for n in names if n.startswith(NOT_SHIPPED)
+               or any(fnmatch.fnmatch(n, pattern) for pattern in NOT_SHIPPED_PATTERNS)]
     assert shipped == [], "build_ignore in galaxy.yml should leave these out: %s" % shipped[:20]
+    missing = [n for n in SHIPPED if n not in names]
+    missing += [str(p.relative_to(REPO)) for pattern in SHIPPED_GLOBS for p in REPO.glob(pattern)
+                if str(p.relative_to(REPO)) not in names]
+    assert missing == [], "an installed collection needs these: %s" % missing
+    with tarfile.open(tarball) as tar:
+        large = [(m.name, m.size) for m in tar.getmembers() if m.size > 64 * 1024]
+    assert large == [], "files this large in an installed collection: %s" % large
 
 
 def test_manifest_has_project_urls(installed):

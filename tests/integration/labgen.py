@@ -123,7 +123,7 @@ class Lab:
         tasks += [("tap", _describe(t, "tap"), absent(t, link_keys)) for t in reversed(self.taps)
                   if in_host or t.get("netns") is HOST]
         tasks += [("veth", _describe_veth(v), absent(v, ("name", "netns", "peer", "peer_netns")))
-                  for v in reversed(self.veths) if in_host or v.get("netns") is HOST or v.get("peer_netns") is HOST]
+                  for v in reversed(self.veths) if in_host or v.get("netns") is HOST or peer_netns(v) is HOST]
         # A partial teardown leaves the namespaces' own devices to go with them: that takes force=true.
         force = {} if self.teardown_full else {"force": True}
         tasks += [("netns", "netns %s" % ns["name"], dict({"name": ns["name"], "state": "absent"}, **force))
@@ -145,8 +145,15 @@ def _describe(entry: dict, kind: str) -> str:
     return "%s %s in %s" % (kind, entry["name"], label(entry.get("netns")))
 
 
+def peer_netns(v: dict) -> Where:
+    """Where a description's veth puts its peer: O(peer_netns) omitted is O(netns), the empty string the host."""
+    if "peer_netns" not in v:
+        return v.get("netns")
+    return HOST if v["peer_netns"] == "" else v["peer_netns"]
+
+
 def _describe_veth(v: dict) -> str:
-    return "veth %s in %s <-> %s in %s" % (v["name"], label(v.get("netns")), v["peer"], label(v.get("peer_netns")))
+    return "veth %s in %s <-> %s in %s" % (v["name"], label(v.get("netns")), v["peer"], label(peer_netns(v)))
 
 
 class _Builder:
@@ -205,8 +212,8 @@ class _Builder:
         if a is not HOST:
             entry["netns"] = a
         entry["peer"] = name_b
-        if b is not HOST:
-            entry["peer_netns"] = b
+        if b != a:  # omitted: beside the first end; the empty string: the host
+            entry["peer_netns"] = "" if b is HOST else b
         if a_addrs is not None:
             entry["addresses"] = list(a_addrs)
         if b_addrs is not None:

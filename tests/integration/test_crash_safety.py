@@ -38,7 +38,7 @@ def lab_args(state: str = "present") -> dict:
         "name": LAB,
         "namespaces": [{"name": "k%03d" % i} for i in range(N)],
         "veths": [{"name": "eth0", "netns": "k%03d" % i, "addresses": ["10.77.%d.%d/16" % (i // 200, i % 200 + 1)],
-                   "peer": "k%03d-br" % i} for i in range(N)],
+                   "peer": "k%03d-br" % i, "peer_netns": ""} for i in range(N)],
         "bridges": [{"name": "br-crash", "addresses": ["10.77.255.254/16"],
                      "ports": ["k%03d-br" % i for i in range(N)]}],
     }

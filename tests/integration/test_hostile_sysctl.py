@@ -155,7 +155,7 @@ def test_topology_interface_sysctl_for_its_own_interface(box):
     result = box.module(TOPOLOGY, {
         "name": "lab",
         "namespaces": [{"name": "r1", "sysctls": {"net.ipv4.conf.v1.rp_filter": 2}}],
-        "veths": [{"name": "v1", "netns": "r1", "peer": "v1h"}],
+        "veths": [{"name": "v1", "netns": "r1", "peer": "v1h", "peer_netns": ""}],
     })
     assert result["changed"] is True
 

@@ -15,7 +15,7 @@ def small_lab(name="s1", prefix="a", n=2):
         "name": name,
         "namespaces": [{"name": "%s%d" % (prefix, i)} for i in range(n)],
         "veths": [{"name": "eth0", "netns": "%s%d" % (prefix, i), "addresses": ["10.%d.0.%d/24" % (ord(prefix), i + 1)],
-                   "peer": "%s%d-br" % (prefix, i)} for i in range(n)],
+                   "peer": "%s%d-br" % (prefix, i), "peer_netns": ""} for i in range(n)],
         "bridges": [{"name": "br-%s" % prefix, "ports": ["%s%d-br" % (prefix, i) for i in range(n)]}],
     }
 

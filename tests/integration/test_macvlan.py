@@ -116,7 +116,7 @@ def test_the_kernel_deletes_it_with_its_parent(sandbox):
 def test_check_mode_assumes_a_parent_an_earlier_task_makes(sandbox):
     sandbox.sh("ip netns add n1")
     tasks = [
-        {"name": "parent", "netvirt.linux.veth": {"name": "up0", "netns": "n1", "peer": "up1"}},
+        {"name": "parent", "netvirt.linux.veth": {"name": "up0", "netns": "n1", "peer": "up1", "peer_netns": ""}},
         {"name": "macvlan", MACVLAN: dict(BASE, addresses=["10.60.0.1/24"]), "diff": True},
     ]
     before = sandbox.snapshot()

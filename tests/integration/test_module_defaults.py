@@ -3,6 +3,8 @@
 `module_defaults: {group/netvirt.linux.netvirt: {netns: lab1}}` gives every
 module of the group `netns: lab1`: the objects land in lab1, a task's own
 `netns` wins over the default, and tasks outside the block keep the host.
+A veth's peer follows its first end (README's example, as written there), unless
+`peer_netns: ""` puts it in the host.
 """
 
 GROUP = "group/netvirt.linux.netvirt"
@@ -12,7 +14,8 @@ NS = "lab1"
 def play(check_mode: bool = False) -> list:
     kind_tasks = [
         {"name": "bridge", "netvirt.linux.bridge": {"name": "br0", "addresses": ["10.0.0.1/24"]}},
-        {"name": "veth", "netvirt.linux.veth": {"name": "v0", "peer": "v0p", "peer_netns": NS}},
+        {"name": "veth", "netvirt.linux.veth": {"name": "v0", "peer": "v0p"}},
+        {"name": "veth to the host", "netvirt.linux.veth": {"name": "v1", "peer": "v1h", "peer_netns": ""}},
         {"name": "route", "netvirt.linux.route": {"dst": "10.9.0.0/16", "gateway": "10.0.0.254"}},
         {"name": "own netns wins", "netvirt.linux.bridge": {"name": "br1", "netns": "lab2"}},
     ]
@@ -44,12 +47,14 @@ def test_group_default_netns(sandbox):
     assert inside["br0"]["linkinfo"]["info_kind"] == "bridge"
     assert [a["local"] for a in inside["br0"]["addr_info"] if a["family"] == "inet"] == ["10.0.0.1"]
     assert inside["v0"]["linkinfo"]["info_kind"] == "veth" and "v0p" in inside
+    assert inside["v0"]["link"] == "v0p", "v0's peer is not beside it in lab1"
+    assert "v1" in inside and "v1h" in sandbox.links() and "v1h" not in inside
     routes = sandbox.ip_json("route", "show", "10.9.0.0/16", netns=NS)
     assert [(r["dst"], r["gateway"]) for r in routes] == [("10.9.0.0/16", "10.0.0.254")]
     assert "br1" in sandbox.links(netns="lab2") and "br1" not in inside
     host = sandbox.links()
     assert "brhost" in host and "brhost" not in inside
-    assert not {"br0", "v0", "v0p", "br1"} & set(host), "a group-defaulted object landed in the host"
+    assert not {"br0", "v0", "v0p", "v1", "br1"} & set(host), "a group-defaulted object landed in the host"
 
     after = sandbox.snapshot()
     assert not any(changed(sandbox.playbook(play(check_mode=True))[1]).values())

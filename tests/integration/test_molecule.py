@@ -9,10 +9,13 @@ after, because everything the scenario builds lives in the instance.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from multihost import wheelhouse
-from sandbox import BIN, REPO, ensure_collection_path
+from sandbox import BIN, REPO
 
 SCENARIOS = sorted(
     (path.parents[1].name, path.name)
@@ -26,8 +29,7 @@ def host_view(sandbox) -> dict:
     return {"links": sorted(sandbox.links()), "namespaces": sandbox.namespaces(), "snapshot": sandbox.snapshot()}
 
 
-# Molecule (through ansible-compat) installs the collection under its cache
-# directory: scenarios run one after another, on one worker.
+# Scenarios run one after another, on one worker (they share build/wheelhouse).
 @pytest.mark.xdist_group("molecule")
 @pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])
 def test_molecule_scenario(sandbox, role, scenario):
@@ -35,22 +37,38 @@ def test_molecule_scenario(sandbox, role, scenario):
     # no network, so fetch it beforehand, as a controller with index access would.
     wheelhouse()
     before = host_view(sandbox)
+    # A home of its own: whatever Molecule leaves in ~/.ansible is seen, and no other checkout's copy of the
+    # collection is found there. No ANSIBLE_COLLECTIONS_PATH: the scenario finds this checkout by itself.
+    # Short: ssh's ControlPath under ~/.ansible/cp must fit a Unix socket's 108 bytes.
+    home = Path(tempfile.mkdtemp(prefix="mh", dir="/tmp"))
+    try:
+        _run_scenario(sandbox, home, role, scenario, before)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_scenario(sandbox, home: Path, role: str, scenario: str, before: dict) -> None:
     env = {
+        "HOME": str(home),
         "PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % BIN,
-        # This checkout's collection, not a copy another checkout installed in ~/.ansible.
-        "ANSIBLE_COLLECTIONS_PATH": str(ensure_collection_path()),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "NO_COLOR": "1",
     }
-    unset = [arg for name in os.environ if name.startswith("NETVIRT_") for arg in ("-u", name)]
+    unset = [arg for name in os.environ if name.startswith(("NETVIRT_", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME",
+                                                             "ANSIBLE_CONFIG"))
+             for arg in ("-u", name)]
     proc = sandbox.run(["env"] + unset + ["sh", "-c", 'cd "$1" && exec molecule test -s "$2"', "molecule",
                                           str(REPO / "roles" / role), scenario], check=False, env=env, timeout=900)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, "molecule test failed:\n%s\n%s" % (proc.stdout[-6000:], proc.stderr[-6000:])
-    for step in ("create", "converge", "idempotence", "verify", "cleanup", "destroy"):
+    for step in ("dependency", "create", "converge", "idempotence", "verify", "cleanup", "destroy"):
         assert "%s: Executed: Successful" % step in output, "step %s did not run:\n%s" % (step, output[-3000:])
     assert host_view(sandbox) == before, "the scenario changed the machine's own network"
+    # Issue 23: the collection was never installed where ansible-galaxy and other playbooks look.
+    left = sorted(str(path.relative_to(home)) for path in (home / ".ansible" / "collections").rglob("*"))
+    assert not left, "molecule test left the collection in ~/.ansible/collections: %s ..." % left[:5]
+    assert "netvirt.linux: " in output, "the scenario's dependency step did not link this checkout"
 
 
 def test_every_role_has_a_scenario():

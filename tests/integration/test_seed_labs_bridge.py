@@ -68,7 +68,7 @@ TAP_LAB = [{
     "tasks": [
         {"name": "namespace", "netvirt.linux.netns": {"name": "client"}},
         {"name": "veth", "netvirt.linux.veth": {
-            "name": "veth-c", "netns": "client", "addresses": ["10.0.9.2/24"], "peer": "br-c"}},
+            "name": "veth-c", "netns": "client", "addresses": ["10.0.9.2/24"], "peer": "br-c", "peer_netns": ""}},
         {"name": "tap", "netvirt.linux.tap": {"name": "tap-vm", "owner": "nobody", "group": "nogroup"}},
         {"name": "bridge", "netvirt.linux.bridge": {
             "name": "br0", "stp": False, "addresses": ["10.0.9.1/24"], "ports": ["br-c", "tap-vm"]}},

@@ -13,8 +13,8 @@ def lab(n=2):
         "namespaces": [{"name": "h%d" % i} for i in range(n)]
         + [{"name": "gw", "sysctls": {"net.ipv4.ip_forward": 1}}],
         "veths": [{"name": "eth0", "netns": "h%d" % i, "addresses": ["10.0.0.%d/24" % (i + 1)],
-                   "peer": "h%d-br" % i} for i in range(n)]
-        + [{"name": "eth0", "netns": "gw", "addresses": ["10.0.0.254/24"], "peer": "gw-br", "mtu": 1400}],
+                   "peer": "h%d-br" % i, "peer_netns": ""} for i in range(n)]
+        + [{"name": "eth0", "netns": "gw", "addresses": ["10.0.0.254/24"], "peer": "gw-br", "peer_netns": "", "mtu": 1400}],
         "bridges": [{"name": "br0", "stp": False, "addresses": ["10.0.0.100/24"],
                      "ports": ["h%d-br" % i for i in range(n)] + ["gw-br", "tap-vm"]}],
         "taps": [{"name": "tap-vm", "master": "br0", "owner": "nobody"}],
@@ -72,7 +72,7 @@ def test_summary_counts_each_kind_on_build_rerun_and_teardown(sandbox):
 def test_every_diff_names_its_object(sandbox):
     """Two namespaces with an eth0 each: two hunks, told apart by their headers, in the diff Ansible prints."""
     two = {"name": "t1", "namespaces": [{"name": "h1"}, {"name": "h2"}],
-           "veths": [{"name": "eth0", "netns": "h%d" % i, "peer": "h%d-br" % i, "addresses": ["10.0.0.%d/24" % i]}
+           "veths": [{"name": "eth0", "netns": "h%d" % i, "peer": "h%d-br" % i, "peer_netns": "", "addresses": ["10.0.0.%d/24" % i]}
                      for i in (1, 2)],
            "bridges": [{"name": "br0", "ports": ["h1-br", "h2-br"]}]}
     steps = sandbox.four_steps(TOPOLOGY, two)
@@ -141,7 +141,7 @@ def test_foreign_object_with_a_colliding_name_is_not_taken_over(sandbox):
 def test_every_description_error_at_once(sandbox):
     bad = lab()
     bad["namespaces"].append({"name": "h0"})
-    bad["veths"].append({"name": "x", "netns": "nowhere", "peer": "y"})
+    bad["veths"].append({"name": "x", "netns": "nowhere", "peer": "y", "peer_netns": ""})
     bad["bridges"][0]["ports"].append("ghost")
     bad["routes"].append({"netns": "h0", "dst": "10.9.0.0/16", "gateway": "10.0.0.253"})
     result = sandbox.refused(TOPOLOGY, bad, "the topology has 4 problem(s), nothing was changed")
@@ -221,7 +221,7 @@ def test_overlapping_subnets_in_one_namespace_are_a_warning(sandbox):
     # The kernel accepts them (seed 004 puts two /24s of one subnet in one namespace): told, not refused.
     sandbox.module(TOPOLOGY, lab())
     wider = lab(3)
-    wider["veths"].append({"name": "eth1", "netns": "gw", "peer": "gw-up", "addresses": ["10.0.0.253/25"]})
+    wider["veths"].append({"name": "eth1", "netns": "gw", "peer": "gw-up", "peer_netns": "", "addresses": ["10.0.0.253/25"]})
     result = sandbox.module(TOPOLOGY, wider)
     assert result["changed"] and "h2" in sandbox.namespaces() and "gw-up" in sandbox.links()
     assert result["warnings"] == [
@@ -237,7 +237,7 @@ def test_same_address_on_one_segment_is_refused(sandbox):
     bad["veths"][2]["addresses"] = ["10.0.0.1/24"]   # h2 takes h0's address on br0
     bad["bridges"][0]["addresses"] = ["10.0.0.254/24"]  # the bridge takes gw's
     bad["namespaces"].append({"name": "pair"})
-    bad["veths"].append({"name": "a", "netns": "pair", "peer": "b", "addresses": ["10.7.0.1/24"],
+    bad["veths"].append({"name": "a", "netns": "pair", "peer": "b", "peer_netns": "", "addresses": ["10.7.0.1/24"],
                          "peer_addresses": ["10.7.0.1/24"]})
     result = sandbox.refused(TOPOLOGY, bad, "the topology has 3 problem(s), nothing was changed")
     assert sorted(result["problems"]) == [

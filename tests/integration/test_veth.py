@@ -41,6 +41,35 @@ def test_namespace_to_namespace(sandbox):
     assert sandbox.ping("ns1", "10.0.1.2") and sandbox.ping("ns2", "10.0.1.1")
 
 
+def test_peer_netns_omitted_follows_netns(sandbox):
+    """As `ip -n lab1 link add v0 type veth peer v0p`: both ends in lab1, none in the host (issue 23)."""
+    sandbox.sh("ip netns add lab1")
+    steps = sandbox.four_steps(VETH, {"name": "v0", "netns": "lab1", "addresses": ["10.0.5.1/24"],
+                                      "peer": "v0p", "peer_addresses": ["10.0.5.2/24"]})
+    inside = steps["after"]["netns"]["lab1"]
+    assert inside["v0"]["addresses"] == ["10.0.5.1/24"] and inside["v0p"]["addresses"] == ["10.0.5.2/24"]
+    assert not inside["v0"]["peer_elsewhere"]
+    assert not {"v0", "v0p"} & set(steps["after"]["host"]), "an end landed in the host"
+    assert steps["apply"]["veth"]["peer_netns"] == "lab1"
+    assert sandbox.links(netns="lab1")["v0"]["link"] == "v0p"
+
+
+def test_peer_netns_empty_string_is_the_host(sandbox):
+    sandbox.sh("ip netns add lab1")
+    steps = sandbox.four_steps(VETH, {"name": "eth0", "netns": "lab1", "addresses": ["10.0.6.1/24"],
+                                      "peer": "lab1-br", "peer_netns": "", "peer_addresses": ["10.0.6.2/24"]})
+    assert steps["after"]["netns"]["lab1"]["eth0"]["peer_elsewhere"]
+    assert steps["after"]["host"]["lab1-br"]["addresses"] == ["10.0.6.2/24"]
+    assert steps["apply"]["veth"]["peer_netns"] is None
+    assert sandbox.ping("lab1", "10.0.6.2") and sandbox.ping(None, "10.0.6.1")
+    # Named by both ends, the pair is removed; named with its peer beside it, it is another pair: refused.
+    sandbox.refused(VETH, {"name": "eth0", "netns": "lab1", "peer": "lab1-br", "state": "absent"},
+                    "is paired with 'lab1-br' in the host namespace, not in namespace 'lab1'")
+    assert sandbox.module(VETH, {"name": "eth0", "netns": "lab1", "peer": "lab1-br", "peer_netns": "",
+                                 "state": "absent"})["changed"]
+    assert "lab1-br" not in sandbox.links()
+
+
 def test_both_ends_in_host_ipv4_and_ipv6(sandbox):
     steps = sandbox.four_steps(VETH, {
         "name": "veth0", "addresses": ["10.20.30.40/24", "fd00:20::40/64"],

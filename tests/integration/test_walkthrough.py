@@ -11,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 from sandbox import REPO
 
@@ -104,4 +105,23 @@ def test_make_try_returns_the_command_status(sandbox):
     # make reports the recipe's status: the command's.
     assert proc.returncode != 0
     assert "try] Error 3" in proc.stderr, proc.stderr
+    assert sandbox.namespaces() == set()
+
+
+def test_make_try_refuses_a_lab_that_needs_other_hosts_or_the_machines_files(sandbox):
+    """stretched_lab needs two hosts and its lab_host role writes /opt/netvirt/venv on the real filesystem
+    (the try sandbox isolates the network only): refused before anything runs, with the labs it can try."""
+    before = sandbox.snapshot()
+    venv = Path("/opt/netvirt/venv")
+    venv_before = venv.stat().st_mtime_ns if venv.exists() else None
+    proc = make_try(sandbox, "true", "LAB=stretched_lab")
+    assert proc.returncode != 0
+    assert "cannot try playbooks/stretched_lab.yml: it needs 2 lab hosts" in proc.stderr, proc.stderr
+    assert "writes /opt/netvirt/venv on this machine's own filesystem" in proc.stderr, proc.stderr
+    assert "Nothing was built" in proc.stderr
+    can_try = proc.stderr.split("It can try:", 1)[1].split()
+    assert "seed002_bridge_netns" in can_try and "stretched_lab" not in can_try, proc.stderr
+    assert "building playbooks/stretched_lab.yml" not in proc.stdout, "the playbook ran"
+    assert (venv.stat().st_mtime_ns if venv.exists() else None) == venv_before, "make try touched /opt/netvirt/venv"
+    assert sandbox.snapshot() == before
     assert sandbox.namespaces() == set()

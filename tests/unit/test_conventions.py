@@ -50,10 +50,11 @@ def test_requires_ansible_has_action_groups():
 def test_execution_environment_definition():
     ee = load("meta/execution-environment.yml")
     assert ee["version"] == 3
-    assert ee["images"]["base_image"]["name"] == "ghcr.io/ansible-community/community-ee-minimal:latest"
+    # A pinned tag (issue 23), and the base image's own ansible-core.
+    assert ee["images"]["base_image"]["name"] == "ghcr.io/ansible-community/community-ee-minimal:2.20.1-1"
     deps = ee["dependencies"]
     assert deps["python"] == "requirements.txt" and deps["system"] == "bindep.txt"
-    assert deps["ansible_core"] == {"package_pip": "ansible-core"}
+    assert deps["ansible_core"] == {"package_pip": "ansible-core==2.20.1"}
     assert deps["ansible_runner"] == {"package_pip": "ansible-runner"}
     assert "galaxy" not in deps, "the collection depends on no other collection"
 

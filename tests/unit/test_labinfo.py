@@ -262,3 +262,24 @@ def test_only_the_tunnel_modules_fallback_devices_count_as_kernel_made():
     assert not kernel_made(Link("enp1s0", 5, None, 1500, True))
     # A fallback name with another kind is a device someone made.
     assert not kernel_made(Link("tunl0", 6, "veth", 1500, True))
+
+
+def test_a_peer_in_the_host_is_written_as_the_empty_string_and_one_beside_its_end_is_left_out():
+    """peer_netns omitted is the first end's namespace (as `ip -n NS link add ... peer ...`); '' is the host."""
+    lab = world(["a", "b"], nsids={("a", 0): "host", ("host", 0): "a"},
+                host=[lo(True), veth("a-br", 2, 2, 0, ["10.3.0.2/24"])],
+                a=[lo(), veth("eth0", 2, 2, 0, ["10.3.0.1/24"])],
+                b=[lo(), veth("x0", 2, 3, None), veth("x1", 3, 2, None)])
+    veths = {(v.get("netns"), v["name"]): v for v in _labinfo.describe(lab).topology["veths"]}
+    (host_pair,) = [v for v in veths.values() if "eth0" in (v["name"], v["peer"])]
+    if host_pair["name"] == "eth0":
+        assert host_pair["netns"] == "a" and host_pair["peer_netns"] == ""
+    else:
+        assert "netns" not in host_pair and host_pair["peer_netns"] == "a"
+    (local_pair,) = [v for v in veths.values() if "x0" in (v["name"], v["peer"])]
+    assert local_pair["netns"] == "b" and "peer_netns" not in local_pair
+    # The description builds back into the same ends.
+    built = {(o.netns, o.name): o for o in build(dict(_labinfo.describe(lab).topology, name="t")).objects
+             if o.kind == "veth"}
+    pairs = {frozenset([(o.netns, o.name), (o.peer_netns, o.peer)]) for o in built.values()}
+    assert pairs == {frozenset([("a", "eth0"), (HOST, "a-br")]), frozenset([("b", "x0"), ("b", "x1")])}

@@ -249,7 +249,7 @@ def test_parent_veth_made_in_the_same_plan_comes_first():
     """topology plans sections in the registry's order: the veth, then the macvlan on its end."""
     lab = build({"namespaces": [{"name": "n1"}],
                  "macvlans": [{**DESIRED, "mode": "private"}],
-                 "veths": [{"name": "p0", "netns": "n1", "peer": "p1", "mtu": 9000}]})
+                 "veths": [{"name": "p0", "netns": "n1", "peer": "p1", "peer_netns": "", "mtu": 9000}]})
     assert [obj.kind for obj in lab.objects] == ["netns", "veth", "macvlan"]
     plan = P.plan(lab.objects, world(host=[]))
     actions = described(plan)

@@ -21,7 +21,7 @@ def star(n=2):
     return {
         "namespaces": [{"name": "ns%d" % i} for i in range(n)],
         "veths": [{"name": "eth0", "netns": "ns%d" % i, "addresses": ["10.0.0.%d/24" % (i + 1)],
-                   "peer": "p%d" % i} for i in range(n)],
+                   "peer": "p%d" % i, "peer_netns": ""} for i in range(n)],
         "bridges": [{"name": "br0", "ports": ["p%d" % i for i in range(n)], "stp": False}],
     }
 
@@ -48,8 +48,8 @@ def test_taps_and_routes():
 def test_every_problem_reported_at_once():
     desc = star(2)
     desc["namespaces"].append({"name": "ns0"})                                   # duplicate namespace
-    desc["veths"].append({"name": "eth0", "netns": "ns1", "peer": "q"})          # duplicate endpoint
-    desc["veths"].append({"name": "x", "netns": "nowhere", "peer": "y"})         # dangling namespace
+    desc["veths"].append({"name": "eth0", "netns": "ns1", "peer": "q", "peer_netns": ""})          # duplicate endpoint
+    desc["veths"].append({"name": "x", "netns": "nowhere", "peer": "y", "peer_netns": ""})         # dangling namespace
     desc["veths"].append({"name": "a" * 16, "peer": "b"})                        # model error
     desc["veths"].append({"name": "o", "peer": "o2", "addresses": ["10.1.0.1/24", "10.1.0.2/24"]})  # a warning
     desc["veths"].append({"name": "d", "peer": "d2", "addresses": ["10.0.0.1/24"], "state": "absent"})  # key
@@ -79,7 +79,7 @@ def test_every_problem_reported_at_once():
 
 def test_same_address_on_two_links_of_one_namespace():
     desc = star(1)
-    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "addresses": ["10.0.0.1/24"]})
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "peer_netns": "", "addresses": ["10.0.0.1/24"]})
     with pytest.raises(ValidationError, match="address 10.0.0.1 of 'eth1' is also on 'eth0'"):
         build(desc)
 
@@ -126,7 +126,7 @@ def validate_topology(params):
 def test_strings_from_extra_vars_are_converted_as_the_single_modules_do():
     result = validate_topology({
         "namespaces": [{"name": "n1", "loopback": "no", "sysctls": {"net.ipv4.ip_forward": "1"}}],
-        "veths": [{"name": "eth0", "netns": "n1", "peer": "p1", "mtu": "9000", "up": "yes"}],
+        "veths": [{"name": "eth0", "netns": "n1", "peer": "p1", "peer_netns": "", "mtu": "9000", "up": "yes"}],
         "bridges": [{"name": "br0", "mtu": "9000", "stp": "false", "forward_delay": "4", "priority": "100",
                      "ports": ["p1", {"name": "tap0", "cost": "10"}]}],
         "taps": [{"name": "tap0", "mtu": "9000", "owner": 1000}],
@@ -199,7 +199,7 @@ def test_gateway_must_be_on_a_subnet_the_lab_gives_the_namespace():
 
 def test_gateway_on_the_named_dev_only():
     desc = star(1)
-    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "addresses": ["10.7.0.1/24"]})
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "peer_netns": "", "addresses": ["10.7.0.1/24"]})
     desc["routes"] = [{"netns": "ns0", "dst": "10.9.0.0/16", "gateway": "10.7.0.254", "dev": "eth0"}]
     assert problems_of(desc) == [
         "routes[0]: gateway 10.7.0.254 is on no subnet the lab gives interface 'eth0' in namespace 'ns0' (it "
@@ -234,10 +234,10 @@ def test_gateways_the_lab_cannot_judge_or_the_kernel_accepts():
 
 def test_overlapping_subnets_on_two_interfaces_of_one_namespace_are_a_warning():
     desc = star(2)
-    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "addresses": ["10.0.0.129/16"]})
-    desc["veths"].append({"name": "eth2", "netns": "ns0", "peer": "q1", "addresses": ["10.0.0.2/24"]})
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q0", "peer_netns": "", "addresses": ["10.0.0.129/16"]})
+    desc["veths"].append({"name": "eth2", "netns": "ns0", "peer": "q1", "peer_netns": "", "addresses": ["10.0.0.2/24"]})
     # The same subnet on ns1's eth0 is another namespace's business; disjoint subnets are fine.
-    desc["veths"].append({"name": "eth3", "netns": "ns0", "peer": "q2", "addresses": ["10.1.0.1/24"]})
+    desc["veths"].append({"name": "eth3", "netns": "ns0", "peer": "q2", "peer_netns": "", "addresses": ["10.1.0.1/24"]})
     rule = "; the kernel sends the overlap's traffic out of one of them only"
     # The kernel accepts it (seed 004 does it): told, not refused.
     assert build(desc).warnings == [
@@ -252,14 +252,14 @@ def test_overlapping_subnets_on_two_interfaces_of_one_namespace_are_a_warning():
 
 def test_same_address_twice_in_a_namespace_is_told_once():
     desc = star(1)
-    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "addresses": ["10.0.0.1/16"]})
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "peer_netns": "", "addresses": ["10.0.0.1/16"]})
     assert problems_of(desc) == ["veths[1]: address 10.0.0.1 of 'eth1' is also on 'eth0' (veths[0]) in namespace 'ns0'"]
 
 
 def test_link_local_subnets_are_on_every_interface():
     desc = star(1)
     desc["veths"][0]["addresses"].append("fe80::1/64")
-    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "addresses": ["fe80::2/64"]})
+    desc["veths"].append({"name": "eth1", "netns": "ns0", "peer": "q", "peer_netns": "", "addresses": ["fe80::2/64"]})
     build(desc)
 
 
@@ -297,7 +297,7 @@ def test_segments_join_through_bridges_and_taps_but_not_across_separate_bridges(
     desc = star(2)
     # A second, separate bridge may reuse ns0's address on its own segment.
     desc["namespaces"].append({"name": "far"})
-    desc["veths"].append({"name": "eth0", "netns": "far", "peer": "far-br", "addresses": ["10.0.0.1/24"]})
+    desc["veths"].append({"name": "eth0", "netns": "far", "peer": "far-br", "peer_netns": "", "addresses": ["10.0.0.1/24"]})
     desc["bridges"].append({"name": "br1", "ports": ["far-br"]})
     build(desc)
     # Joined to br0 by a veth between the bridges, it is one segment.
@@ -322,7 +322,7 @@ def test_the_roles_labs_pass():
         members = [("net0", "10.0.1.1/24"), ("net1", "10.0.1.2/24")]
         desc = {
             "namespaces": [{"name": ns} for ns, _a in members] + ([{"name": bridge_netns}] if bridge_netns else []),
-            "veths": [{"name": "eth0", "netns": ns, "addresses": [a], "peer": "p-" + ns, "peer_netns": bridge_netns,
+            "veths": [{"name": "eth0", "netns": ns, "addresses": [a], "peer": "p-" + ns, "peer_netns": bridge_netns or "",
                        "mtu": 9000} for ns, a in members],
             "taps": [{"name": t, "netns": bridge_netns, "mode": "tap"} for t in taps],
             "bridges": [{"name": "br", "netns": bridge_netns, "stp": False, "addresses": bridge_addresses,
@@ -421,7 +421,7 @@ def test_chain_problems_are_reported_by_place_with_the_others():
         {"netns": "ns1", "chain": "FWD", "ip_version": "ipv4", "table": "mangle"},     # another table: fine
         {"netns": "ns0", "chain": "INPUT", "ip_version": "ipv6", "rules": []},         # ipv6 beside ipv4: fine
     )
-    desc["veths"].append({"name": "x", "netns": "nowhere", "peer": "y"})             # a netlink problem too
+    desc["veths"].append({"name": "x", "netns": "nowhere", "peer": "y", "peer_netns": ""})             # a netlink problem too
     problems = problems_of(desc)
     expected = [
         "iptables_chains[0]: rule 1 contains -A; write only the rule's matches and target",
