@@ -171,6 +171,10 @@ def _as_recorded(result: dict) -> dict:
     # TaskExecutor: without a ``failed`` key, a non-zero ``rc`` fails the task.
     failed = bool(result.pop("failed")) if "failed" in result else result.get("rc", 0) not in (0, "0")
     result.setdefault("changed", False)
+    # UnifiedTaskResult.as_result_dict: stdout and stderr come split into lines as well.
+    for stream in ("stdout", "stderr"):
+        if stream in result and stream + "_lines" not in result:
+            result[stream + "_lines"] = (result[stream] or "").splitlines()
     if failed:
         result.setdefault("exception", "(traceback unavailable)")
     encoder = get_module_encoder("legacy", Direction.MODULE_TO_CONTROLLER)

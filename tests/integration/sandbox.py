@@ -110,7 +110,9 @@ class Sandbox:
         return {entry["ifname"]: entry for entry in self.ip_json("-d", "addr", "show", netns=netns)}
 
     def snapshot(self) -> dict:
-        return json.loads(self.run([PYTHON, str(HERE / "snapshot.py")]).stdout)
+        """snapshot.py's state of the sandbox (read by the in-process runner, which has it loaded)."""
+        record = self.steps([{"name": "snapshot", "snapshot": True}], via="inprocess")[0]
+        return json.loads(record["result"]["stdout"])
 
     def ping(self, netns: Optional[str], address: str, count: int = 1, tries: int = 5) -> bool:
         """True once a ping gets through; retries cover a veth's first NO-CARRIER moment."""
@@ -209,7 +211,9 @@ class Sandbox:
         return self.tasks(tasks, wrap=wrap)
 
     def _inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
-        """One request to this sandbox's inprocess.py --serve, started on first use."""
+        """One request to this sandbox's inprocess.py --serve, started on first use (again if it ended)."""
+        if self._server is not None and self._server.poll() is not None:
+            self._stop_server()
         if self._server is None:
             ensure_collection_path()
             self._server_log = self.workdir / "inprocess-server.log"
