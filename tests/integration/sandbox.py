@@ -169,8 +169,9 @@ class Sandbox:
 
         ``steps``: ``{"name", "module", "args", "check_mode", "diff", "ignore_errors"}`` calls and
         ``{"name", "snapshot": True}`` snapshots (recorded as a command task with the state as stdout).
-        ``via="inprocess"`` (the default, or NETVIRT_TEST_VIA): one Python process in the sandbox
-        (inprocess.py --steps), each call's main() in a child forked from it, with the arguments
+        ``via="inprocess"`` (the default, or NETVIRT_TEST_VIA): the sandbox's runner, one Python
+        process for the whole test (inprocess.py --serve; under ``wrap``, inprocess.py --steps,
+        a process of its own), each call's main() in a child forked from it, with the arguments
         and check/diff modes Ansible passes and the result converted as the controller does;
         ``via="ansible"``: one ansible-playbook run of the same tasks. Arguments with Jinja
         markup always go through ansible-playbook, which templates them. Stops at the first
