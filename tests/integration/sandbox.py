@@ -47,6 +47,8 @@ def ensure_collection_path() -> Path:
 class Sandbox:
     def __init__(self, workdir: Path, hostname: Optional[str] = None):
         self.workdir = Path(workdir)
+        # The runs' playbooks, steps and records go here (snapshot() too).
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self._server: Optional[subprocess.Popen] = None
         Path("/run/netns").mkdir(parents=True, exist_ok=True)
         # Labs keep their records and locks here (_labstate); each sandbox gets its own.
