@@ -7,6 +7,12 @@
 #                  (unit + integration + build check)
 #   make ruff | changelog | docs | unit | types | ansible-lint | sanity | pytest    one stage
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
+#                  make test stays under 15 minutes on two cores: modules run in-process in
+#                  the four-step and refusal tests (NETVIRT_TEST_VIA=ansible make pytest: all
+#                  through ansible-playbook), the slowest tests are listed at the end
+#   make soak      the soaks make test leaves out (pytest -m soak): the Molecule scenarios
+#                  but one, the second multi-host run of the stretched lab
+#   make molecule  every role's Molecule scenarios end to end (molecule test, one by one)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
 #   make try [LAB=seed003_bridge_host] [TRY_COMMAND='ip netns list']
 #                  a seed lab (002 by default) in a private network sandbox, with a shell
@@ -26,7 +32,7 @@ PLAYBOOK := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/ansible-playbook
 
 export SANITY_TEST
 
-.PHONY: all venv test ruff changelog docs unit types ansible-lint sanity pytest lab lab-down try pictures bench fuzz clean distclean
+.PHONY: all venv test ruff changelog docs unit types ansible-lint sanity pytest soak molecule lab lab-down try pictures bench fuzz clean distclean
 
 all: test
 
@@ -36,7 +42,7 @@ venv:
 test: venv
 	@scripts/test.sh all
 
-ruff changelog docs unit types ansible-lint sanity pytest: venv
+ruff changelog docs unit types ansible-lint sanity pytest soak molecule: venv
 	@scripts/test.sh $@
 
 lab: venv

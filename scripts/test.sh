@@ -20,6 +20,12 @@
 #                 ansible-core, oldest managed-host Python) or that one is missing
 #   all           every stage above, in that order; pytest runs last so its
 #                 summary line closes the output
+#   soak          the soaks make test leaves out (pytest -m soak): every Molecule
+#                 scenario but the one make test runs, the second multi-host run
+#   molecule      every role's Molecule scenarios end to end (test_molecule.py)
+#
+# Sandbox.module, four_steps and refused run modules in-process (tests/integration/
+# inprocess.py); NETVIRT_TEST_VIA=ansible sends them through ansible-playbook instead.
 #
 # Stops at the first failing stage. Expects `make venv` to have run.
 set -euo pipefail
@@ -115,6 +121,19 @@ stage_pytest() {
         args+=(-n "$JOBS" --dist loadgroup)
     fi
     "$PY" -m pytest "${args[@]}"
+}
+
+stage_soak() {
+    local args=(-p no:cacheprovider -m soak)
+    if [ "$JOBS" -gt 1 ]; then
+        args+=(-n "$JOBS" --dist loadgroup)
+    fi
+    "$PY" -m pytest "${args[@]}" tests/integration
+}
+
+stage_molecule() {
+    # -m "": no marker filter, so every scenario, the soaks with the one make test runs.
+    "$PY" -m pytest -p no:cacheprovider -m "" tests/integration/test_molecule.py
 }
 
 run_stage() {

@@ -3,8 +3,18 @@ import os
 import pytest
 from sandbox import Sandbox
 
+# The longest files first (multi-host runs, user paths, Molecule: a minute or more a test).
+# xdist's loadgroup hands tests out in collection order, so these start at once on both
+# workers and the short ones fill in behind them: the two workers end together instead of
+# one finishing a three-minute test while the other waits. The sort is stable: within a
+# file, and among the other files, the order stays as written.
+LONGEST_FIRST = ("test_multihost.py", "test_user_paths.py", "test_molecule.py", "test_versions.py",
+                 "test_generated_labs.py", "test_playbooks_seeds.py", "test_inprocess_parity.py")
+
 
 def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
     if os.geteuid() != 0:
         # Integration tests need root for unshare; fail loudly rather than skip.
         for item in items:

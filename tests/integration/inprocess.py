@@ -15,6 +15,24 @@ Understands just what test_generated_labs.py writes: plays of tasks, the play
 keywords check_mode and diff, and per-task ignore_errors, check_mode and
 changed_when: false. Real ansible-playbook runs of the same plays stay in the
 suite (a few labs) and behind ``make fuzz``.
+
+Usage (inside the sandbox): python inprocess.py --steps STEPS.json RECORD.json
+                        or: python inprocess.py --serve  (lines "STEPS.json RECORD.json" on stdin)
+
+For Sandbox.module, four_steps and refused (tests/integration/sandbox.py):
+STEPS is a list of ``{"name", "module", "args", "check_mode", "diff",
+"ignore_errors"}`` module calls and ``{"name", "snapshot": true}`` kernel
+snapshots (snapshot.py's, recorded as the ``command`` task records its
+output). Each module call runs in a child forked from this process once the
+collection is imported, so every call starts as a fresh module process does
+(no warnings, caches or sockets left over from the call before), and gets
+the module arguments ansible-core 2.21's action plugin adds (module name,
+check mode, diff, no_log, verbosity ...). The result is what the
+netvirt_record callback records for the same task run by ansible-playbook:
+the controller's conversions (warnings as message strings, ``changed``
+defaulted, ``failed`` and ``invocation`` left out, an ``exception`` on a
+failure) are applied here; test_inprocess_parity.py runs the same steps both
+ways for every module and asserts equal records.
 """
 
 from __future__ import annotations
@@ -23,8 +41,11 @@ import contextlib
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
+import traceback
+from pathlib import Path
 
 from ansible.module_utils.testing import patch_module_args
 
@@ -55,7 +76,195 @@ def run_command(task: dict) -> dict:
     return result
 
 
+# -- Sandbox.module / four_steps / refused: module calls as ansible-playbook records them ------------
+
+HERE = Path(__file__).resolve().parent
+COLLECTIONS = HERE.parents[1] / "build" / "collections"
+# What ansible-core's action plugin adds to every module's arguments (ActionBase._update_module_args),
+# at verbosity 0 on the local connection.
+TASK_DEFAULTS = {
+    "_ansible_no_log": False,
+    "_ansible_debug": False,
+    "_ansible_verbosity": 0,
+    "_ansible_syslog_facility": "LOG_USER",
+    "_ansible_selinux_special_fs": ["fuse", "nfs", "vboxsf", "ramfs", "9p", "vfat"],
+    "_ansible_shell_executable": "/bin/sh",
+    "_ansible_keep_remote_files": False,
+    "_ansible_ignore_unknown_opts": False,
+    "_ansible_target_log_info": None,
+    "_ansible_tracebacks_for": [],
+    "_ansible_inject_invocation": False,
+}
+
+
+def _summaries_as_controller(value):
+    """Warnings, deprecations and error summaries as the controller hands them to callbacks
+    (ansible/_internal/_templating/_transform.py: warnings as brief messages, errors as a placeholder
+    unless tracebacks are on)."""
+    try:
+        from ansible.module_utils._internal import _event_utils, _messages
+    except ImportError:  # ansible-core < 2.19: modules print plain strings and dicts
+        return value
+    if isinstance(value, _messages.DeprecationSummary):
+        return dict(_event_utils.deprecation_as_dict(value), deprecator=_json_safe(value.deprecator))
+    if isinstance(value, _messages.WarningSummary):
+        return _event_utils.format_event_brief_message(value.event)
+    if isinstance(value, _messages.ErrorSummary):
+        return "(traceback unavailable)"
+    if isinstance(value, dict):
+        return {key: _summaries_as_controller(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_summaries_as_controller(item) for item in value]
+    return value
+
+
+def _json_safe(value):
+    import dataclasses
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+
+def _child_result(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
+    """In a forked child: the module's main() and the result it hands to the controller."""
+    from ansible.module_utils import basic
+
+    module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % tuple(fqcn.rsplit(".", 1)))
+    params = dict(TASK_DEFAULTS, **args)
+    params.update(_ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_module_name=fqcn,
+                  _ansible_version=_ansible_version(), _ansible_remote_tmp="~/.ansible/tmp",
+                  _ansible_tmpdir=None)
+    captured = []
+    record = basic.AnsibleModule._record_module_result
+
+    def keep(self, result):
+        captured.append(result)
+        # The module's own encoding (and its refusal of what cannot cross to the controller), as printed.
+        with contextlib.redirect_stdout(io.StringIO()):
+            record(self, result)
+
+    basic.AnsibleModule._record_module_result = keep
+    out = io.StringIO()
+    try:
+        with patch_module_args(params), contextlib.redirect_stdout(out):
+            module.main()
+    except SystemExit:
+        pass
+    except Exception:  # noqa: BLE001 - what ansible-playbook reports as MODULE FAILURE
+        return {"failed": True, "changed": False, "rc": 1, "module_stdout": out.getvalue(),
+                "module_stderr": traceback.format_exc(),
+                "msg": "MODULE FAILURE: No start of json char found\nSee stdout/stderr for the exact error"}
+    if not captured:
+        return {"failed": True, "msg": "the module ended without a result: %s" % out.getvalue()[-2000:]}
+    return _summaries_as_controller(captured[-1])
+
+
+def _ansible_version() -> str:
+    from ansible.release import __version__
+    return __version__
+
+
+def _as_recorded(result: dict) -> dict:
+    """A module's result as the netvirt_record callback records it (ansible-core's TaskExecutor and
+    TaskResult: no internal keys, ``changed`` defaulted, ``failed`` kept out of the callback's copy)."""
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+
+    result = {key: value for key, value in result.items() if not key.startswith("_ansible_") and key != "invocation"}
+    # TaskExecutor: without a ``failed`` key, a non-zero ``rc`` fails the task.
+    failed = bool(result.pop("failed")) if "failed" in result else result.get("rc", 0) not in (0, "0")
+    result.setdefault("changed", False)
+    # UnifiedTaskResult.as_result_dict: stdout and stderr come split into lines as well.
+    for stream in ("stdout", "stderr"):
+        if stream in result and stream + "_lines" not in result:
+            result[stream + "_lines"] = (result[stream] or "").splitlines()
+    if failed:
+        result.setdefault("exception", "(traceback unavailable)")
+    encoder = get_module_encoder("legacy", Direction.MODULE_TO_CONTROLLER)
+    result = json.loads(json.dumps(result, cls=encoder))
+    status = "failed" if failed else "skipped" if result.get("skipped") else "ok"
+    return {"status": status, "result": result}
+
+
+def call_module(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
+    """One module run in a forked child; its record's status and result."""
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(read_end)
+            try:
+                data = _as_recorded(_child_result(fqcn, args, check_mode, diff))
+            except BaseException:  # noqa: BLE001 - everything must reach the parent
+                data = {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: " + traceback.format_exc()}}
+            with os.fdopen(write_end, "w") as handle:
+                json.dump(data, handle)
+        except BaseException:  # noqa: BLE001 - the child never returns into the parent's code
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as handle:
+        text = handle.read()
+    _pid, status = os.waitpid(pid, 0)
+    if not text:
+        return {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: the module's child process "
+                                               "died (wait status %d)" % status}}
+    return json.loads(text)
+
+
+def run_steps(steps: list) -> list:
+    """Records of the steps, in order; stops after a failed call that does not ignore errors."""
+    import snapshot
+
+    records = []
+    for step in steps:
+        if step.get("snapshot"):
+            state = snapshot.state()
+            record = {"status": "ok", "result": {"changed": False, "rc": 0, "stdout": json.dumps(state, sort_keys=True)}}
+        else:
+            record = call_module(step["module"], step.get("args") or {}, bool(step.get("check_mode")),
+                                 bool(step.get("diff")))
+        records.append(dict(task=step["name"], host="localhost", **record))
+        if record["status"] == "failed" and not step.get("ignore_errors"):
+            break
+    return records
+
+
+def steps_file(steps_path: str, record_path: str) -> None:
+    """Run the steps of one file, write their records to another."""
+    steps = json.loads(Path(steps_path).read_text())
+    # Imported in this process, before any fork: every child starts with the collection loaded.
+    for step in steps:
+        if "module" in step:
+            importlib.import_module("ansible_collections.%s.plugins.modules.%s" % tuple(step["module"].rsplit(".", 1)))
+    Path(record_path).write_text(json.dumps(run_steps(steps)))
+
+
+def serve() -> int:
+    """``--serve``: a sandbox's runner for its whole test. Reads ``STEPS RECORD`` lines on stdin,
+    answers each with a line (``done``, or ``error`` and a traceback) once the records are written.
+    Whatever the modules or the commands they run print goes to stderr, never into the answers."""
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        steps_path, record_path = line.split()
+        try:
+            steps_file(steps_path, record_path)
+            answers.write("done\n")
+        except Exception:  # noqa: BLE001 - the test that asked gets the traceback
+            answers.write("error " + json.dumps(traceback.format_exc()) + "\n")
+        answers.flush()
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1] in ("--steps", "--serve"):
+        sys.path[:0] = [str(COLLECTIONS), str(HERE)]
+        if sys.argv[1] == "--serve":
+            return serve()
+        steps_file(sys.argv[2], sys.argv[3])
+        return 0
     plays = json.loads(open(sys.argv[1]).read())
     records = []
     for play in plays:

@@ -3,13 +3,16 @@
 Each Sandbox is a process held in its own network and mount namespaces
 (`unshare --net --mount`) with a tmpfs on /run/netns, so namespaces, links
 and firewall rules made by a test never touch the machine's own network.
-Commands run inside it through nsenter; ansible-playbook too.
+Commands run inside it through nsenter; ansible-playbook too, and the
+in-process module runner (inprocess.py) that module(), four_steps() and
+refused() use by default.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,9 @@ HERE = Path(__file__).resolve().parent
 COLLECTIONS = REPO / "build" / "collections"
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# "inprocess" (default) or "ansible": how Sandbox.module, four_steps and refused run modules
+# (NETVIRT_TEST_VIA=ansible sends every one of them through ansible-playbook: make test-ansible).
+VIA = os.environ.get("NETVIRT_TEST_VIA", "inprocess")
 # Runs a command as root stripped of the capabilities the modules need, as an
 # unprivileged user would be.
 WITHOUT_NET_ADMIN = ["setpriv", "--inh-caps=-net_admin,-sys_admin", "--bounding-set=-net_admin,-sys_admin"]
@@ -41,6 +47,9 @@ def ensure_collection_path() -> Path:
 class Sandbox:
     def __init__(self, workdir: Path, hostname: Optional[str] = None):
         self.workdir = Path(workdir)
+        # The runs' playbooks, steps and records go here (snapshot() too).
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._server: Optional[subprocess.Popen] = None
         Path("/run/netns").mkdir(parents=True, exist_ok=True)
         # Labs keep their records and locks here (_labstate); each sandbox gets its own.
         Path("/run/netvirt").mkdir(parents=True, exist_ok=True)
@@ -63,8 +72,11 @@ class Sandbox:
             self.close()
             raise RuntimeError("sandbox shares the host's network namespace; refusing to run")
         self._runs = 0
+        # How module(), four_steps() and refused() run modules unless told (see steps()).
+        self.via = VIA
 
     def close(self) -> None:
+        self._stop_server()
         if self._holder.poll() is None:
             self._holder.kill()
             self._holder.wait()
@@ -100,7 +112,9 @@ class Sandbox:
         return {entry["ifname"]: entry for entry in self.ip_json("-d", "addr", "show", netns=netns)}
 
     def snapshot(self) -> dict:
-        return json.loads(self.run([PYTHON, str(HERE / "snapshot.py")]).stdout)
+        """snapshot.py's state of the sandbox (read by the in-process runner, which has it loaded)."""
+        record = self.steps([{"name": "snapshot", "snapshot": True}], via="inprocess")[0]
+        return json.loads(record["result"]["stdout"])
 
     def ping(self, netns: Optional[str], address: str, count: int = 1, tries: int = 5) -> bool:
         """True once a ping gets through; retries cover a veth's first NO-CARRIER moment."""
@@ -150,13 +164,95 @@ class Sandbox:
         plays = [dict(hosts="localhost", gather_facts=False, tasks=tasks, **play)]
         return self.playbook(plays, check=check, wrap=wrap)[1]
 
+    # -- module calls: in-process by default, through ansible-playbook on request --------------
+
+    def steps(self, steps: list, via: Optional[str] = None, wrap: Optional[List[str]] = None) -> list:
+        """Run module calls and snapshots; return their records (task, host, status, result).
+
+        ``steps``: ``{"name", "module", "args", "check_mode", "diff", "ignore_errors"}`` calls and
+        ``{"name", "snapshot": True}`` snapshots (recorded as a command task with the state as stdout).
+        ``via="inprocess"`` (the default, or NETVIRT_TEST_VIA): the sandbox's runner, one Python
+        process for the whole test (inprocess.py --serve; under ``wrap``, inprocess.py --steps,
+        a process of its own), each call's main() in a child forked from it, with the arguments
+        and check/diff modes Ansible passes and the result converted as the controller does;
+        ``via="ansible"``: one ansible-playbook run of the same tasks. Arguments with Jinja
+        markup always go through ansible-playbook, which templates them. Stops at the first
+        failed call without ``ignore_errors`` (ansible-playbook's failure raises).
+        """
+        via = via or self.via
+        if via not in ("inprocess", "ansible"):
+            raise ValueError("via must be 'inprocess' or 'ansible', not %r" % via)
+        if via == "inprocess" and not any(_templated(step.get("args")) for step in steps):
+            self._runs += 1
+            tmp = Path(tempfile.mkdtemp(dir=self.workdir, prefix="run%02d-" % self._runs))
+            path, record = tmp / "steps.json", tmp / "record.json"
+            path.write_text(json.dumps(steps))
+            if wrap:
+                # A wrapped run (setpriv ...) gets a process of its own.
+                argv = list(wrap) + [PYTHON, str(HERE / "inprocess.py"), "--steps", str(path), str(record)]
+                proc = self.run(argv, check=False, env=self.ansible_env(record))
+                if proc.returncode != 0 or not record.exists():
+                    raise AssertionError("inprocess.py failed (%d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
+            else:
+                self._inprocess(path, record)
+            records = json.loads(record.read_text())
+            last = records[-1] if records else None
+            if last and last["status"] == "failed" and not steps[len(records) - 1].get("ignore_errors"):
+                raise AssertionError("task %r failed: %s" % (last["task"], last["result"].get("msg", last["result"])))
+            return records
+        tasks = []
+        for step in steps:
+            if step.get("snapshot"):
+                tasks.append({"name": step["name"], "ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]},
+                              "changed_when": False})
+                continue
+            task = {"name": step["name"], step["module"]: step.get("args") or {},
+                    "check_mode": bool(step.get("check_mode")), "diff": bool(step.get("diff"))}
+            if step.get("ignore_errors"):
+                task["ignore_errors"] = True
+            tasks.append(task)
+        return self.tasks(tasks, wrap=wrap)
+
+    def _inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
+        """One request to this sandbox's inprocess.py --serve, started on first use (again if it ended)."""
+        if self._server is not None and self._server.poll() is not None:
+            self._stop_server()
+        if self._server is None:
+            ensure_collection_path()
+            self._server_log = self.workdir / "inprocess-server.log"
+            env = dict(os.environ, **self.ansible_env(self.workdir / "unused-record.json"))
+            with open(self._server_log, "w") as log:
+                self._server = subprocess.Popen(self.prefix() + [PYTHON, str(HERE / "inprocess.py"), "--serve"],
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                                text=True, env=env)
+        self._server.stdin.write("%s %s\n" % (path, record))
+        self._server.stdin.flush()
+        ready, _, _ = select.select([self._server.stdout], [], [], timeout)
+        answer = self._server.stdout.readline() if ready else ""
+        if answer.strip() != "done":
+            if not ready:
+                self._stop_server()
+            log = self._server_log.read_text()[-5000:]
+            raise AssertionError("inprocess.py --serve: %s\n%s" % (
+                json.loads(answer[len("error "):]) if answer.startswith("error ") else
+                "no answer in %d s" % timeout if not ready else "it ended", log))
+
+    def _stop_server(self) -> None:
+        if self._server is not None:
+            if self._server.poll() is None:
+                self._server.kill()
+            self._server.wait()
+            self._server.stdin.close()
+            self._server.stdout.close()
+            self._server = None
+
     def module(self, name: str, args: dict, check_mode: bool = False, diff: bool = False,
-               expect_failure: bool = False, wrap: Optional[List[str]] = None) -> dict:
-        """Run one module task; return its result. ``wrap`` prefixes ansible-playbook (e.g. setpriv)."""
-        task = {"name": "call", name: args, "check_mode": check_mode, "diff": diff}
+               expect_failure: bool = False, wrap: Optional[List[str]] = None, via: Optional[str] = None) -> dict:
+        """Run one module task; return its result. ``wrap`` prefixes the runner (e.g. setpriv)."""
+        step = {"name": "call", "module": name, "args": args, "check_mode": check_mode, "diff": diff}
         if expect_failure:
-            task["ignore_errors"] = True
-        records = self.tasks([task], wrap=wrap)
+            step["ignore_errors"] = True
+        records = self.steps([step], via=via, wrap=wrap)
         result = records[-1]
         if expect_failure:
             assert result["status"] == "failed", "expected %s to fail, got %s" % (name, result)
@@ -164,50 +260,73 @@ class Sandbox:
             assert result["status"] == "ok", "%s failed: %s" % (name, result["result"].get("msg", result))
         return result["result"]
 
-    def four_steps(self, name: str, args: dict) -> dict:
-        """check+diff -> apply -> check -> apply, in one playbook run, with kernel snapshots between.
+    def four_steps(self, name: str, args: dict, via: Optional[str] = None) -> dict:
+        """check+diff -> apply -> check -> apply, in one run, with kernel snapshots between.
 
         Asserts the contract every state-changing option must keep and returns
         the results and snapshots for the caller's own assertions on state.
         """
-        snapshot = {"name": "snapshot", "ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]},
-                    "changed_when": False}
-        call = {name: args, "diff": True}
-        tasks = [
-            dict(snapshot, name="snapshot before"),
+        call = {"module": name, "args": args, "diff": True}
+        records = self.steps([
+            {"name": "snapshot before", "snapshot": True},
             dict(call, name="check", check_mode=True),
-            dict(snapshot, name="snapshot after check"),
+            {"name": "snapshot after check", "snapshot": True},
             dict(call, name="apply"),
-            dict(snapshot, name="snapshot after apply"),
+            {"name": "snapshot after apply", "snapshot": True},
             dict(call, name="check again", check_mode=True),
             dict(call, name="apply again"),
-            dict(snapshot, name="snapshot after apply again"),
-        ]
-        records = self.tasks(tasks)
-        by_name = {r["task"]: r["result"] for r in records}
-        snaps = {k: json.loads(v["stdout"]) for k, v in by_name.items() if k.startswith("snapshot")}
-        check, apply, check2, apply2 = (by_name[k] for k in ("check", "apply", "check again", "apply again"))
-
-        assert check["changed"] is True, "check mode should report a change: %s" % check
-        assert "diff" in check, check
-        diffs = check["diff"] if isinstance(check["diff"], list) else [check["diff"]]
-        assert any(d["before"] != d["after"] for d in diffs), check
-        assert snaps["snapshot after check"] == snaps["snapshot before"], "check mode changed the kernel"
-        assert apply["changed"] is True, apply
-        assert apply["actions"] == check["actions"], (check["actions"], apply["actions"])
-        assert apply["diff"] == check["diff"], "check mode predicted another diff than the real run made"
-        assert snaps["snapshot after apply"] != snaps["snapshot before"], "apply changed nothing in the kernel"
-        assert check2["changed"] is False and check2["actions"] == [], check2
-        assert apply2["changed"] is False and apply2["actions"] == [], apply2
-        assert snaps["snapshot after apply again"] == snaps["snapshot after apply"]
-        return {"check": check, "apply": apply, "check_again": check2, "apply_again": apply2,
-                "before": snaps["snapshot before"], "after": snaps["snapshot after apply"]}
+            {"name": "snapshot after apply again", "snapshot": True},
+        ], via=via)
+        return four_steps_contract(records)
 
     def refused(self, name: str, args: dict, words: str, check_mode: bool = False,
-                wrap: Optional[List[str]] = None) -> dict:
+                wrap: Optional[List[str]] = None, via: Optional[str] = None) -> dict:
         """The module must fail with a message containing ``words`` and change nothing."""
-        before = self.snapshot()
-        result = self.module(name, args, check_mode=check_mode, expect_failure=True, wrap=wrap)
+        call = {"name": "call", "module": name, "args": args, "check_mode": check_mode, "ignore_errors": True}
+        if wrap:
+            # The snapshots read iptables, which a wrapped (unprivileged) run may not: they run apart.
+            before = self.snapshot()
+            result = self.module(name, args, check_mode=check_mode, expect_failure=True, wrap=wrap, via=via)
+            after = self.snapshot()
+        else:
+            records = self.steps([{"name": "snapshot before", "snapshot": True}, call,
+                                  {"name": "snapshot after", "snapshot": True}], via=via)
+            assert records[1]["status"] == "failed", "expected %s to fail, got %s" % (name, records[1])
+            before, result, after = (json.loads(records[0]["result"]["stdout"]), records[1]["result"],
+                                     json.loads(records[2]["result"]["stdout"]))
         assert words in result.get("msg", ""), "message %r does not say %r" % (result.get("msg"), words)
-        assert self.snapshot() == before, "a refused task changed the kernel"
+        assert after == before, "a refused task changed the kernel"
         return result
+
+
+def _templated(value) -> bool:
+    """Whether module arguments hold Jinja markup (only ansible-playbook templates it)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def four_steps_contract(records: list) -> dict:
+    """The four-step contract over Sandbox.four_steps's records; its results and snapshots."""
+    by_name = {r["task"]: r["result"] for r in records}
+    snaps = {k: json.loads(v["stdout"]) for k, v in by_name.items() if k.startswith("snapshot")}
+    check, apply, check2, apply2 = (by_name[k] for k in ("check", "apply", "check again", "apply again"))
+
+    assert check["changed"] is True, "check mode should report a change: %s" % check
+    assert "diff" in check, check
+    diffs = check["diff"] if isinstance(check["diff"], list) else [check["diff"]]
+    assert any(d["before"] != d["after"] for d in diffs), check
+    assert snaps["snapshot after check"] == snaps["snapshot before"], "check mode changed the kernel"
+    assert apply["changed"] is True, apply
+    assert apply["actions"] == check["actions"], (check["actions"], apply["actions"])
+    assert apply["diff"] == check["diff"], "check mode predicted another diff than the real run made"
+    assert snaps["snapshot after apply"] != snaps["snapshot before"], "apply changed nothing in the kernel"
+    assert check2["changed"] is False and check2["actions"] == [], check2
+    assert apply2["changed"] is False and apply2["actions"] == [], apply2
+    assert snaps["snapshot after apply again"] == snaps["snapshot after apply"]
+    return {"check": check, "apply": apply, "check_again": check2, "apply_again": apply2,
+            "before": snaps["snapshot before"], "after": snaps["snapshot after apply"]}

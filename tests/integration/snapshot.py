@@ -95,17 +95,21 @@ def sysctls(netns=None):
     return dict(zip(SYSCTLS, out))
 
 
-def main():
+def state():
+    """The sandbox's state, as main() prints it (inprocess.py calls this between module runs)."""
     listed = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
     # A stale entry (nothing mounted on it) is part of the state too, by name only.
     stale = [ns for ns in listed
              if subprocess.run(["ip", "netns", "exec", ns, "true"], capture_output=True, check=False).returncode != 0]
     namespaces = [ns for ns in listed if ns not in stale]
-    print(json.dumps({"host": links(), "netns": {ns: links(ns) for ns in namespaces}, "stale_netns": stale,
-                      "netfilter": {"host": netfilter(), "netns": {ns: netfilter(ns) for ns in namespaces}},
-                      "routes": {"host": routes(), "netns": {ns: routes(ns) for ns in namespaces}},
-                      "sysctls": {"host": sysctls(), "netns": {ns: sysctls(ns) for ns in namespaces}}},
-                     sort_keys=True))
+    return {"host": links(), "netns": {ns: links(ns) for ns in namespaces}, "stale_netns": stale,
+            "netfilter": {"host": netfilter(), "netns": {ns: netfilter(ns) for ns in namespaces}},
+            "routes": {"host": routes(), "netns": {ns: routes(ns) for ns in namespaces}},
+            "sysctls": {"host": sysctls(), "netns": {ns: sysctls(ns) for ns in namespaces}}}
+
+
+def main():
+    print(json.dumps(state(), sort_keys=True))
 
 
 if __name__ == "__main__":

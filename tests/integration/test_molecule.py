@@ -29,9 +29,22 @@ def host_view(sandbox) -> dict:
     return {"links": sorted(sandbox.links()), "namespaces": sandbox.namespaces(), "snapshot": sandbox.snapshot()}
 
 
+# make test runs one scenario end to end through Molecule (the harness: create, converge,
+# idempotence, verify, cleanup, destroy over ssh into a sandbox instance); every scenario's
+# converge, idempotence, verify and cleanup run in test_user_paths.py. The others, each a
+# minute of the same harness, are soaks: make molecule (or make soak) runs them all.
+IN_MAKE_TEST = ("veth_lab", "default")
+
+
+def scenario_params():
+    return [pytest.param(role, scenario, id="%s-%s" % (role, scenario),
+                         marks=() if (role, scenario) == IN_MAKE_TEST else pytest.mark.soak)
+            for role, scenario in SCENARIOS]
+
+
 # Scenarios run one after another, on one worker (they share build/wheelhouse).
 @pytest.mark.xdist_group("molecule")
-@pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])
+@pytest.mark.parametrize("role, scenario", scenario_params())
 def test_molecule_scenario(sandbox, role, scenario):
     # lab_host's prepare step would fetch this on the controller; the sandbox has
     # no network, so fetch it beforehand, as a controller with index access would.
@@ -74,6 +87,22 @@ def _run_scenario(sandbox, home: Path, role: str, scenario: str, before: dict) -
 def test_every_role_has_a_scenario():
     roles = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
     assert roles and sorted({role for role, _scenario in SCENARIOS}) == roles
+    assert IN_MAKE_TEST in SCENARIOS
+
+
+@pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])
+def test_scenario_is_walked_by_the_user_path_test(role, scenario):
+    """What make test proves of a scenario it does not run through Molecule: test_user_paths.py
+    walks its converge (check, build, build again, check), runs its verify.yml after the build
+    and its cleanup.yml as the teardown."""
+    import test_user_paths
+
+    directory = REPO / "roles" / role / "molecule" / scenario
+    cases = [c for c in test_user_paths.CASES if c.scenario == directory]
+    assert len(cases) == 1, cases
+    assert cases[0].playbook == directory / "converge.yml"
+    assert (directory / "verify.yml").is_file() and cases[0].verify == directory / "verify.yml"
+    assert cases[0].teardown == directory / "cleanup.yml"
 
 
 @pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])

@@ -69,6 +69,10 @@ def test_lab_host_then_veth_lab_on_three_hosts(sandbox, tmp_path, session_key, w
         lab.close()
 
 
+# A soak (make soak): make test walks the same playbook on two hosts in test_user_paths.py
+# (test_user_path_on_several_hosts[stretched_lab.yml]: check, build with its cross-host
+# reachability proof, build again, check, teardown); this runs it again for the details.
+@pytest.mark.soak
 def test_stretched_lab_across_two_hosts(sandbox, tmp_path, session_key, wheels):
     lab = make_hosts(sandbox, tmp_path, session_key, ["site-a", "site-b"])
     try:

@@ -12,7 +12,8 @@ Each one, in a fresh sandbox, walks the user's path:
 
 1. ``ansible-playbook --check --diff`` on the empty host: nothing fails, the
    kernel is unchanged (tests/integration/snapshot.py);
-2. build: nothing fails, something changes;
+2. build: nothing fails, something changes; a Molecule scenario's
+   verify.yml then passes, leaving the kernel as it is;
 3. build again: ``changed=0``, the kernel as after the first build;
 4. ``--check``: ``changed=0``, nothing fails, the kernel unchanged;
 5. teardown: back to the snapshot taken before step 1.
@@ -89,6 +90,7 @@ class Case:
     teardown_args: List[str] = field(default_factory=list)
     hosts: int = 1
     scenario: Optional[Path] = None  # the Molecule scenario's directory
+    verify: Optional[Path] = None  # the scenario's verify.yml, run after the first build
 
 
 def playbook_cases() -> List[Case]:
@@ -114,8 +116,9 @@ def molecule_cases() -> List[Case]:
         scenario = converge.parent
         teardown = next((scenario / name for name in MOLECULE_TEARDOWNS if (scenario / name).is_file()),
                         DEFAULT_TEARDOWN)
+        verify = scenario / "verify.yml"
         cases.append(Case("molecule-%s-%s" % (scenario.parents[1].name, scenario.name), converge, teardown,
-                          scenario=scenario))
+                          scenario=scenario, verify=verify if verify.is_file() else None))
     return cases
 
 
@@ -264,6 +267,9 @@ class LocalTarget:
     def check(self, diff: bool):
         return self._playbook(self.case.playbook, ["--check"] + (["--diff"] if diff else []))
 
+    def verify(self):
+        return self._playbook(self.case.verify, [])
+
     def build(self):
         target = None if self.case.scenario else self.make.get(self.case.playbook.name)
         return self._make(target) if target else self._playbook(self.case.playbook, [])
@@ -335,6 +341,15 @@ def user_path(target) -> Tuple[List[str], dict]:
     if not seen[step]:
         note(step, ["the first build changed nothing"])
     built = target.snapshot()
+
+    if getattr(target.case, "verify", None):
+        # A Molecule scenario's own checks of what it built (molecule's verify step).
+        step = "2b verify (%s)" % target.case.verify.name
+        proc, records = target.verify()
+        note(step, failures(proc, records))
+        if not [r for r in records if r["status"] == "ok"]:
+            note(step, ["no task of the verify playbook ran"])
+        kernel(step, built, "verify changed the kernel")
 
     step = "3 build again"
     proc, records = target.build()
