@@ -39,9 +39,9 @@ why_not() {
     if [ -n "$hosts" ] && [ "$hosts" -gt 1 ]; then
         reasons+=("it needs $hosts lab hosts reached over SSH, and make try builds one host inside a sandbox")
     fi
-    for imported in $(sed -n 's/^ *ansible.builtin.import_playbook: *\([A-Za-z0-9_.-]*\).*/\1/p' "$book"); do
-        books+=("$(dirname "$book")/$imported")
-    done
+    while read -r imported; do
+        [ -n "$imported" ] && books+=("$(dirname "$book")/$imported")
+    done < <(sed -n 's/^ *ansible.builtin.import_playbook: *\([A-Za-z0-9_.-]*\).*/\1/p' "$book")
     if grep -qs 'netvirt\.linux\.lab_host' "${books[@]}"; then
         reasons+=("its role netvirt.linux.lab_host installs packages and writes /opt/netvirt/venv on this machine's own filesystem, which the sandbox does not isolate (it isolates the network only)")
     fi

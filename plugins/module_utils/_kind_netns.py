@@ -211,8 +211,8 @@ def _refuse_tenants(p, name: str) -> None:
         raise ConflictError(
             "namespace '%s' holds %s, which deleting it would destroy: %s; delete them first, or set force=true to "
             "destroy them with it (nothing was changed)"
-            % (name, "a device" if len(tenants) == 1 else "devices", ", ".join(tenant_text(p, name, link)
-                                                                           for link in tenants)),
+            % (name, "a device" if len(tenants) == 1 else "devices",
+               ", ".join(tenant_text(p, name, link) for link in tenants)),
             netns=name, devices=[link.name for link in tenants])
 
 

@@ -107,7 +107,7 @@ def non_string_names(spec: Dict[str, dict], params, where: str = "") -> List[str
 
 
 def _not_a_string(place: str, value) -> str:
-    what = next((words for kind, words in _TYPE_WORDS.items() if type(value) is kind), type(value).__name__)
+    what = _TYPE_WORDS.get(type(value), type(value).__name__)  # exact type: a bool is not called a number
     return ("%s must be a string, not %s (%r): a name is taken as written, never converted; quote it in YAML"
             % (place, what, value))
 

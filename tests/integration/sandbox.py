@@ -227,7 +227,7 @@ class Sandbox:
                                                 text=True, env=env)
         self._server.stdin.write("%s %s\n" % (path, record))
         self._server.stdin.flush()
-        ready, _, _ = select.select([self._server.stdout], [], [], timeout)
+        ready = select.select([self._server.stdout], [], [], timeout)[0]
         answer = self._server.stdout.readline() if ready else ""
         if answer.strip() != "done":
             if not ready:

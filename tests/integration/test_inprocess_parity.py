@@ -69,9 +69,8 @@ CASES = {
         ("missing underlay device", {"name": "vx1", "vni": 43, "dev": "nothere"}, {}),
     ]),
     "macvlan": ("ip link add hp0 type veth peer name hp1 && ip link set hp0 up",
-                {"name": "mv0", "link": "hp0", "mode": "bridge", "addresses": ["10.60.0.1/24"]}, [
-        ("missing parent", {"name": "mv1", "link": "nothere"}, {}),
-    ]),
+                {"name": "mv0", "link": "hp0", "mode": "bridge", "addresses": ["10.60.0.1/24"]},
+                [("missing parent", {"name": "mv1", "link": "nothere"}, {})]),
     "route": (ROUTED, {"netns": "client", "dst": "default", "gateway": "10.0.1.254"}, [
         ("gateway off-link refused", {"netns": "client", "dst": "10.7.0.0/16", "gateway": "10.99.99.99"}, {}),
     ]),

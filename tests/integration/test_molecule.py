@@ -68,9 +68,8 @@ def _run_scenario(sandbox, home: Path, role: str, scenario: str, before: dict) -
         "ANSIBLE_FORCE_COLOR": "0",
         "NO_COLOR": "1",
     }
-    unset = [arg for name in os.environ if name.startswith(("NETVIRT_", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME",
-                                                             "ANSIBLE_CONFIG"))
-             for arg in ("-u", name)]
+    ours = ("NETVIRT_", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME", "ANSIBLE_CONFIG")
+    unset = [arg for name in os.environ if name.startswith(ours) for arg in ("-u", name)]
     proc = sandbox.run(["env"] + unset + ["sh", "-c", 'cd "$1" && exec molecule test -s "$2"', "molecule",
                                           str(REPO / "roles" / role), scenario], check=False, env=env, timeout=900)
     output = proc.stdout + proc.stderr

@@ -62,8 +62,8 @@ def test_lab_down_leaves_a_strangers_veth_in_a_lab_namespace_and_fails_naming_it
     proc, records = sandbox.playbook(LAB_DOWN, check=False)
     assert proc.returncode != 0, proc.stdout
     failed = [r for r in records if r["status"] == "failed"]
-    assert [r["task"] for r in failed] == ["Seed 000 - remove namespace iris_network",
-                                          "Fail when a lab could not be removed whole"]
+    assert [r["task"] for r in failed] == [
+        "Seed 000 - remove namespace iris_network", "Fail when a lab could not be removed whole"]
     words = "'foreign1' (veth) (its peer 'foreign0' is in the host namespace) in namespace 'iris_network'"
     assert all(words in r["result"]["msg"] for r in failed), failed
     # Their pair and the namespace holding it stay; everything else of both labs is gone.

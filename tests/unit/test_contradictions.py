@@ -125,8 +125,8 @@ def test_vxlans_the_kernel_tells_apart(other):
 
 
 def test_one_route_twice_is_refused_another_metric_is_another_route():
-    desc = {"namespaces": [{"name": "n"}], "veths": [{"name": "e0", "netns": "n", "peer": "e1",
-                                                       "addresses": ["10.0.0.1/24"]}],
+    desc = {"namespaces": [{"name": "n"}],
+            "veths": [{"name": "e0", "netns": "n", "peer": "e1", "addresses": ["10.0.0.1/24"]}],
             "routes": [{"netns": "n", "dst": "default", "gateway": "10.0.0.2"},
                        {"netns": "n", "dst": "0.0.0.0/0", "dev": "e0"},
                        {"netns": "n", "dst": "default", "gateway": "10.0.0.3", "metric": 5}]}

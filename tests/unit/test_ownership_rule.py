@@ -126,8 +126,8 @@ def test_a_teardown_names_what_goes_with_the_namespaces_as_the_build_named_it():
         return Link("lo", 1, None, 65536, True, alias=MARK)
 
     before = world(["a", "b"], nsids={("a", 0): "b", ("b", 0): "a"},
-                   a=[marked_lo(), veth("eth0", 2, 2, nsid=0, alias=MARK), Link("br0", 3, "bridge", 1500, True,
-                                                                               alias=MARK)],
+                   a=[marked_lo(), veth("eth0", 2, 2, nsid=0, alias=MARK),
+                      Link("br0", 3, "bridge", 1500, True, alias=MARK)],
                    b=[marked_lo(), veth("eth0", 2, 2, nsid=0, alias=MARK)])
     routes = {("route", "a", 254, "10.9.0.0/16", 1024), ("route", "b", 254, "0.0.0.0/0", 0),
               ("route", None, 254, "10.8.0.0/16", 1024)}  # a host route stays: the record never lists one
