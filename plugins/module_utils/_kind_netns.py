@@ -160,6 +160,10 @@ def plan_netns(p, desired: Netns) -> ObjectResult:
     if desired.state == "absent":
         if exists and not desired.force:
             _refuse_tenants(p, desired.name)
+        for link in space.links.values() if space is not None else ():
+            peer_netns, peer = p.partner(desired.name, link)
+            if peer is not None and peer_netns != desired.name:
+                p.reaped.append((peer_netns, peer.name))  # goes with the namespace, a moment later
         if exists or stale:
             result.actions.append(DeleteNetns(desired.name))
             p.namespaces.discard(desired.name)

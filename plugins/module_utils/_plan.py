@@ -196,6 +196,9 @@ class Planner:
         self.unmarked = frozenset(unmarked)
         # Scratch space of the kinds for one plan (the host bridges a bridge kind remembers, ...).
         self.notes: Dict[str, object] = {}
+        # Devices outside a deleted namespace that the kernel reaps with it (a forced netns deletion's
+        # veth peers): the engine waits for them, so the task never reports back while they linger.
+        self.reaped: List[Tuple[Optional[str], str]] = []
         # Check mode previews a whole playbook: a namespace, port, master or
         # device that does not exist yet is one an earlier task would make, so
         # it is assumed (with a warning) instead of refused.
@@ -231,6 +234,7 @@ class Planner:
             for obj, result in zip(desired, plan.objects):
                 _ownership.stamp(self, obj, result)
         plan.projected = World(namespaces=frozenset(self.namespaces), spaces=self.spaces)
+        plan.reaped = list(self.reaped)
         return plan
 
     def exists(self, netns: Optional[str]) -> bool:
