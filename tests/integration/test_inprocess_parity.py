@@ -38,8 +38,8 @@ ip -n b addr add 10.0.1.2/24 dev vb; ip -n b link set vb up
 LAB = {
     "name": "p1",
     "namespaces": [{"name": "h0"}, {"name": "gw", "sysctls": {"net.ipv4.ip_forward": 1}}],
-    "veths": [{"name": "eth0", "netns": "h0", "addresses": ["10.0.0.1/24"], "peer": "h0-br"},
-              {"name": "eth0", "netns": "gw", "addresses": ["10.0.0.254/24"], "peer": "gw-br"}],
+    "veths": [{"name": "eth0", "netns": "h0", "addresses": ["10.0.0.1/24"], "peer": "h0-br", "peer_netns": ""},
+              {"name": "eth0", "netns": "gw", "addresses": ["10.0.0.254/24"], "peer": "gw-br", "peer_netns": ""}],
     "bridges": [{"name": "br0", "addresses": ["10.0.0.100/24"], "ports": ["h0-br", "gw-br", "tap-vm"]}],
     "taps": [{"name": "tap-vm", "master": "br0", "owner": "nobody"}],
     "routes": [{"netns": "h0", "dst": "10.9.0.0/16", "gateway": "10.0.0.254"}],

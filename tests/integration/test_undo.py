@@ -32,7 +32,7 @@ def lab() -> dict:
         "veths": [
             {"name": "x0", "netns": "ua", "peer": "x1", "peer_netns": "ub", "addresses": ["10.61.0.1/24"],
              "peer_addresses": ["10.61.0.2/24"], "mtu": 1400},
-            {"name": "eth0", "netns": "ua", "peer": "ua-br", "addresses": ["10.62.0.1/24"]},
+            {"name": "eth0", "netns": "ua", "peer": "ua-br", "peer_netns": "", "addresses": ["10.62.0.1/24"]},
         ],
         "bridges": [{"name": "brundo", "addresses": ["10.62.0.254/24"], "ports": ["ua-br", "tapundo"]}],
         "taps": [{"name": "tapundo", "master": "brundo"}],
