@@ -266,17 +266,7 @@ class Sandbox:
         Asserts the contract every state-changing option must keep and returns
         the results and snapshots for the caller's own assertions on state.
         """
-        call = {"module": name, "args": args, "diff": True}
-        records = self.steps([
-            {"name": "snapshot before", "snapshot": True},
-            dict(call, name="check", check_mode=True),
-            {"name": "snapshot after check", "snapshot": True},
-            dict(call, name="apply"),
-            {"name": "snapshot after apply", "snapshot": True},
-            dict(call, name="check again", check_mode=True),
-            dict(call, name="apply again"),
-            {"name": "snapshot after apply again", "snapshot": True},
-        ], via=via)
+        records = self.steps(four_steps_plan(name, args), via=via)
         return four_steps_contract(records)
 
     def refused(self, name: str, args: dict, words: str, check_mode: bool = False,
@@ -308,6 +298,21 @@ def _templated(value) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_templated(v) for v in value)
     return False
+
+
+def four_steps_plan(module: str, args: dict) -> list:
+    """The steps of the four-step contract, with a kernel snapshot around each change."""
+    call = {"module": module, "args": args, "diff": True}
+    return [
+        {"name": "snapshot before", "snapshot": True},
+        dict(call, name="check", check_mode=True),
+        {"name": "snapshot after check", "snapshot": True},
+        dict(call, name="apply"),
+        {"name": "snapshot after apply", "snapshot": True},
+        dict(call, name="check again", check_mode=True),
+        dict(call, name="apply again"),
+        {"name": "snapshot after apply again", "snapshot": True},
+    ]
 
 
 def four_steps_contract(records: list) -> dict:

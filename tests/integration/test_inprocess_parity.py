@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sandbox import REPO, Sandbox, four_steps_contract
+from sandbox import REPO, Sandbox, four_steps_contract, four_steps_plan
 
 PREFIX = "netvirt.linux."
 
@@ -107,17 +107,7 @@ def steps_of(module: str) -> list:
     _setup, args, calls = CASES[module]
     steps = []
     if args is not None:
-        call = {"module": PREFIX + module, "args": args, "diff": True}
-        steps += [
-            {"name": "snapshot before", "snapshot": True},
-            dict(call, name="check", check_mode=True),
-            {"name": "snapshot after check", "snapshot": True},
-            dict(call, name="apply"),
-            {"name": "snapshot after apply", "snapshot": True},
-            dict(call, name="check again", check_mode=True),
-            dict(call, name="apply again"),
-            {"name": "snapshot after apply again", "snapshot": True},
-        ]
+        steps += four_steps_plan(PREFIX + module, args)
     for name, call_args, keywords in calls:
         steps.append(dict(keywords, name=name, module=PREFIX + module, args=call_args, ignore_errors=True))
     steps.append({"name": "snapshot at the end", "snapshot": True})
