@@ -55,7 +55,7 @@ class Kind:
     section: str
     # The desired-state dataclass; its fields are the options the engine takes.
     desired: type
-    # plan(planner, desired) -> _plan.ObjectResult: the actions and before/after views for one object.
+    # plan(planner, desired) -> _results.ObjectResult: the actions and before/after views for one object.
     plan: Callable
     # The module's options (an Ansible argument spec whose entries may carry their documentation).
     options: Dict[str, Any]

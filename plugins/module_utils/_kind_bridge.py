@@ -37,7 +37,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view
 
 _PORTS = (
     "The exact set of interfaces attached to the bridge. Each entry is an interface name, or a dictionary with the"

@@ -29,7 +29,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
 # IFLA_MACVLAN_MODE as the kernel numbers it (pyroute2 decodes it to these names).

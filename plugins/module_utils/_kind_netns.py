@@ -24,7 +24,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_state,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, kernel_made, tenant_text
 
 OPTIONS = dict(
     name=dict(type="str", required=True, description=["Name of the namespace."]),
@@ -206,8 +206,6 @@ def plan_netns(p, desired: Netns) -> ObjectResult:
 
 def _refuse_tenants(p, name: str) -> None:
     """Deleting a namespace destroys every device in it: refuse one that holds any but lo and the kernel's own."""
-    from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made, tenant_text
-
     space = p.spaces.get(name)
     tenants = [link for link in sorted(space.links.values(), key=lambda item: item.name)
                if link.name != "lo" and not kernel_made(link)] if space is not None else []

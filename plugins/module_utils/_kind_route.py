@@ -16,7 +16,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, n
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label, validate_ifname, validate_netns_name, validate_state
 from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult
 
 OPTIONS = dict(
     dst=dict(type="str", required=True, description=[

@@ -29,7 +29,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 OPTIONS = dict(
     name=IFNAME("the device"),

@@ -24,7 +24,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_state,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view
 
 OPTIONS = dict(
     name=IFNAME("the first end"),

@@ -27,7 +27,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 _VNI = ("VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
         " The kernel allows one device per O(vni), O(dstport) and address family in a namespace (whatever its"

@@ -23,7 +23,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._kind_bridge import 
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_route import DEFAULT_METRIC, ROUTE_TABLES
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_veth import peer_netns_of, peer_netns_option
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_LOOPBACK, HOST, Link, World, is_ipv6_link_local
-from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
+from ansible_collections.netvirt.linux.plugins.module_utils._results import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import marker
 
 FORMATS = ("mermaid", "dot")

@@ -95,12 +95,12 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
     engine in the same hold of the lab's lock: proven before anything
     changes, written once the netlink objects (their namespaces) are there.
     """
-    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink, _sysctl
+    from ansible_collections.netvirt.linux.plugins.module_utils import _netlink, _ownership, _sysctl
     from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
 
     preflight()
     # Bad sysctl keys and values are refused before anything is created for them.
-    _sysctl.preflight(desired, existing=set(_netlink.list_namespaces()))
+    _sysctl.preflight(desired, _ownership.interfaces_made(desired), existing=set(_netlink.list_namespaces()))
     with _lab_journal(owner, module.check_mode) as journal, _netlink.Kernel() as kernel:
         if chains is not None:
             chains.prove(journal)

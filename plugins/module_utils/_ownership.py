@@ -22,33 +22,30 @@ or one made on a device it deletes (a macvlan on its veth).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import List, Optional
+from typing import Dict, List, Optional, Set
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import DeleteLink, SetAlias
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_netns import DeleteNetns, netns_view
-from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label
-from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult
-
-# Devices the kernel puts in every new namespace when a tunnel module is loaded.
-KERNEL_FALLBACK_DEVICES = {
-    "tunl0": "ipip", "sit0": "sit", "ip6tnl0": "ip6tnl", "gre0": "gre", "gretap0": "gretap",
-    "erspan0": "erspan", "ip_vti0": "vti", "ip6_vti0": "vti6", "ip6gre0": "ip6gre",
-}
-
-
-def kernel_made(link: Link) -> bool:
-    """A tunnel module's fallback device the kernel puts in every namespace (tunl0, sit0, ...).
-
-    Only those names with their own kind: a device without a kind (a physical NIC moved into a
-    namespace) or another kind under such a name is someone's, not the kernel's."""
-    return link.name in KERNEL_FALLBACK_DEVICES and KERNEL_FALLBACK_DEVICES[link.name] == link.kind
+from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, netns_label
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, kernel_made, tenant_text
 
 
 def owned_interfaces(desired) -> list:
     """The interfaces a desired object stands for: (netns, name); a namespace by its loopback."""
     return _kinds.get(desired.kind).owned(desired)
+
+
+def interfaces_made(desired) -> Dict[Optional[str], Set[str]]:
+    """(namespace -> interface names) the task's objects stand for (what _sysctl.preflight checks keys against)."""
+    made: Dict[Optional[str], Set[str]] = {}
+    for obj in desired:
+        if getattr(obj, "state", "present") != "present":
+            continue
+        for netns, name in owned_interfaces(obj):
+            made.setdefault(netns, set()).add(name)
+    return made
 
 
 def stamp(p, desired, result: ObjectResult) -> None:
@@ -196,14 +193,6 @@ def refuse_strangers_taken_along(p, doomed, removed) -> None:
             "removing the lab's devices would destroy devices the lab did not make: %s; the lab removes only what "
             "it made: give those back the lab's marker (%s) if they are the lab's, or delete or move them "
             "yourself, then run again (nothing was changed)" % ("; ".join(problems), p.owner))
-
-
-def tenant_text(p, netns: str, link: Link, elsewhere: str = "another namespace") -> str:
-    """A device in a namespace, for a refusal: ``'veth0' (veth) (its peer 'v1' is in the host namespace) in namespace 'a'``."""
-    peer_ns, peer = p.partner(netns, link)
-    where = " (its peer '%s' is in %s)" % (peer.name, netns_label(peer_ns)) if peer is not None else (
-        " (its peer is in %s)" % elsewhere if link.link_netnsid is not None else "")
-    return "'%s' (%s)%s in namespace '%s'" % (link.name, link.kind or "non-virtual", where, netns)
 
 
 def marked(p, netns: Optional[str], name: str) -> bool:

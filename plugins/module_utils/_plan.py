@@ -12,7 +12,9 @@ that namespace as existing.
 This file holds what every kind shares: the projection of the world and the
 steps common to links (move, settle mtu/addresses/up, join a bridge, delete).
 Each kind plans its own objects in its own file (_kind_*.py), found through
-the registry (_kinds.py); ownership and pruning are in _ownership.py.
+the registry (_kinds.py); ownership and pruning are in _ownership.py. What a
+kind builds its result with (ObjectResult, the views) is in _results.py: a kind
+is handed the planner and never imports this file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _ownership
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
     Action,
     AddAddress,
@@ -36,20 +39,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import (
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, address_sort_key, netns_label, stale_message
 from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface
-
-
-@dataclass
-class ObjectResult:
-    """What the plan does to one desired object."""
-
-    key: tuple
-    before: dict
-    after: dict
-    actions: List[Action] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.actions)
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name  # noqa: F401 - re-exported; pylint: disable=unused-import
 
 
 @dataclass
@@ -79,24 +69,10 @@ class Plan:
         return any(obj.changed for obj in self.objects)
 
 
-def addresses_view(link: Optional[Link], managed: Optional[Sequence[str]]) -> List[str]:
-    if link is None:
-        return []
-    return sorted(link.managed_addresses(managed or ()), key=address_sort_key)
-
-
 def new_port(master: Link):
     """A port's settings as the kernel gives them when a link joins ``master``."""
-    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
-
     kind = _kinds.by_link_kind(master.kind)
     return kind.new_port() if kind is not None and kind.new_port is not None else None
-
-
-def master_name(space: Optional[NamespaceState], link: Link) -> Optional[str]:
-    """The name of the bridge (or other master) ``link`` is enslaved to, or None."""
-    master = space.by_index(link.master) if space is not None and link.master is not None else None
-    return master.name if master is not None else None
 
 
 def _label(obj) -> str:
@@ -117,8 +93,6 @@ def dependency_order(desired: Sequence) -> List[int]:
     made follow. A cycle (a macvlan on a bridge that is to take it as a port)
     is refused: the kernel could make none of them first.
     """
-    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
-
     absent = [i for i, obj in enumerate(desired) if getattr(obj, "state", "present") == "absent"]
     present = [i for i, obj in enumerate(desired) if getattr(obj, "state", "present") != "absent"]
     return list(reversed(_sorted(desired, absent, _kinds))) + _sorted(desired, present, _kinds)
@@ -216,8 +190,6 @@ class Planner:
         }
 
     def plan(self, desired: Sequence) -> Plan:
-        from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _ownership
-
         plan = Plan()
         for kind in _kinds.KINDS:
             if kind.prepare is not None:
@@ -418,8 +390,6 @@ def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bo
     With ``owner`` (a topology lab's marker) everything created is marked, and
     with ``prune`` marked objects the description no longer names are removed.
     """
-    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _ownership
-
     planner = Planner(world, owner, assume_missing=assume_missing, adopt=adopt, unmarked=unmarked)
     result = planner.plan(desired)
     if owner is not None and prune:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a run says to the person reading it: one named diff per object, and a lab's counts per kind.
 
-Pure: built from the plan's per-object results (_plan.ObjectResult) and
+Pure: built from the plan's per-object results (_results.ObjectResult) and
 `topology`'s object entries; nothing here reads or changes the kernel.
 """
 
@@ -53,7 +53,7 @@ def header(key: Sequence, before: Optional[dict] = None) -> str:
 
 
 def object_diff(result) -> dict:
-    """One object's diff (a _plan.ObjectResult), its headers naming it."""
+    """One object's diff (a _results.ObjectResult), its headers naming it."""
     name = header(result.key, result.before)
     return {"before": result.before, "after": result.after, "before_header": name, "after_header": name}
 

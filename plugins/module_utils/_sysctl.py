@@ -107,32 +107,19 @@ def _probe(trials: List[Tuple[str, str, str]]) -> List[Tuple[str, str]]:
     return problems
 
 
-def interfaces_made(desired: Sequence) -> Dict[Optional[str], Set[str]]:
-    """(namespace -> interface names) the task's objects stand for."""
-    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
-
-    made: Dict[Optional[str], Set[str]] = {}
-    for obj in desired:
-        if getattr(obj, "state", "present") != "present":
-            continue
-        for netns, name in _kinds.get(obj.kind).owned(obj):
-            made.setdefault(netns, set()).add(name)
-    return made
-
-
-def preflight(desired: Sequence, existing: Optional[Set[str]] = None) -> None:
+def preflight(desired: Sequence, made: Dict[Optional[str], Set[str]], existing: Optional[Set[str]] = None) -> None:
     """Refuse bad sysctl keys and values before anything changes.
 
     Every key is tried with its value in a throwaway namespace; a per-interface
     key is tried as the table's `default` entry, and for a namespace the task
-    creates its interface must be one the task makes there (or lo).
+    creates its interface must be one the task makes there (or lo): ``made``
+    (namespace -> interface names, _ownership.interfaces_made(desired)).
     """
     wanted = [obj for obj in desired if obj.kind == "netns" and obj.state == "present" and obj.sysctls]
     if not wanted:
         return
     if existing is None:
         existing = set(list_namespaces())
-    made = interfaces_made(desired)
     problems: List[str] = []
     trials: List[Tuple[str, str, str]] = []
     for netns in wanted:

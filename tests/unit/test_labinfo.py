@@ -6,7 +6,7 @@ from unit_helpers import HOST, BridgeInfo, Link, Netns, P, PortInfo, RouteEntry,
 from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_ETHER, ARPHRD_LOOPBACK
-from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
+from ansible_collections.netvirt.linux.plugins.module_utils._results import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 SECTIONS = ["namespaces", "veths", "taps", "vxlans", "macvlans", "bridges", "routes", "iptables_chains"]
