@@ -6,11 +6,13 @@ from unit_helpers import HOST, BridgeInfo, Link, Netns, P, PortInfo, RouteEntry,
 from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import chain_entries
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_ETHER, ARPHRD_LOOPBACK
 from ansible_collections.netvirt.linux.plugins.module_utils._ownership import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
-SECTIONS = ["namespaces", "veths", "taps", "vxlans", "macvlans", "bridges", "routes", "iptables_chains"]
+# Every kind's section, in the registry's order (a kind added to the registry has its section described).
+SECTIONS = [kind.section for kind in KINDS]
 
 
 def lo(up=False, alias=None):
