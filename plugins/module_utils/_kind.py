@@ -138,6 +138,9 @@ class Kind:
     # (reader.skip says why). Any other kind: describe(reader) -> the section's entries, asked once every
     # device is described. None: not declared (tests/unit/test_registry.py fails).
     describe: Optional[Callable] = None
+    # The items ``read`` reads that ``describe`` needs, read by `lab_info` in every namespace it describes
+    # (a route's {"routes"}); () when the links say all.
+    describe_reads: Tuple[str, ...] = ()
 
     def build(self, params: dict):
         """The desired object for these options (None values: not given)."""

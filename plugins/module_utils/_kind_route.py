@@ -434,4 +434,5 @@ KIND = Kind(
     section_doc=("Routes live in the lab's namespaces and go with them; a route in the host is not removed by"
                  " O(state=absent).",),
     describe=describe,
+    describe_reads=("routes",),
 )

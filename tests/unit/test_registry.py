@@ -73,6 +73,7 @@ def test_kind_is_complete(kind):
         assert kind.snapshot is not None, "%s declares no snapshot fields (Kind.snapshot)" % kind.name
     # lab_info describes its objects (a device's, or a whole section's).
     assert kind.describe is not None, "%s declares no lab_info description (Kind.describe)" % kind.name
+    assert not kind.describe_reads or kind.read is not None, "%s: describe_reads without a read" % kind.name
     # README lists the module.
     assert "`netvirt.linux.%s`" % kind.name in (REPO / "README.md").read_text()
 
