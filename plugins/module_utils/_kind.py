@@ -8,8 +8,8 @@ parser, its planning and its actions, and ends with one ``KIND = Kind(...)``
 that the registry (_kinds.py) lists. Nothing outside a kind's file names the
 kind: the planner dispatches to ``Kind.plan``, the adapter decodes a device
 with the ``Kind`` whose ``link_kind`` matches IFLA_INFO_KIND, ownership asks
-``Kind.owned``, and `topology` builds its sections from ``Kind.section`` and
-``Kind.options``.
+``Kind.owned``, `topology` builds its sections from ``Kind.section`` and
+``Kind.options``, and `lab_info` describes what it read with ``Kind.describe``.
 """
 
 from __future__ import annotations
