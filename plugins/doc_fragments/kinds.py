@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._options import documentation
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import LAB_OPTIONS, section_table
 
@@ -41,7 +41,7 @@ def section_documentation(kind) -> dict:
 def topology_documentation() -> str:
     """The topology module's options: the lab's own, then one section per kind, in the registry's order."""
     options = documentation(LAB_OPTIONS)
-    options.update((kind.section, section_documentation(kind)) for kind in KINDS)
+    options.update((kind.section, section_documentation(kind)) for kind in _kinds.KINDS)
     return json.dumps({"options": options})
 
 
@@ -51,8 +51,12 @@ options: {}
 """
 
 
-# Computed outside the class: the yamllint sanity test reads every assignment in it as a YAML string.
-ModuleDocFragment.TOPOLOGY = topology_documentation()
-# NETNS, VETH, BRIDGE, ...: one attribute per registered kind (netvirt.linux.kinds.veth).
-for registered in KINDS:
-    setattr(ModuleDocFragment, registered.name.upper(), kind_documentation(registered))
+@_kinds.derived
+def _fragments() -> None:
+    """Computed outside the class: the yamllint sanity test reads every assignment in it as a YAML string.
+    TOPOLOGY, and NETNS, VETH, BRIDGE, ...: one attribute per registered kind (netvirt.linux.kinds.veth)."""
+    for stale in [name for name in vars(ModuleDocFragment) if name.isupper() and name != "DOCUMENTATION"]:
+        delattr(ModuleDocFragment, stale)
+    ModuleDocFragment.TOPOLOGY = topology_documentation()
+    for registered in _kinds.KINDS:
+        setattr(ModuleDocFragment, registered.name.upper(), kind_documentation(registered))

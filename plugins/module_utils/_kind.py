@@ -8,8 +8,8 @@ parser, its planning and its actions, and ends with one ``KIND = Kind(...)``
 that the registry (_kinds.py) lists. Nothing outside a kind's file names the
 kind: the planner dispatches to ``Kind.plan``, the adapter decodes a device
 with the ``Kind`` whose ``link_kind`` matches IFLA_INFO_KIND, ownership asks
-``Kind.owned``, and `topology` builds its sections from ``Kind.section`` and
-``Kind.options``.
+``Kind.owned``, `topology` builds its sections from ``Kind.section`` and
+``Kind.options``, and `lab_info` describes what it read with ``Kind.describe``.
 """
 
 from __future__ import annotations
@@ -132,6 +132,15 @@ class Kind:
     # ("veth pairs"; None: the section's name), and lines of the section's own.
     section_noun: Optional[str] = None
     section_doc: Tuple[str, ...] = ()
+    # How `lab_info` describes what it read as entries of this kind's `topology` section (the reader is a
+    # _labinfo.Reader: the read World, the namespaces in scope, and the helpers every kind shares). A kind of
+    # device: describe(reader, netns, link) -> the entry of one of its devices, or None when it is left out
+    # (reader.skip says why). Any other kind: describe(reader) -> the section's entries, asked once every
+    # device is described. None: not declared (tests/unit/test_registry.py fails).
+    describe: Optional[Callable] = None
+    # The items ``read`` reads that ``describe`` needs, read by `lab_info` in every namespace it describes
+    # (a route's {"routes"}); () when the links say all.
+    describe_reads: Tuple[str, ...] = ()
 
     def build(self, params: dict):
         """The desired object for these options (None values: not given)."""

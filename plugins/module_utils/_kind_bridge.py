@@ -617,6 +617,63 @@ def from_params(params: dict) -> Bridge:
     return Bridge(**params)
 
 
+PORT_PRIORITY_DEFAULT = 32
+# The path cost the kernel gives a new port (br_port_cost: from the device's speed, 100 when it has none):
+# a port's cost is described when it differs.
+PORT_COST_DEFAULT = {"veth": 2, "tun": 2, "vxlan": 100}
+
+
+def auto_cost(space, link: Link) -> Optional[int]:
+    """The cost the kernel would give this port by itself; None when not known (never described)."""
+    if link.kind == "macvlan" and link.info is not None:
+        parent = space.by_index(getattr(link.info, "parent", None))
+        return PORT_COST_DEFAULT.get(parent.kind or "") if parent is not None else None
+    return PORT_COST_DEFAULT.get(link.kind or "")
+
+
+def describe_ports(reader, netns, bridge: Link, entry: dict) -> None:
+    """A bridge's ports: the described devices whose master it is, with their non-default settings; its MTU
+    when it is not what the kernel derives from them."""
+    space = reader.world.spaces[netns]
+    mtus = []
+    for link in sorted(space.links.values(), key=lambda item: item.name):
+        port_info: Any = link.port
+        if link.master != bridge.index:
+            continue
+        if (netns, link.name) not in reader.described:
+            if reader.mine(link):
+                reader.warn("bridge %s in %s: port %s is not described (see left_out)" % (
+                    bridge.name, reader.label(netns), link.name))
+            continue
+        port: dict = {"name": link.name}
+        if port_info is not None and port_info.cost not in (None, auto_cost(space, link)):
+            port["cost"] = port_info.cost
+        if port_info is not None and port_info.priority not in (None, PORT_PRIORITY_DEFAULT):
+            port["priority"] = port_info.priority
+        if port_info is not None and port_info.hairpin:
+            port["hairpin"] = True
+        entry["ports"].append(port)
+        mtus.append(link.mtu)
+    if bridge.mtu != (min(mtus) if mtus else reader.DEFAULT_MTU):
+        entry["mtu"] = bridge.mtu
+
+
+def describe(reader, netns, link: Link) -> dict:
+    """lab_info: a bridge with its non-default settings; its ports once every device is described."""
+    info: Any = link.info
+    entry = reader.entry(netns, link)
+    entry["ports"] = []
+    if info is not None:
+        for option, default in BRIDGE_DEFAULTS.items():
+            value = getattr(info, option)
+            if value != default:
+                entry[option] = value if option in ("stp", "priority") else centis_to_seconds(value)
+    entry["addresses"] = reader.addresses(link)
+    entry["up"] = link.up
+    reader.later(lambda: describe_ports(reader, netns, link, entry))
+    return entry
+
+
 KIND = Kind(
     name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
     link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
@@ -624,4 +681,5 @@ KIND = Kind(
     prepare=prepare, from_params=from_params, stands_on=stands_on,
     snapshot=("stp_state", "forward_delay", "hello_time", "max_age", "ageing_time", "priority", "vlan_filtering"),
     snapshot_port=("cost", "priority", "hairpin"),
+    describe=describe,
 )

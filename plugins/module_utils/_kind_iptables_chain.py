@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IP_VERSIONS, IptablesChain
+from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IP_VERSIONS, TABLES, IptablesChain, parse_save
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
+from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
 
 OPTIONS: Dict[str, dict] = dict(
@@ -254,6 +255,42 @@ class LabChains:
         return [warning for outcome in self.outcomes for warning in outcome.warnings]
 
 
+def chain_entries(saved: Dict[str, Dict[str, str]]) -> List[dict]:
+    """`iptables_chains` entries from each namespace's iptables-save output ({netns: {family: text}}).
+
+    A user-defined chain is described with its rules; a built-in chain only when it holds rules or its
+    policy is not ACCEPT. A chain alike in both families is one entry with ``ip_version: both``.
+    """
+    entries = []
+    for netns in sorted(saved):
+        found: Dict[tuple, dict] = {}
+        for family in ("ipv4", "ipv6"):
+            text = saved[netns].get(family) or ""
+            tables = [line[1:] for line in text.splitlines() if line.startswith("*") and line[1:] in TABLES]
+            for table in tables:
+                state = parse_save(text, table)
+                for name, chain in state.chains.items():
+                    if chain.policy is not None and chain.policy == "ACCEPT" and not chain.rules:
+                        continue
+                    entry: dict = {"table": table, "chain": name}
+                    if chain.policy is not None:
+                        entry["policy"] = chain.policy
+                    entry["rules"] = list(chain.rules)
+                    entry["netns"] = netns
+                    found.setdefault((table, chain.policy is not None, name), {})[family] = entry
+        for (_table, _builtin, _name), families in sorted(found.items()):
+            if len(families) == 2 and families["ipv4"] == families["ipv6"]:
+                entries.append(dict(families["ipv4"], ip_version="both"))
+            else:
+                entries.extend(dict(entry, ip_version=family) for family, entry in sorted(families.items()))
+    return entries
+
+
+def describe(reader) -> List[dict]:
+    """lab_info: the chains of the named namespaces in scope, from the iptables-save texts read."""
+    return chain_entries({ns: text for ns, text in reader.chains.items() if ns is not HOST and ns in reader.spaces})
+
+
 KIND = Kind(
     name="iptables_chain", section="iptables_chains", desired=IptablesChain, plan=planned_by_netfilter,
     options=OPTIONS, engine="netfilter",
@@ -261,4 +298,5 @@ KIND = Kind(
     # one wait for the xtables lock (the topology's lock_timeout).
     section_skip=("state", "backend", "lock_timeout"),
     owned=nothing, endpoints=nothing, namespaces=lambda desired: [desired.netns], from_params=from_params,
+    describe=describe,
 )

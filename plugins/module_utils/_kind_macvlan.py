@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, replace
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
@@ -369,8 +369,23 @@ def lower(link: Link) -> Optional[int]:
     return info.parent
 
 
+def describe(reader, netns, link: Link) -> Optional[dict]:
+    """lab_info: a macvlan device whose parent is in its own namespace (named by ``link``)."""
+    info: Any = link.info
+    parent = reader.world.spaces[netns].by_index(info.parent) if info and not info.parent_elsewhere else None
+    if parent is None:
+        reader.skip(netns, link, "its parent device is in another namespace")
+        return None
+    entry = reader.entry(netns, link)
+    entry["link"] = parent.name
+    if info.mode:
+        entry["mode"] = info.mode
+    return reader.common(entry, link, parent.mtu)
+
+
 KIND = Kind(
     name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
     snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",
+    describe=describe,
 )

@@ -240,9 +240,41 @@ def read(kernel, netns: Optional[str], keys) -> Dict[str, object]:
     return {"sysctls": values}
 
 
+# Sysctls that differ in every namespace by design (random keys), or cannot be read back.
+SYSCTL_VOLATILE = ("net.ipv4.tcp_fastopen_key", "stable_secret")
+
+
+def sysctl_changes(values, defaults) -> Dict[str, str]:
+    """The ``net.*`` settings whose value differs from a fresh namespace's."""
+    changed = {}
+    for key, value in sorted(values.items()):
+        if value is None or not value or key not in defaults or any(word in key for word in SYSCTL_VOLATILE):
+            continue
+        if value != defaults[key]:
+            changed[key] = value
+    return changed
+
+
+def describe(reader) -> list:
+    """lab_info: the named namespaces in scope, with their loopback's state and changed sysctls."""
+    namespaces = []
+    for netns in reader.spaces:
+        if netns is HOST:
+            continue
+        space = reader.world.spaces[netns]
+        lo = space.get("lo")
+        entry: dict = {"name": netns, "loopback": bool(lo is not None and lo.up)}
+        sysctls = sysctl_changes(space.sysctls, reader.sysctl_defaults)
+        if sysctls:
+            entry["sysctls"] = sysctls
+        namespaces.append(entry)
+    return namespaces
+
+
 KIND = Kind(
     endpoints=nothing,
     name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
     owned=owned, namespaces=namespaces, reads=reads, read=read,
     stands_on=nothing, container=True, section_skip=("state", "force"),
+    describe=describe,
 )

@@ -393,6 +393,38 @@ def plan_route(p, desired: Route) -> ObjectResult:
     return result
 
 
+# Route protocols the kernel (or a router advertisement, or an ICMP redirect) sets itself: not configuration.
+RTPROT_OWN = frozenset((1, 2, 9))  # redirect, kernel, ra
+
+
+def describe(reader) -> list:
+    """lab_info: the routes of the namespaces in scope that are configuration, through described devices."""
+    routes = []
+    for netns in reader.spaces:
+        space = reader.world.spaces[netns]
+        for route in sorted(space.routes, key=lambda r: (r.table, ":" in r.dst, r.dst, r.metric)):
+            if route.proto in RTPROT_OWN or route.table == ROUTE_TABLES["local"]:
+                continue
+            dev = space.by_index(route.oif) if route.oif else None
+            if route.oif and (dev is None or (netns, dev.name) not in reader.described and not reader.is_loopback(dev)):
+                continue  # a route of the host's own network, or through a device left out
+            network = ipaddress.ip_network(route.dst)
+            if network.is_multicast or (network.version == 6 and network.is_link_local):
+                continue
+            entry: dict = {"dst": route.dst}
+            if route.gateway:
+                entry["gateway"] = route.gateway
+            if dev is not None:
+                entry["dev"] = dev.name
+            if route.metric != DEFAULT_METRIC[network.version]:
+                entry["metric"] = route.metric
+            if route.table != ROUTE_TABLES["main"]:
+                entry["table"] = str(route.table)
+            reader.put(entry, netns)
+            routes.append(entry)
+    return routes
+
+
 KIND = Kind(
     endpoints=nothing,
     name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
@@ -401,4 +433,6 @@ KIND = Kind(
     exclusive=exclusive,
     section_doc=("Routes live in the lab's namespaces and go with them; a route in the host is not removed by"
                  " O(state=absent).",),
+    describe=describe,
+    describe_reads=("routes",),
 )

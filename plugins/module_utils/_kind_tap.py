@@ -420,9 +420,27 @@ def from_params(params: dict) -> Tap:
     return Tap(**{key: value for key, value in params.items() if key in Tap.__dataclass_fields__})
 
 
+def describe(reader, netns, link: Link) -> Optional[dict]:
+    """lab_info: a persistent tun/tap device (one a program holds goes with the program)."""
+    info: Any = link.info
+    if info is None or not info.persist:
+        reader.skip(netns, link, "a tun/tap device a program holds (not persistent): it goes with the program")
+        return None
+    entry = reader.entry(netns, link)
+    entry["mode"] = info.mode
+    if info.owner is not None:
+        entry["owner"] = str(info.owner)
+    if info.group is not None:
+        entry["group"] = str(info.group)
+    for flag in ("multi_queue", "pi", "vnet_hdr"):
+        entry[flag] = bool(getattr(info, flag))
+    return reader.common(entry, link, reader.DEFAULT_MTU)
+
+
 KIND = Kind(
     name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
     link_kind="tun", parse=parse, info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),
+    describe=describe,
 )

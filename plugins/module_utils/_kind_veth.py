@@ -327,10 +327,45 @@ def names(desired) -> dict:
     return {netns: set(wanted) for netns in (desired.netns, desired.peer_netns, HOST)}
 
 
+def describe(reader, netns, link: Link) -> Optional[dict]:
+    """lab_info: a veth pair, from either end (the first read); both ends are described by one entry."""
+    if link.peer is None:
+        reader.skip(netns, link, "its peer is in a namespace that was not read (unnamed, or left out)")
+        return None
+    peer_ns, peer_name = link.peer
+    if peer_ns not in reader.spaces:
+        reader.skip(netns, link, "its peer '%s' is in %s, which is left out" % (peer_name, reader.label(peer_ns)))
+        return None
+    peer = reader.world.spaces[peer_ns].links[peer_name]
+    if not reader.mine(peer):
+        reader.skip(netns, link, "its peer '%s' in %s is not the lab's" % (peer_name, reader.label(peer_ns)))
+        return None
+    reader.claim(peer_ns, peer_name)
+    entry = reader.entry(netns, link)
+    entry["peer"] = peer_name
+    peer_option = peer_netns_option(netns, peer_ns)
+    if peer_option is not None:
+        entry["peer_netns"] = peer_option
+    entry["addresses"] = reader.addresses(link)
+    entry["peer_addresses"] = reader.addresses(peer)
+    if link.mtu != reader.DEFAULT_MTU or peer.mtu != reader.DEFAULT_MTU:
+        entry["mtu"] = link.mtu
+        if peer.mtu != link.mtu:
+            reader.warn("veth %s in %s has MTU %s, its peer %s in %s MTU %s: described with %s" % (
+                link.name, reader.label(netns), link.mtu, peer_name, reader.label(peer_ns), peer.mtu, link.mtu))
+    entry["up"] = link.up and peer.up
+    if link.up != peer.up:
+        reader.warn("veth %s in %s is %s, its peer %s in %s %s: a topology sets both ends alike, described as down"
+                    % (link.name, reader.label(netns), "up" if link.up else "down", peer_name, reader.label(peer_ns),
+                       "up" if peer.up else "down"))
+    return entry
+
+
 KIND = Kind(
     endpoints=endpoints,
     name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
     from_params=from_params,
+    describe=describe,
 )

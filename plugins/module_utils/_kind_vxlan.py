@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
@@ -390,9 +390,32 @@ def lower(link: Link) -> Optional[int]:
     return link.info.dev if isinstance(link.info, VxlanInfo) else None
 
 
+# What VXLAN over IPv4 adds to a frame: the MTU the kernel gives a new device is its underlay's less this.
+VXLAN_OVERHEAD = 50
+
+
+def describe(reader, netns, link: Link) -> Optional[dict]:
+    """lab_info: a VXLAN device; its MTU is said when it is not what the kernel derives from the underlay."""
+    info: Any = link.info
+    entry = reader.entry(netns, link)
+    entry["vni"] = info.vni
+    for option in ("local", "remote", "group"):
+        if getattr(info, option):
+            entry[option] = getattr(info, option)
+    if info.dstport is not None:
+        entry["dstport"] = info.dstport
+    dev = reader.world.spaces[netns].by_index(info.dev) if info.dev else None
+    mtu_default = reader.DEFAULT_MTU - VXLAN_OVERHEAD
+    if dev is not None:
+        entry["dev"] = dev.name
+        mtu_default = dev.mtu - VXLAN_OVERHEAD
+    return reader.common(entry, link, mtu_default)
+
+
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
     stands_on=stands_on, exclusive=exclusive,
+    describe=describe,
 )

@@ -13,7 +13,8 @@ object after what it stands on: Kind.stands_on, Kind.reaches).
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import (
     _kind_bridge,
@@ -39,8 +40,10 @@ KINDS: Tuple[Kind, ...] = (
     _kind_iptables_chain.KIND,
 )
 
-_BY_NAME: Dict[str, Kind] = {kind.name: kind for kind in KINDS}
-_BY_LINK_KIND: Dict[str, Kind] = {kind.link_kind: kind for kind in KINDS if kind.link_kind}
+_BY_NAME: Dict[str, Kind] = {}
+_BY_LINK_KIND: Dict[str, Kind] = {}
+# The rebuilds of tables other modules derive from KINDS when imported (_specs.SECTION_OPTIONS): see derived().
+_DERIVED: List[Callable[[], None]] = []
 
 
 def get(name: str) -> Kind:
@@ -54,3 +57,41 @@ def by_link_kind(link_kind: Optional[str]) -> Optional[Kind]:
 
 def by_section(section: str) -> Kind:
     return next(kind for kind in KINDS if kind.section == section)
+
+
+def derived(rebuild: Callable[[], None]) -> Callable[[], None]:
+    """Declare a table a module builds from KINDS (filled in place by ``rebuild``): built now, and again whenever
+    registered() changes KINDS, so that no module keeps a list of kinds of its own. A module that reads
+    KINDS at import without this misses a kind a test registers (tests/unit/test_throwaway_kind.py)."""
+    _DERIVED.append(rebuild)
+    rebuild()
+    return rebuild
+
+
+def _index() -> None:
+    _BY_NAME.clear()
+    _BY_NAME.update((kind.name, kind) for kind in KINDS)
+    _BY_LINK_KIND.clear()
+    _BY_LINK_KIND.update((kind.link_kind, kind) for kind in KINDS if kind.link_kind)
+    for rebuild in _DERIVED:
+        rebuild()
+
+
+@contextmanager
+def registered(*kinds: Kind, before: Optional[str] = None) -> Iterator[Tuple[Kind, ...]]:
+    """KINDS with these kinds too, inserted before the kind named ``before`` (or at the end), while the block
+    runs; every index and derived table follows, and all is put back on exit. For tests: a throwaway kind
+    defined in a test goes through every consumer of the registry as a kind file's would."""
+    global KINDS
+    saved = KINDS
+    at = [kind.name for kind in saved].index(before) if before is not None else len(saved)
+    KINDS = saved[:at] + tuple(kinds) + saved[at:]
+    try:
+        _index()
+        yield KINDS
+    finally:
+        KINDS = saved
+        _index()
+
+
+_index()

@@ -13,8 +13,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST
 
-KIND_ORDER = ("netns", "veth", "tap", "vxlan", "macvlan", "bridge", "route", "iptables_chain")
-
 
 def _place(netns: Optional[str]) -> str:
     return "(host)" if netns is HOST else "in %s" % netns
@@ -93,7 +91,11 @@ def lab_counts(described: Sequence[dict], removed: Sequence[dict]) -> Dict[str, 
 
 
 def _kind_rank(kind: str) -> Tuple[int, str]:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+    """Kinds in the registry's order; a link of a kind no kind file knows ("link", "dummy") after them."""
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+
+    order = [known.name for known in _kinds.KINDS]
+    return (order.index(kind) if kind in order else len(order), kind)
 
 
 def counts_text(counts: Dict[str, Dict[str, int]]) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Dict
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import OPTIONS as _CHAIN_OPTIONS
-from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
 from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE, argument_spec, pick
 
 # The topology module's own options, beside its sections.
@@ -64,7 +64,13 @@ def section_table(kind) -> Dict[str, dict]:
 
 
 # Section name -> the options of one entry (argument spec), in the registry's order.
-SECTION_OPTIONS: Dict[str, Dict[str, dict]] = {kind.section: argument_spec(section_table(kind)) for kind in KINDS}
+SECTION_OPTIONS: Dict[str, Dict[str, dict]] = {}
+
+
+@_kinds.derived
+def _section_options() -> None:
+    SECTION_OPTIONS.clear()
+    SECTION_OPTIONS.update((kind.section, argument_spec(section_table(kind))) for kind in _kinds.KINDS)
 
 
 def section_argument_spec() -> dict:

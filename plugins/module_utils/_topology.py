@@ -16,8 +16,9 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_section
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import by_section
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, control_character
 from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface  # a cached parse
 from ansible_collections.netvirt.linux.plugins.module_utils._specs import SECTION_OPTIONS
@@ -45,10 +46,17 @@ def validate_lab_name(name: str) -> str:
 # Each section builds objects of one kind, in the registry's order. The options
 # of an entry are its kind's (_specs.SECTION_OPTIONS), declared as the module's
 # suboptions: Ansible has converted and type-checked them before build() sees them.
-SECTIONS: Dict[str, type] = {kind.section: kind.desired for kind in KINDS if kind.engine == "netlink"}
+SECTIONS: Dict[str, type] = {}
 # Sections of the kinds the netfilter engine reconciles (iptables_chains): built and checked here with the
 # others, but handed to that engine apart (Description.chains), never to the netlink planner.
-NETFILTER_SECTIONS: Dict[str, type] = {kind.section: kind.desired for kind in KINDS if kind.engine == "netfilter"}
+NETFILTER_SECTIONS: Dict[str, type] = {}
+
+
+@_kinds.derived
+def _sections() -> None:
+    for table, engine in ((SECTIONS, "netlink"), (NETFILTER_SECTIONS, "netfilter")):
+        table.clear()
+        table.update((kind.section, kind.desired) for kind in _kinds.KINDS if kind.engine == engine)
 
 
 @dataclass

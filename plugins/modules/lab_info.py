@@ -339,10 +339,11 @@ def main():
         names = sorted(existing if only is None else set(only))
         fresh = in_netns(SCRATCH, fresh_sysctls)
         defaults = {key: value for key, (_path, value) in fresh.items()}
-        routes = (_kinds.get("route").read, {"routes"})
+        # What the kinds' describe hooks need beyond links (routes), everywhere; sysctls in the named namespaces.
+        described = [(kind.read, set(kind.describe_reads)) for kind in _kinds.KINDS if kind.describe_reads]
         sysctls = (sysctl_reader({key: path for key, (path, _value) in fresh.items()}), ())
-        reads = {netns: [routes, sysctls] for netns in names}
-        reads[HOST] = [routes]
+        reads = {netns: described + [sysctls] for netns in names}
+        reads[HOST] = described
         with Kernel() as kernel:
             world = kernel.read([HOST] + names, reads=reads)
         stale = sorted(set(names) & world.stale)

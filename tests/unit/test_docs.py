@@ -8,7 +8,6 @@ or attributes by hand.
 """
 
 import ast
-import importlib
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -111,19 +110,16 @@ def test_state_is_worded_the_same_for_every_kind():
     assert documentation(LAB_OPTIONS)["state"]["description"][0].startswith("V(present) makes the lab exist")
 
 
-def test_a_kind_added_to_the_registry_gets_its_fragment_and_its_section(monkeypatch):
+def test_a_kind_added_to_the_registry_gets_its_fragment_and_its_section():
     veth = _kinds.get("veth")
-    macvlan = replace(veth, name="macvlan", section="macvlans", section_noun=None)
-    monkeypatch.setattr(_kinds, "KINDS", KINDS + (macvlan,))
-    try:
-        fresh = importlib.reload(kinds)
-        assert set(yaml.safe_load(fresh.ModuleDocFragment.MACVLAN)["options"]) == set(veth.options)
-        section = yaml.safe_load(fresh.ModuleDocFragment.TOPOLOGY)["options"]["macvlans"]
-        assert section["description"][0] == "Macvlans, each with the options of M(netvirt.linux.macvlan) except V(state)."
-        assert section["suboptions"]["name"]["description"][0].startswith("Name of the first end, in O(macvlans[].netns).")
-    finally:
-        monkeypatch.undo()
-        importlib.reload(kinds)
+    macvlan = replace(veth, name="macvlan2", section="macvlans2", link_kind=None, section_noun=None)
+    with _kinds.registered(macvlan):
+        assert set(yaml.safe_load(kinds.ModuleDocFragment.MACVLAN2)["options"]) == set(veth.options)
+        section = yaml.safe_load(kinds.ModuleDocFragment.TOPOLOGY)["options"]["macvlans2"]
+        assert section["description"][0] == "Macvlans2, each with the options of M(netvirt.linux.macvlan2) except V(state)."
+        assert section["suboptions"]["name"]["description"][0].startswith("Name of the first end, in O(macvlans2[].netns).")
+    assert not hasattr(kinds.ModuleDocFragment, "MACVLAN2")
+    assert "macvlans2" not in yaml.safe_load(kinds.ModuleDocFragment.TOPOLOGY)["options"]
 
 
 @pytest.mark.parametrize("path", sorted(MODULES.glob("*.py")), ids=lambda path: path.stem)

@@ -4,12 +4,15 @@ import pytest
 from unit_helpers import HOST, BridgeInfo, Link, Netns, P, PortInfo, RouteEntry, TunInfo, Veth, VxlanInfo, world
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_iptables_chain import chain_entries
 from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import MacvlanInfo
+from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS
 from ansible_collections.netvirt.linux.plugins.module_utils._model import ARPHRD_ETHER, ARPHRD_LOOPBACK
 from ansible_collections.netvirt.linux.plugins.module_utils._results import kernel_made
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
-SECTIONS = ["namespaces", "veths", "taps", "vxlans", "macvlans", "bridges", "routes", "iptables_chains"]
+# Every kind's section, in the registry's order (a kind added to the registry has its section described).
+SECTIONS = [kind.section for kind in KINDS]
 
 
 def lo(up=False, alias=None):
@@ -191,7 +194,7 @@ COMMIT
 
 
 def test_chains_user_defined_first_builtin_only_when_changed_alike_families_merged():
-    entries = _labinfo.chain_entries({"r": {"ipv4": SAVE4, "ipv6": SAVE6.replace("10.0.2.0/24", "fd00::/64")}})
+    entries = chain_entries({"r": {"ipv4": SAVE4, "ipv6": SAVE6.replace("10.0.2.0/24", "fd00::/64")}})
     assert entries == [
         {"table": "filter", "chain": "LAB", "rules": ["-s 10.0.2.0/24 -j DROP"], "netns": "r", "ip_version": "ipv4"},
         {"table": "filter", "chain": "LAB", "rules": ["-s fd00::/64 -j DROP"], "netns": "r", "ip_version": "ipv6"},
@@ -200,7 +203,7 @@ def test_chains_user_defined_first_builtin_only_when_changed_alike_families_merg
         {"table": "nat", "chain": "POSTROUTING", "policy": "ACCEPT", "rules": ["-o wan0 -j MASQUERADE"], "netns": "r",
          "ip_version": "ipv4"},
     ]
-    merged = _labinfo.chain_entries({"r": {"ipv4": SAVE6, "ipv6": SAVE6}})
+    merged = chain_entries({"r": {"ipv4": SAVE6, "ipv6": SAVE6}})
     assert merged == [{"table": "filter", "chain": "LAB", "rules": ["-s 10.0.2.0/24 -j DROP"], "netns": "r",
                        "ip_version": "both"}]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from unit_helpers import action_group_misses
 
 from ansible_collections.netvirt.linux.plugins.module_utils._kinds import KINDS, by_link_kind, by_section, get
 from ansible_collections.netvirt.linux.plugins.module_utils._options import argument_spec
@@ -70,5 +71,14 @@ def test_kind_is_complete(kind):
     if kind.link_kind:
         assert by_link_kind(kind.link_kind) is kind
         assert kind.snapshot is not None, "%s declares no snapshot fields (Kind.snapshot)" % kind.name
+    # lab_info describes its objects (a device's, or a whole section's).
+    assert kind.describe is not None, "%s declares no lab_info description (Kind.describe)" % kind.name
+    assert not kind.describe_reads or kind.read is not None, "%s: describe_reads without a read" % kind.name
     # README lists the module.
     assert "`netvirt.linux.%s`" % kind.name in (REPO / "README.md").read_text()
+
+
+def test_the_action_group_holds_every_kind_that_takes_netns():
+    """meta/runtime.yml's group netvirt: checked against the registry here, and against every module's
+    rendered options by tests/build/test_collection_build.py."""
+    assert action_group_misses(KINDS) == []

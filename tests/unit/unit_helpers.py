@@ -5,7 +5,10 @@ tests reach all of them through ``P`` (``P.plan``, ``P.CreateVeth``,
 ``P.SetSysctl``) and the model's names directly.
 """
 
+from pathlib import Path
 from types import SimpleNamespace
+
+import yaml
 
 from ansible_collections.netvirt.linux.plugins.module_utils import (
     _actions,
@@ -64,3 +67,18 @@ def world(namespaces=(), nsids=None, **spaces):
 def kinds(plan):
     """The actions of a plan by class name, in order."""
     return [type(action).__name__ for action in plan.actions]
+
+
+def action_group_misses(kinds) -> list:
+    """What meta/runtime.yml's action group ``netvirt`` gets wrong about these kinds: it must hold every kind's
+    module that takes ``netns`` (module_defaults: {group/netvirt.linux.netvirt: {netns: X}}), and no kind's
+    module that does not. tests/build/test_collection_build.py checks every module from its rendered docs."""
+    runtime = yaml.safe_load((Path(__file__).resolve().parents[2] / "meta" / "runtime.yml").read_text())
+    group = set(runtime["action_groups"]["netvirt"])
+    misses = []
+    for kind in kinds:
+        if "netns" in kind.options and kind.name not in group:
+            misses.append("%s takes netns but is not in action group netvirt" % kind.name)
+        elif "netns" not in kind.options and kind.name in group:
+            misses.append("%s does not take netns but is in action group netvirt" % kind.name)
+    return misses
