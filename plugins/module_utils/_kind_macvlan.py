@@ -33,7 +33,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDR
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
-# IFLA_MACVLAN_MODE as the kernel numbers it (pyroute2 decodes it to these names).
+# IFLA_MACVLAN_MODE as the kernel numbers it (a decoder may give the names themselves).
 MODE_NAMES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
 MODE_NUMBERS = {name: number for number, name in MODE_NAMES.items()}
 # What parse reads (<linux/if_link.h>): of IFLA_INFO_DATA, and of the message itself.

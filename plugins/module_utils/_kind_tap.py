@@ -365,7 +365,7 @@ IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 TUN_TYPES = {1: "tun", 2: "tap"}
 # TUNSETIFF, TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP (<linux/if_tun.h>: _IOW('T', 202..206, int)) as this
-# machine numbers them: the direction bits differ on powerpc and mips. The machines pyroute2 knows.
+# machine numbers them: the direction bits differ on powerpc and mips (the machines known here).
 _TUN_IOCTLS = dict(
     [(machine, (0x400454CA, 0x400454CB, 0x400454CC, 0x400454CE)) for machine in (
         "i386", "i686", "x86_64", "armv6l", "armv7l", "s390x", "aarch64", "loongarch64")]

@@ -42,7 +42,6 @@ NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 # <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
 IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 3, 4, 5, 10
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 28, 29, 37
-VETH_INFO_PEER = 1
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 # No statistics in the answer (IFLA_STATS*, IPv6's per-device counters): the kernel skips summing
 # per-CPU counters no one here reads, which halves a link dump's time in the kernel.
@@ -52,8 +51,8 @@ NETNSA_NSID, NETNSA_FD = 1, 3
 
 # Formats a kind's layout may give besides struct's: an IPv4 or IPv6 address, as text both ways (as pyroute2's).
 ADDRESS_FORMATS = {"ipv4": (socket.AF_INET, 4), "ipv6": (socket.AF_INET6, 16)}
-# The nested peer of a paired device's IFLA_INFO_DATA (VETH_INFO_PEER; vxcan and netkit number theirs alike).
-INFO_PEER = VETH_INFO_PEER
+# The nested peer of a paired device's IFLA_INFO_DATA (<linux/veth.h>; vxcan and netkit number theirs alike).
+INFO_PEER = 1
 
 # A NUL-terminated string as pyroute2 gives it: str, or the bytes when they are not UTF-8
 # (a device name is any bytes but '/', ':' and white space); None when absent.
