@@ -122,6 +122,7 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip tuntap add d0 mode tap user 1000 group 100 vnet_hdr multi_queue\n"
         "ip tuntap add t0 mode tun pi\n"
         "ip link add vx0 type vxlan id 42 dstport 4789 local 10.0.0.1\n"
+        "ip link add vx6 type vxlan id 43 dstport 8472 local fd00::1 group ff05::9 dev br0\n"
         # Text that is not ASCII, in a name and an alias, survives the hand decoder as pyroute2's.
         "ip link add 'v\u00e9-\u20ac' type veth peer name w\u00e9\n"
         "ip link set w\u00e9 alias '\u00fcber alles, a long alias with spaces' master br0\n"
@@ -148,6 +149,8 @@ def test_reader_reads_what_iproute_reads(sandbox):
     assert "mode='tun', owner=None, group=None, pi=True" in ports["t0"][7], ports["t0"]
     assert "cost=77" in ports["v0"][8] and "priority=5" in ports["v0"][8] and "hairpin=True" in ports["v0"][8]
     assert ports["v0"][8] != "None" and ports["vx0"][7] != "None" and ports["d0"][7] != "None"
+    assert "vni=43, local='fd00::1', remote=None, group='ff05::9', dstport=8472, dev=%d" % host["br0"]["index"] \
+        in ports["vx6"][7], ports["vx6"]
     assert ports["mv0"][7] != "None" and ports["w\u00e9"][8] != "None" and ports["br0"][7] != "None"
     assert found["None"]["reader_nsid"] is not None
     assert host["v0"]["IFLA_LINK_NETNSID"] == found["None"]["reader_nsid"]
