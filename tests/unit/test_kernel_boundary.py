@@ -8,8 +8,11 @@ replace_route, routes ...), never its sockets.
 """
 
 import ast
+import errno
 import re
 from pathlib import Path
+
+import pytest
 
 from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
 
@@ -112,3 +115,16 @@ def test_the_adapter_offers_what_kinds_need_and_names_no_kind():
         # No kind-specific method, branch or constant (create_veth, tun_ioctls, kind="vxlan" ...).
         assert words.isdisjoint(KIND_WORDS), (module, sorted(words & KIND_WORDS))
     assert "create_veth" not in dir(Kernel) and "tun_ioctls" not in dir(Kernel)
+
+
+def test_tun_ioctls_moved_to_the_tap_kind_are_pyroute2s():
+    from pyroute2.netlink.rtnl.ifinfmsg import tuntap
+
+    from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import tun_ioctls
+
+    assert tun_ioctls() == {name: getattr(tuntap, name) for name in ("TUNSETIFF", "TUNSETOWNER", "TUNSETGROUP",
+                                                                     "TUNSETPERSIST")}
+    assert tun_ioctls("ppc64")["TUNSETIFF"] == 0x800454CA and tun_ioctls("aarch64")["TUNSETGROUP"] == 0x400454CE
+    with pytest.raises(OSError) as exc:
+        tun_ioctls("pdp11")
+    assert exc.value.errno == errno.EOPNOTSUPP
