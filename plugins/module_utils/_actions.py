@@ -16,7 +16,6 @@ import errno
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
 
 # Phases keep a multi-object plan in dependency order whatever the order of
@@ -104,13 +103,12 @@ class LinkAction(Action):
         return (DeleteLink(self.netns, self.name),) if self.creates() else None
 
     def set_link(self, kernel, **attributes) -> None:
-        """RTM_SETLINK on this interface with ``attributes`` (pyroute2's link("set") keywords)."""
+        """Kernel.set_link on this interface: ``state``, ``ifalias``, ``master``, ``mtu``."""
         kernel.set_link(self.netns, kernel.ifindex(self.netns, self.name), **attributes)
 
     def set_kind_data(self, kernel, kind: str, data: bytes, port: bool = False) -> None:
-        """RTM_NEWLINK on this interface with its ``kind``'s settings (``port``: as a port of a ``kind`` master)."""
-        index = kernel.ifindex(self.netns, self.name)
-        kernel.new_link(self.netns, _nlwire.newlink_request(None, kind, data, index, port), create=False)
+        """This interface's ``kind`` settings (``port``: as a port of a ``kind`` master), packed by the kind."""
+        kernel.set_link_data(self.netns, kernel.ifindex(self.netns, self.name), kind, data, port)
 
 
 @dataclass(frozen=True)
@@ -122,10 +120,7 @@ class MoveLink(LinkAction):
         return "move %s from %s to %s" % (self.name, where(self.netns), where(self.target))
 
     def apply(self, kernel) -> None:
-        index = kernel.ifindex(self.netns, self.name)
-        kernel.socket(self.netns).link("set", index=index, net_ns_fd=kernel.netns_fd(self.target))
-        kernel.forget(self.netns, self.name)
-        kernel.forget(self.target, self.name)
+        kernel.move_link(self.netns, self.name, self.target)
 
     def undo(self, before) -> Optional[Tuple[Action, ...]]:
         # A move flushes the device's addresses, takes it down and out of its bridge: put those back too.

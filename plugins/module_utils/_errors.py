@@ -36,7 +36,21 @@ class DeviceMissingError(NetvirtError):
 
 
 class KernelError(NetvirtError):
-    """The kernel refused a change."""
+    """The kernel refused a change: the one exception the kernel adapter (_netlink) lets out, whatever
+    codec carried the request. ``errno`` is the kernel's code when it gave one."""
+
+    @property
+    def errno(self):
+        return self.details.get("errno")
+
+
+class KernelRefusal(KernelError):
+    """A request the kernel answered with an error (``errno``, positive), in generic words (``hint``); the
+    adapter's apply() puts it in the failing action's own words (Action.hint)."""
+
+    def __init__(self, code: int, hint: str):
+        super().__init__("the kernel refused: %s" % hint, errno=code)
+        self.hint = hint
 
 
 class PrivilegeError(NetvirtError):

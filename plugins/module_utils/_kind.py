@@ -79,17 +79,17 @@ class Kind:
     read: Optional[Callable] = None
     # IFLA_INFO_KIND of its devices; None for what is not a device (a namespace, a route).
     link_kind: Optional[str] = None
-    # parse(msg, data) -> the kind's info object for Link.info; ``data`` is IFLA_INFO_DATA (or None).
+    # parse(link, data) -> the kind's info object for Link.info: ``link`` a dict of the message's own
+    # attributes it declares (link_attributes), ``data`` one of IFLA_INFO_DATA's (info_attributes), or None.
     parse: Optional[Callable] = None
-    # The attributes parse reads, {pyroute2 name: (number, struct format)}, of IFLA_INFO_DATA and of the
-    # message itself: when declared, the reader hands parse _nlwire.Nested views of the same bytes
-    # (get_attr as pyroute2's) instead of importing pyroute2 to decode the whole message.
+    # The attributes parse reads, {pyroute2 name: (number, format)}, format being struct's or "ipv4"/"ipv6":
+    # the adapter decodes only those (_nlwire.decode, values as pyroute2's, None when absent), and a kind
+    # packs what it sends by the same layout (_nlwire.packed).
     info_attributes: Optional[Dict[str, Tuple[int, str]]] = None
     link_attributes: Optional[Dict[str, Tuple[int, str]]] = None
-    # For kinds that are masters (a bridge): parse_port(slave_data) -> Link.port, and a new port's settings.
+    # For kinds that are masters (a bridge): parse_port(data) -> Link.port, and a new port's settings.
     parse_port: Optional[Callable] = None
-    # The attributes parse_port reads, {pyroute2 name: (IFLA_* number, struct format)}: the reader then
-    # decodes only those (_nlwire.Nested) instead of having pyroute2 decode a port's whole linkinfo.
+    # The attributes parse_port reads of IFLA_INFO_SLAVE_DATA, laid out as info_attributes.
     port_attributes: Optional[Dict[str, Tuple[int, str]]] = None
     new_port: Optional[Callable] = None
     # The configuration of its devices as `ip -j -d link` shows it (keys of info_data), which the tests'

@@ -318,7 +318,7 @@ class CreateBridge(LinkAction):
         return ((self.netns, self.name),)
 
     def apply(self, kernel) -> None:
-        kernel.new_link(self.netns, _nlwire.newlink_request(self.name, "bridge", bridge_data(self.options)))
+        kernel.new_link(self.netns, self.name, "bridge", bridge_data(self.options))
 
     def hint(self, code: int) -> Optional[str]:
         return _range_hint(code)
@@ -543,12 +543,12 @@ def bridge_data(options) -> bytes:
     return _nlwire.packed((INFO_ATTRIBUTES[BRIDGE_NLA[option]], int(value)) for option, value in options)
 
 
-def parse(msg, data) -> BridgeInfo:
+def parse(_link: dict, data: Optional[dict]) -> BridgeInfo:
     if data is None:
         return BridgeInfo()
     values: Dict[str, Any] = {}
     for option, nla in BRIDGE_NLA.items():
-        value = data.get_attr(nla)
+        value = data[nla]
         if value is not None:
             values[option] = bool(value) if option == "stp" else int(value)
     return BridgeInfo(**values)
@@ -567,11 +567,11 @@ def port_data(options) -> bytes:
     return _nlwire.packed((PORT_ATTRIBUTES[PORT_NLA[option]], int(value)) for option, value in options)
 
 
-def parse_port(data) -> PortInfo:
+def parse_port(data: Optional[dict]) -> PortInfo:
     if data is None:
         return PortInfo()
-    return PortInfo(cost=data.get_attr("IFLA_BRPORT_COST"), priority=data.get_attr("IFLA_BRPORT_PRIORITY"),
-                    hairpin=bool(data.get_attr("IFLA_BRPORT_MODE")))
+    return PortInfo(cost=data["IFLA_BRPORT_COST"], priority=data["IFLA_BRPORT_PRIORITY"],
+                    hairpin=bool(data["IFLA_BRPORT_MODE"]))
 
 
 def stands_on(desired: Bridge) -> list:

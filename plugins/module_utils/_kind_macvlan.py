@@ -14,6 +14,7 @@ import errno
 from dataclasses import dataclass, replace
 from typing import Any, Optional, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
@@ -32,8 +33,18 @@ from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDR
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
-# IFLA_MACVLAN_MODE as the kernel numbers it (pyroute2 decodes it to these names).
+# IFLA_MACVLAN_MODE as the kernel numbers it (a decoder may give the names themselves).
 MODE_NAMES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
+MODE_NUMBERS = {name: number for number, name in MODE_NAMES.items()}
+# What parse reads (<linux/if_link.h>): of IFLA_INFO_DATA, and of the message itself.
+INFO_ATTRIBUTES = {"IFLA_MACVLAN_MODE": (1, "=I")}
+LINK_ATTRIBUTES = {"IFLA_LINK": (5, "=I"), "IFLA_LINK_NETNSID": (37, "=i")}
+
+
+def macvlan_data(mode: str) -> bytes:
+    """A macvlan's IFLA_INFO_DATA block: its mode."""
+    return _nlwire.packed([(INFO_ATTRIBUTES["IFLA_MACVLAN_MODE"], MODE_NUMBERS[mode])])
+
 
 OPTIONS = dict(
     name=IFNAME("the macvlan device"),
@@ -126,8 +137,8 @@ class CreateMacvlan(LinkAction):
 
     def apply(self, kernel) -> None:
         # Sent in the macvlan's own namespace: the kernel finds the parent there.
-        kernel.socket(self.netns).link("add", ifname=self.name, kind="macvlan",
-                                       link=kernel.ifindex(self.netns, self.parent), macvlan_mode=self.mode)
+        kernel.new_link(self.netns, self.name, "macvlan", macvlan_data(self.mode),
+                        parent=kernel.ifindex(self.netns, self.parent))
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EBUSY:
@@ -153,7 +164,7 @@ class SetMacvlanMode(LinkAction):
     phase = PHASE_SET_LINK
 
     def apply(self, kernel) -> None:
-        self.set_link(kernel, kind="macvlan", macvlan_mode=self.mode)
+        self.set_kind_data(kernel, "macvlan", macvlan_data(self.mode))
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EINVAL:
@@ -344,15 +355,15 @@ def plan_macvlan(p, desired: Macvlan) -> ObjectResult:
     return result
 
 
-def parse(msg, data) -> MacvlanInfo:
-    mode = data.get_attr("IFLA_MACVLAN_MODE") if data is not None else None
+def parse(link: dict, data: Optional[dict]) -> MacvlanInfo:
+    mode = data["IFLA_MACVLAN_MODE"] if data is not None else None
     if isinstance(mode, int):
         mode = MODE_NAMES.get(mode, str(mode))
     return MacvlanInfo(
         mode=mode,
         # IFLA_LINK: the parent's ifindex; with IFLA_LINK_NETNSID it counts in another namespace.
-        parent=msg.get_attr("IFLA_LINK") or None,
-        parent_elsewhere=msg.get_attr("IFLA_LINK_NETNSID") is not None,
+        parent=link["IFLA_LINK"] or None,
+        parent_elsewhere=link["IFLA_LINK_NETNSID"] is not None,
     )
 
 
@@ -386,6 +397,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 KIND = Kind(
     name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
+    info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",
     describe=describe,
 )

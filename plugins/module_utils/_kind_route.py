@@ -58,10 +58,8 @@ OPTIONS = dict(
                 " is replaced in place."),
 )
 
-AF_INET6 = 10
 RTN_UNICAST = 1
 RT_SCOPE_LINK = 253
-RT_SCOPE_NOWHERE = 255
 
 ROUTE_TABLES = {"main": 254, "local": 255, "default": 253}
 # The metric the kernel gives a route added without one.
@@ -168,7 +166,11 @@ class SetRoute(Action):
         return "%s route %s in %s" % ("replace" if self.replace else "add", route_text(self.route), where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.socket(self.netns).route("replace", **_route_kwargs(kernel, self.netns, self.route))
+        route = self.route
+        # A route straight out of a device reaches hosts on the link, as `ip route` sets it.
+        kernel.replace_route(self.netns, route.dst, route.table, route.effective_metric, gateway=route.gateway or None,
+                             oif=kernel.ifindex(self.netns, route.dev) if route.dev else None,
+                             scope=None if route.gateway else RT_SCOPE_LINK)
 
     def undo(self, before):
         old = _route_before(before, self.netns, self.route)
@@ -193,10 +195,7 @@ class DelRoute(Action):
         return "delete route %s in %s" % (route_text(self.route), where(self.netns))
 
     def apply(self, kernel) -> None:
-        route = self.route
-        # Scope "nowhere" matches a route of any scope, as `ip route del` does.
-        kernel.socket(self.netns).route(
-            "del", dst=route.dst, table=route.table, priority=route.effective_metric, scope=RT_SCOPE_NOWHERE)
+        kernel.delete_route(self.netns, self.route.dst, self.route.table, self.route.effective_metric)
 
     def undo(self, before):
         old = _route_before(before, self.netns, self.route)
@@ -222,34 +221,14 @@ def _route_before(before, netns: Optional[str], route: Route):
     return Route(entry.dst, gateway=entry.gateway, dev=dev, metric=entry.metric, table=entry.table, netns=netns)
 
 
-def _route_kwargs(kernel, netns: Optional[str], route) -> dict:
-    kwargs = dict(dst=route.dst, table=route.table, priority=route.effective_metric)
-    if route.gateway:
-        kwargs["gateway"] = route.gateway
-    else:
-        # A route straight out of a device reaches hosts on the link, as `ip route` sets it.
-        kwargs["scope"] = RT_SCOPE_LINK
-    if route.dev:
-        kwargs["oif"] = kernel.ifindex(netns, route.dev)
-    return kwargs
-
-
 def read(kernel, netns: Optional[str], _items) -> Dict[str, object]:
     """Unicast routes of every table, one dump."""
     entries = []
-    for msg in kernel.socket(netns).get_routes():
-        if msg["type"] != RTN_UNICAST:
+    for record in kernel.routes(netns):
+        if record["type"] != RTN_UNICAST:
             continue
-        family = 6 if msg["family"] == AF_INET6 else 4
-        dst = msg.get_attr("RTA_DST") or ("::" if family == 6 else "0.0.0.0")
-        entries.append(RouteEntry(
-            dst=ipaddress.ip_network("%s/%d" % (dst, msg["dst_len"]), strict=False).with_prefixlen,
-            table=msg.get_attr("RTA_TABLE") or msg["table"],
-            metric=msg.get_attr("RTA_PRIORITY") or 0,
-            gateway=msg.get_attr("RTA_GATEWAY"),
-            oif=msg.get_attr("RTA_OIF"),
-            proto=msg["proto"],
-        ))
+        entries.append(RouteEntry(dst=record["dst"], table=record["table"], metric=record["metric"],
+                                  gateway=record["gateway"], oif=record["oif"], proto=record["proto"]))
     return {"routes": tuple(entries)}
 
 

@@ -9,6 +9,7 @@ import errno
 import fcntl
 import grp
 import os
+import platform
 import pwd
 import struct
 from dataclasses import dataclass, replace
@@ -326,7 +327,7 @@ def tun_configure(kernel, netns, name, mode, multi_queue, pi, vnet_hdr, owner, g
         flags |= IFF_VNET_HDR
     if multi_queue:
         flags |= IFF_MULTI_QUEUE
-    ioctls = kernel.tun_ioctls()
+    ioctls = tun_ioctls()
     fd = _tun_open(kernel, netns)
     try:
         # struct ifreq: the name, then the flags, padded to 40 bytes.
@@ -363,6 +364,20 @@ IFF_MULTI_QUEUE = 0x0100
 IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 TUN_TYPES = {1: "tun", 2: "tap"}
+# TUNSETIFF, TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP (<linux/if_tun.h>: _IOW('T', 202..206, int)) as this
+# machine numbers them: the direction bits differ on powerpc and mips (the machines known here).
+_TUN_IOCTLS = dict(
+    [(machine, (0x400454CA, 0x400454CB, 0x400454CC, 0x400454CE)) for machine in (
+        "i386", "i686", "x86_64", "armv6l", "armv7l", "s390x", "aarch64", "loongarch64")]
+    + [(machine, (0x800454CA, 0x800454CB, 0x800454CC, 0x800454CE)) for machine in ("ppc64", "mips")])
+
+
+def tun_ioctls(machine: Optional[str] = None) -> Dict[str, int]:
+    """The tun/tap ioctl numbers of this machine (``machine``: platform.machine()'s name for another)."""
+    numbers = _TUN_IOCTLS.get(platform.machine() if machine is None else machine)
+    if numbers is None:
+        raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture")
+    return dict(zip(("TUNSETIFF", "TUNSETPERSIST", "TUNSETOWNER", "TUNSETGROUP"), numbers))
 
 
 # What parse reads (<linux/if_link.h>, <linux/if_tun.h>), for the reader's own decoder.
@@ -372,20 +387,20 @@ INFO_ATTRIBUTES = {"IFLA_TUN_OWNER": (1, "=I"), "IFLA_TUN_GROUP": (2, "=I"), "IF
 LINK_ATTRIBUTES = {"IFLA_CARRIER": (33, "=B")}
 
 
-def parse(msg, data) -> TunInfo:
+def parse(link: dict, data: Optional[dict]) -> TunInfo:
     if data is None:
         return TunInfo()
     return TunInfo(
-        mode=TUN_TYPES.get(data.get_attr("IFLA_TUN_TYPE"), "tap"),
+        mode=TUN_TYPES.get(data["IFLA_TUN_TYPE"], "tap"),
         # The kernel leaves owner and group out when they are unset.
-        owner=data.get_attr("IFLA_TUN_OWNER"),
-        group=data.get_attr("IFLA_TUN_GROUP"),
-        pi=bool(data.get_attr("IFLA_TUN_PI")),
-        vnet_hdr=bool(data.get_attr("IFLA_TUN_VNET_HDR")),
-        multi_queue=bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
-        persist=bool(data.get_attr("IFLA_TUN_PERSIST")),
+        owner=data["IFLA_TUN_OWNER"],
+        group=data["IFLA_TUN_GROUP"],
+        pi=bool(data["IFLA_TUN_PI"]),
+        vnet_hdr=bool(data["IFLA_TUN_VNET_HDR"]),
+        multi_queue=bool(data["IFLA_TUN_MULTI_QUEUE"]),
+        persist=bool(data["IFLA_TUN_PERSIST"]),
         # A tun/tap device has carrier exactly while a program has it open.
-        attached=bool(msg.get_attr("IFLA_CARRIER")),
+        attached=bool(link["IFLA_CARRIER"]),
     )
 
 

@@ -113,7 +113,7 @@ class CreateVeth(Action):
         return ((self.netns, self.name), (self.peer_netns, self.peer))
 
     def apply(self, kernel) -> None:
-        kernel.create_veth(self.netns, self.name, self.peer, self.peer_netns, mtu=self.mtu)
+        kernel.new_link(self.netns, self.name, "veth", mtu=self.mtu, peer=(self.peer, self.peer_netns))
 
     def undo(self, before):
         # The peer goes with it.

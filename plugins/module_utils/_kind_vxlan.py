@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
@@ -178,16 +179,16 @@ class CreateVxlan(LinkAction):
         return ((self.netns, self.name),)
 
     def apply(self, kernel) -> None:
-        kwargs: Dict[str, object] = {"vxlan_id": self.vni, "vxlan_port": self.dstport}
+        values: Dict[str, object] = {"IFLA_VXLAN_ID": self.vni, "IFLA_VXLAN_PORT": self.dstport}
         six = any(":" in a for a in (self.local, self.remote, self.group) if a)
         if self.local:
-            kwargs["vxlan_local6" if six else "vxlan_local"] = self.local
+            values["IFLA_VXLAN_LOCAL6" if six else "IFLA_VXLAN_LOCAL"] = self.local
         destination = self.remote or self.group
         if destination:
-            kwargs["vxlan_group6" if six else "vxlan_group"] = destination
+            values["IFLA_VXLAN_GROUP6" if six else "IFLA_VXLAN_GROUP"] = destination
         if self.dev is not None:
-            kwargs["vxlan_link"] = kernel.ifindex(self.netns, self.dev)
-        kernel.socket(self.netns).link("add", ifname=self.name, kind="vxlan", **kwargs)
+            values["IFLA_VXLAN_LINK"] = kernel.ifindex(self.netns, self.dev)
+        kernel.new_link(self.netns, self.name, "vxlan", vxlan_data(values))
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EEXIST:
@@ -317,13 +318,24 @@ def _plan_vxlan_absent(p, desired: Vxlan) -> ObjectResult:
                               lambda link, space: vxlan_view(desired, link, space))
 
 
-def parse(msg, data) -> VxlanInfo:
+# What parse reads of IFLA_INFO_DATA and CreateVxlan sends (<linux/if_link.h>); the port is big-endian.
+INFO_ATTRIBUTES = {"IFLA_VXLAN_ID": (1, "=I"), "IFLA_VXLAN_GROUP": (2, "ipv4"), "IFLA_VXLAN_LINK": (3, "=I"),
+                   "IFLA_VXLAN_LOCAL": (4, "ipv4"), "IFLA_VXLAN_PORT": (15, ">H"), "IFLA_VXLAN_GROUP6": (16, "ipv6"),
+                   "IFLA_VXLAN_LOCAL6": (17, "ipv6")}
+
+
+def vxlan_data(values: Dict[str, object]) -> bytes:
+    """{IFLA_VXLAN_* name: value} -> a vxlan's IFLA_INFO_DATA block, laid out as read."""
+    return _nlwire.packed((INFO_ATTRIBUTES[name], value) for name, value in values.items())
+
+
+def parse(_link: dict, data: Optional[dict]) -> VxlanInfo:
     if data is None:
         return VxlanInfo()
 
     def address(*nlas):
         for nla in nlas:
-            value = data.get_attr(nla)
+            value = data[nla]
             if value and value not in ("0.0.0.0", "::"):
                 return str(ipaddress.ip_address(value))
         return None
@@ -331,12 +343,12 @@ def parse(msg, data) -> VxlanInfo:
     destination = address("IFLA_VXLAN_GROUP", "IFLA_VXLAN_GROUP6")
     multicast = destination is not None and ipaddress.ip_address(destination).is_multicast
     return VxlanInfo(
-        vni=data.get_attr("IFLA_VXLAN_ID"),
+        vni=data["IFLA_VXLAN_ID"],
         local=address("IFLA_VXLAN_LOCAL", "IFLA_VXLAN_LOCAL6"),
         remote=None if multicast else destination,
         group=destination if multicast else None,
-        dstport=data.get_attr("IFLA_VXLAN_PORT"),
-        dev=data.get_attr("IFLA_VXLAN_LINK") or None,
+        dstport=data["IFLA_VXLAN_PORT"],
+        dev=data["IFLA_VXLAN_LINK"] or None,
     )
 
 
@@ -415,6 +427,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 KIND = Kind(
     name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
+    info_attributes=INFO_ATTRIBUTES,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
     stands_on=stands_on, exclusive=exclusive,
     describe=describe,

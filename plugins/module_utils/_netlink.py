@@ -1,19 +1,35 @@
 # -*- coding: utf-8 -*-
 # Copyright: netvirt.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kernel adapter: the only place that imports pyroute2. It knows no kind by name.
+"""The kernel adapter: the only place that imports pyroute2 or speaks netlink. It knows no kind by name.
 
-One reading socket per namespace per run (Reader), opened on first use and
-reused (within the open-file limit: past it the least recently used is closed,
-_namespaces.Handles), and an IPRoute beside it only where pyroute2 is needed; one link dump
-and one address dump to read a namespace. The reading socket also carries the
-common changes, packed by _nlwire: creating veths and bridges, a bridge's and
-a port's settings, a device's state, alias, master and MTU, addresses, and
-deletions; namespaces are made and removed as `ip netns` does (_namespaces).
-pyroute2 is left with routes, moves, vxlan, macvlan and tap devices. Netlink errors come
-out as domain errors with words a user can act on. Devices are decoded by
-their kind's parser and actions apply themselves (_actions.Action.apply),
-both found through the registry (_kinds.py).
+Kinds and actions talk to the kernel only through Kernel's methods, named for
+what they do (new_link, set_link, set_link_data, delete_link, move_link,
+address, replace_route, delete_route, routes, inside, ifindex ...), with plain
+values: names, indexes, and a kind's own IFLA_INFO_DATA packed by its declared
+layout (_nlwire.packed). Whatever carried a request, a refusal comes out as one
+exception, _errors.KernelError (KernelRefusal: its errno and generic words,
+put in the failing action's own words by apply()).
+
+Which codec serves which message:
+- _nlwire (packed and unpacked with struct, on the plain reading socket,
+  Reader): link and address dumps and single-link reads, RTM_GETNSID,
+  RTM_NEWLINK (every kind's creation, a pair's nested peer, a kind's or a
+  port's settings), RTM_SETLINK (state, alias, master, MTU), RTM_DELLINK,
+  RTM_NEWADDR/RTM_DELADDR; and the attributes a kind's parser reads, handed to
+  it as a plain dict decoded by the layout it declares. A read and most builds
+  import no pyroute2 (its import costs a small task most of its start-up).
+- pyroute2 (IPRoute, imported on first use): routes (RTM_NEWROUTE replace,
+  RTM_DELROUTE, RTM_GETROUTE dumps, returned as plain dicts) and moving a device
+  to another namespace (IFLA_NET_NS_FD); tc, when it comes, is pyroute2's too.
+Namespaces are made and removed as `ip netns` does (_namespaces); a tun/tap's
+ioctls are its kind's, in the namespace inside() enters.
+
+One reading socket per namespace per run, opened on first use and reused
+(within the open-file limit: past it the least recently used is closed,
+_namespaces.Handles), and an IPRoute beside it only where pyroute2 is needed.
+Devices are decoded by their kind's parser and actions apply themselves
+(_actions.Action.apply), both found through the registry (_kinds.py).
 """
 
 from __future__ import annotations
@@ -23,14 +39,14 @@ import importlib.util
 import ipaddress
 import os
 import socket
-import sys
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, NamespaceMissingError, NamespaceStaleError
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError, KernelRefusal, NamespaceMissingError, NamespaceStaleError
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, NamespaceState, World, netns_label, resolve_peers
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (
     Handles,
@@ -52,24 +68,23 @@ PYROUTE2_IMPORT_ERROR: Optional[str] = None if HAS_PYROUTE2 else "ModuleNotFound
 _PYROUTE2: Optional[SimpleNamespace] = None
 
 
-def _netlink_errors() -> tuple:
-    """The kernel's refusals: _nlwire's, and pyroute2's once something has imported it (an except
-    clause evaluates this when an exception reaches it, after the action that raised it)."""
-    exceptions = sys.modules.get("pyroute2.netlink.exceptions")
-    if exceptions is None:
-        return (_nlwire.NetlinkFailure,)
-    return (exceptions.NetlinkError, _nlwire.NetlinkFailure)
-
-
 def _pyroute2() -> SimpleNamespace:
-    """IPRoute, NetlinkError, netns and ifinfmsg, imported on first use."""
+    """IPRoute and NetlinkError, imported on first use."""
     global _PYROUTE2  # pylint: disable=global-statement
     if _PYROUTE2 is None:
-        from pyroute2 import IPRoute, NetlinkError, netns
-        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        from pyroute2 import IPRoute, NetlinkError
 
-        _PYROUTE2 = SimpleNamespace(IPRoute=IPRoute, NetlinkError=NetlinkError, netns=netns, ifinfmsg=ifinfmsg)
+        _PYROUTE2 = SimpleNamespace(IPRoute=IPRoute, NetlinkError=NetlinkError)
     return _PYROUTE2
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """pyroute2's NetlinkError out of the body as the adapter's one exception (KernelRefusal)."""
+    try:
+        yield
+    except _pyroute2().NetlinkError as exc:
+        raise KernelRefusal(exc.code, _netlink_hint(exc.code, None)) from None
 
 
 IFF_UP = 0x1
@@ -81,8 +96,9 @@ NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 16, 17, 18, 19, 20, 21, 22, 90
 NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
-# What set_link sends itself (_nlwire.setlink_request): a lab's marks, ups, ports and MTUs.
-SETLINK_FIELDS = frozenset(("state", "ifalias", "master", "mtu"))
+AF_INET6 = 10
+# A route of any scope, as `ip route del` matches it.
+RT_SCOPE_NOWHERE = 255
 # (namespace, {item: ...}) per kind: namespace-wide state a kind reads beyond links.
 Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
@@ -133,8 +149,8 @@ class Reader:
         self._sock.close()
 
     def request(self, msg_type: int, flags: int, body: bytes) -> List[bytes]:
-        """Send a request; the messages of the answer (all of a dump's); _nlwire.NetlinkFailure
-        (``code``, a positive errno, as pyroute2's NetlinkError has) on an error."""
+        """Send a request; the messages of the answer (all of a dump's); KernelRefusal (``errno``,
+        positive) when the kernel answers with an error."""
         self._seq += 1
         seq = self._seq
         self._sock.send(_nlwire.message(msg_type, flags, seq, body))
@@ -142,7 +158,10 @@ class Reader:
         done = False
         while not done:
             size = self._sock.recv_into(self._buffer)
-            found, done = _nlwire.replies(bytes(memoryview(self._buffer)[:size]), seq)
+            try:
+                found, done = _nlwire.replies(bytes(memoryview(self._buffer)[:size]), seq)
+            except _nlwire.NetlinkFailure as exc:
+                raise KernelRefusal(exc.code, _netlink_hint(exc.code, None)) from None
             answer.extend(found)
         return answer
 
@@ -160,8 +179,8 @@ class Reader:
         """One device, by name or by index (RTM_GETLINK, no dump), or None when there is none."""
         try:
             answer = self.request(RTM_GETLINK, NLM_F_REQUEST, _nlwire.link_request(index, name))
-        except _nlwire.NetlinkFailure as exc:
-            if exc.code == errno.ENODEV:
+        except KernelRefusal as exc:
+            if exc.errno == errno.ENODEV:
                 return None
             raise
         for raw in answer:
@@ -215,8 +234,8 @@ class Kernel:
 
     # -- what actions and kinds use -------------------------------------------
 
-    def socket(self, netns: Optional[str]) -> "IPRoute":
-        """The run's netlink socket in ``netns``, opened on first use."""
+    def _ipr(self, netns: Optional[str]) -> "IPRoute":
+        """The run's pyroute2 socket in ``netns``, opened on first use (for what _nlwire does not carry)."""
         sock = self._sockets.use(netns)
         if sock is None:
             # A netlink socket belongs to the namespace it is opened in: open it
@@ -229,7 +248,7 @@ class Kernel:
         return sock
 
     def reader(self, netns: Optional[str]) -> Reader:
-        """The run's reading socket in ``netns``, opened on first use (from inside, as socket())."""
+        """The run's reading socket in ``netns``, opened on first use (from inside, as _ipr())."""
         reader = self._readers.use(netns)
         if reader is None:
             with self.inside(netns):
@@ -238,7 +257,7 @@ class Kernel:
         return reader
 
     def inside(self, netns: Optional[str]):
-        """Context manager: the body runs with this thread in ``netns``."""
+        """Context manager: the body runs with this thread in ``netns`` (/proc/sys/net and /dev/net/tun follow)."""
         return self._namespaces.inside(netns)
 
     def netns_fd(self, netns: Optional[str]) -> int:
@@ -254,35 +273,43 @@ class Kernel:
             self._index[(netns, name)] = index
         return index
 
-    def set_link(self, netns: Optional[str], index: int, **attributes) -> None:
-        """RTM_SETLINK on device ``index`` with pyroute2's link("set") keywords. The few that most
-        actions set (SETLINK_FIELDS) go out on the reading socket, packed by _nlwire: a lab's build is
-        mostly such requests, and pyroute2 costs several times the kernel's time for each. The rest
-        (a macvlan's mode) go through pyroute2."""
-        if set(attributes) <= SETLINK_FIELDS:
-            self.reader(netns).request(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.setlink_request(index, **attributes))
-        else:
-            self.socket(netns).link("set", index=index, **attributes)
+    def set_link(self, netns: Optional[str], index: int, state: Optional[str] = None, ifalias: Optional[str] = None,
+                 master: Optional[int] = None, mtu: Optional[int] = None) -> None:
+        """RTM_SETLINK on device ``index``: ``state`` up or down, an alias, a master (0: none), an MTU."""
+        body = _nlwire.setlink_request(index, state=state, ifalias=ifalias, master=master, mtu=mtu)
+        self.reader(netns).request(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, body)
 
-    def create_veth(self, netns: Optional[str], name: str, peer: str, peer_netns: Optional[str],
-                    mtu: Optional[int] = None) -> None:
-        """RTM_NEWLINK of a veth pair on the reading socket (refused if either name is taken): ``name``
-        in ``netns``, ``peer`` made straight in ``peer_netns``; both ends get ``mtu`` when one is given."""
+    def new_link(self, netns: Optional[str], name: str, link_kind: str, data: bytes = b"", mtu: Optional[int] = None,
+                 parent: Optional[int] = None, peer: Optional[Tuple[str, Optional[str]]] = None) -> None:
+        """RTM_NEWLINK: make device ``name`` of ``link_kind`` in ``netns`` (refused when the name is taken),
+        with ``data`` as its IFLA_INFO_DATA (packed by its kind's layout, _nlwire.packed), ``mtu``, and
+        ``parent``, the index of the device it is made on. ``peer``, (name, namespace): the other end of a
+        pair, made with it straight in that namespace, with the same MTU."""
         # The reading socket first: opening it may close the least recently used namespace descriptor, and
         # the peer's must stay open until the request is sent.
         reader = self.reader(netns)
-        reader.request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-                       _nlwire.veth_request(name, peer, self.netns_fd(peer_netns), mtu))
+        body = _nlwire.newlink_request(name, link_kind, data, mtu=mtu, parent=parent,
+                                       peer=None if peer is None else (peer[0], self.netns_fd(peer[1])))
+        reader.request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
 
-    def new_link(self, netns: Optional[str], body: bytes, create: bool = True) -> None:
-        """RTM_NEWLINK (_nlwire.newlink_request) on the reading socket: make a device, refused when
-        its name is taken, or (``create=False``, the body naming its index) change its kind's settings."""
-        flags = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if create else 0)
-        self.reader(netns).request(RTM_NEWLINK, flags, body)
+    def set_link_data(self, netns: Optional[str], index: int, link_kind: str, data: bytes, port: bool = False) -> None:
+        """RTM_NEWLINK on device ``index`` with its ``link_kind``'s settings ``data`` (`ip link set ... type
+        KIND ...`), or with ``port`` its settings as a port of a ``link_kind`` master (IFLA_INFO_SLAVE_DATA)."""
+        self.reader(netns).request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK,
+                                   _nlwire.newlink_request(None, link_kind, data, index, port))
 
     def delete_link(self, netns: Optional[str], index: int) -> None:
         """RTM_DELLINK of device ``index`` (a veth's peer goes with it), on the reading socket."""
         self.reader(netns).request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _nlwire.ifinfo(index))
+
+    def move_link(self, netns: Optional[str], name: str, target: Optional[str]) -> None:
+        """Move device ``name`` of ``netns`` into ``target`` (pyroute2: IFLA_NET_NS_FD)."""
+        index = self.ifindex(netns, name)
+        sock = self._ipr(netns)
+        with _refusals():
+            sock.link("set", index=index, net_ns_fd=self.netns_fd(target))
+        self.forget(netns, name)
+        self.forget(target, name)
 
     def address(self, netns: Optional[str], command: str, index: int, address: str, prefixlen: int) -> None:
         """Add (``add``, refused when it is there) or remove (``del``) one address, on the reading socket."""
@@ -290,19 +317,44 @@ class Kernel:
                            "del": (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK)}[command]
         self.reader(netns).request(msg_type, flags, _nlwire.address_change_request(index, address, prefixlen))
 
+    def replace_route(self, netns: Optional[str], dst: str, table: int, metric: int, gateway: Optional[str] = None,
+                      oif: Optional[int] = None, scope: Optional[int] = None) -> None:
+        """Add or replace the route to ``dst`` (CIDR) of ``table`` and ``metric`` (pyroute2: RTM_NEWROUTE)."""
+        kwargs: Dict[str, Any] = dict(dst=dst, table=table, priority=metric)
+        for key, value in (("gateway", gateway), ("oif", oif), ("scope", scope)):
+            if value is not None:
+                kwargs[key] = value
+        sock = self._ipr(netns)
+        with _refusals():
+            sock.route("replace", **kwargs)
+
+    def delete_route(self, netns: Optional[str], dst: str, table: int, metric: int) -> None:
+        """Delete the route to ``dst`` of ``table`` and ``metric``, whatever its scope, as `ip route del` does."""
+        sock = self._ipr(netns)
+        with _refusals():
+            sock.route("del", dst=dst, table=table, priority=metric, scope=RT_SCOPE_NOWHERE)
+
+    def routes(self, netns: Optional[str]) -> List[Dict[str, Any]]:
+        """Every route of every table of ``netns`` (pyroute2: an RTM_GETROUTE dump), as plain dicts: ``type``
+        (RTN_*), ``family`` (4 or 6), ``dst`` (a CIDR, the network's own), ``table``, ``metric``, ``gateway``,
+        ``oif`` (an index, or None), ``proto``."""
+        sock = self._ipr(netns)
+        with _refusals():
+            found = sock.get_routes()
+        records = []
+        for msg in found:
+            family = 6 if msg["family"] == AF_INET6 else 4
+            dst = msg.get_attr("RTA_DST") or ("::" if family == 6 else "0.0.0.0")
+            records.append(dict(
+                type=msg["type"], family=family,
+                dst=ipaddress.ip_network("%s/%d" % (dst, msg["dst_len"]), strict=False).with_prefixlen,
+                table=msg.get_attr("RTA_TABLE") or msg["table"], metric=msg.get_attr("RTA_PRIORITY") or 0,
+                gateway=msg.get_attr("RTA_GATEWAY"), oif=msg.get_attr("RTA_OIF"), proto=msg["proto"]))
+        return records
+
     def forget(self, netns: Optional[str], name: str) -> None:
         """A device was made, moved or deleted: look its index up again next time."""
         self._index.pop((netns, name), None)
-
-    @staticmethod
-    def tun_ioctls() -> Dict[str, int]:
-        """The tun/tap ioctl numbers of this architecture (TUNSETIFF, ...), as pyroute2 knows them."""
-        from pyroute2.netlink.rtnl.ifinfmsg import tuntap
-
-        try:
-            return {name: getattr(tuntap, name) for name in ("TUNSETIFF", "TUNSETOWNER", "TUNSETGROUP", "TUNSETPERSIST")}
-        except AttributeError:
-            raise OSError(errno.EOPNOTSUPP, "tun/tap ioctls unknown for this architecture") from None
 
     def create_netns(self, name: str, replace_stale: bool = False) -> None:
         if replace_stale:
@@ -471,10 +523,10 @@ class Kernel:
                                 action.describe(), self._fail_at),
                             errno=errno.EIO, failed_action=action.describe(), actions=[a.describe() for a in done])
                 action.apply(self)
-            except _netlink_errors() as exc:
+            except KernelRefusal as exc:
                 raise KernelError(
-                    "%s failed: %s" % (action.describe(), _netlink_hint(exc.code, action)),
-                    errno=exc.code, failed_action=action.describe(), actions=[a.describe() for a in done],
+                    "%s failed: %s" % (action.describe(), _netlink_hint(exc.errno, action)),
+                    errno=exc.errno, failed_action=action.describe(), actions=[a.describe() for a in done],
                 ) from None
             except OSError as exc:
                 hint = (action.hint(exc.errno) if exc.errno else None) or exc.strerror or str(exc)
@@ -523,31 +575,20 @@ def _test_step(variable: str) -> int:
 
 def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:
     """One device of a link dump; its kind's parser decodes what only that kind has, and its
-    master's what only a port has. Each parser gets only the attributes its kind declares
-    (Kind.info_attributes and link_attributes, Kind.port_attributes), decoded by _nlwire; a kind
-    that declares none gets pyroute2's decoding of the whole message (a device's parser) or of
-    IFLA_LINKINFO (a port's)."""
+    master's what only a port has. Each parser gets plain dicts of only the attributes its kind
+    declares (Kind.link_attributes and info_attributes, Kind.port_attributes), decoded by _nlwire:
+    parse(link, data), parse_port(data), ``data`` None when the kernel sent no such block."""
     kind = _kinds.by_link_kind(record.kind)
     master = _kinds.by_link_kind(record.slave_kind)
     info = port = None
-    if kind is not None and kind.parse is not None and kind.info_attributes is not None:
-        # Only what the kind's parser reads, decoded here (no pyroute2 import for a read).
+    if kind is not None and kind.parse is not None:
         data = record.info_data
-        info = kind.parse(_nlwire.Nested(record.raw, record.attributes, kind.link_attributes or {}),
-                          _nlwire.Nested(record.raw, data, kind.info_attributes) if data else None)
-    elif kind is not None and kind.parse is not None:
-        msg = _pyroute2().ifinfmsg(record.raw)
-        msg.decode()
-        linkinfo = msg.get_attr("IFLA_LINKINFO")
-        info = kind.parse(msg, linkinfo.get_attr("IFLA_INFO_DATA") if linkinfo is not None else None)
-    if master is not None and master.parse_port is not None and master.port_attributes is not None:
-        # Only what the master's parser reads, decoded here: most of a big bridge's read otherwise.
+        info = kind.parse(_nlwire.decode(record.raw, record.attributes, kind.link_attributes or {}),
+                          _nlwire.decode(record.raw, data, kind.info_attributes or {}) if data else None)
+    if master is not None and master.parse_port is not None:
+        # Only what the master's parser reads: most of a big bridge's read otherwise.
         data = record.slave_data
-        port = master.parse_port(_nlwire.Nested(record.raw, data, master.port_attributes) if data else None)
-    elif master is not None and master.parse_port is not None and record.linkinfo is not None:
-        linkinfo = _pyroute2().ifinfmsg.ifinfo(record.raw, offset=record.linkinfo)
-        linkinfo.decode()
-        port = master.parse_port(linkinfo.get_attr("IFLA_INFO_SLAVE_DATA"))
+        port = master.parse_port(_nlwire.decode(record.raw, data, master.port_attributes or {}) if data else None)
     peered = kind is not None and kind.peered
     return Link(
         name=record.name,

@@ -10,12 +10,13 @@ there while the planner looks at eight. Here a request is packed by hand
 (a header, a fixed part, an attribute or two) and a reply is cut into
 messages whose fixed part and wanted attributes are unpacked on demand.
 
-What a kind parses itself (a bridge's options, a tap's flags, a bridge
-port's settings) is read through Nested, by the attribute numbers and
-formats the kind declares; a kind that declares none (vxlan, macvlan) is
-decoded by pyroute2 from the same bytes (LinkRecord.raw).
+What a kind parses itself (a bridge's options, a tap's flags, a vxlan's
+endpoints, a bridge port's settings) is decoded by decode(), and what it
+sends by packed(), both by the attribute numbers and formats the kind
+declares (Kind.info_attributes, link_attributes, port_attributes).
 tests/integration/test_reader.py holds these records and parsers to what
-pyroute2 decodes from the same dumps. No pyroute2 import here.
+pyroute2 decodes from the same dumps, and tests/unit/test_nlwire.py the
+requests to pyroute2's decoding of them. No pyroute2 import here.
 """
 
 from __future__ import annotations
@@ -41,13 +42,17 @@ NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 # <linux/if_link.h>, <linux/if_addr.h>, <linux/net_namespace.h>
 IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 3, 4, 5, 10
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 28, 29, 37
-VETH_INFO_PEER = 1
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 # No statistics in the answer (IFLA_STATS*, IPv6's per-device counters): the kernel skips summing
 # per-CPU counters no one here reads, which halves a link dump's time in the kernel.
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 NETNSA_NSID, NETNSA_FD = 1, 3
+
+# Formats a kind's layout may give besides struct's: an IPv4 or IPv6 address, as text both ways (as pyroute2's).
+ADDRESS_FORMATS = {"ipv4": (socket.AF_INET, 4), "ipv6": (socket.AF_INET6, 16)}
+# The nested peer of a paired device's IFLA_INFO_DATA (<linux/veth.h>; vxcan and netkit number theirs alike).
+INFO_PEER = 1
 
 # A NUL-terminated string as pyroute2 gives it: str, or the bytes when they are not UTF-8
 # (a device name is any bytes but '/', ':' and white space); None when absent.
@@ -70,13 +75,16 @@ def message(msg_type: int, flags: int, seq: int, body: bytes) -> bytes:
     return NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body
 
 
-def ifinfo(index: int = 0, name: Optional[str] = None, mtu: Optional[int] = None) -> bytes:
-    """A link request's head: the ifinfomsg of device ``index`` (0: none yet), then its name and MTU when given."""
+def ifinfo(index: int = 0, name: Optional[str] = None, mtu: Optional[int] = None, parent: Optional[int] = None) -> bytes:
+    """A link request's head: the ifinfomsg of device ``index`` (0: none yet), then its name, MTU and
+    parent device (IFLA_LINK) when given."""
     body = IFINFOMSG.pack(0, 0, index, 0, 0)
     if name is not None:
         body += attribute(IFLA_IFNAME, name.encode("utf-8") + b"\0")
     if mtu is not None:
         body += attribute(IFLA_MTU, U32.pack(mtu))
+    if parent is not None:
+        body += attribute(IFLA_LINK, U32.pack(parent))
     return body
 
 
@@ -113,23 +121,31 @@ def link_info(kind: str, data: bytes = b"", port: bool = False) -> bytes:
     return attribute(IFLA_LINKINFO, info + (attribute(data_type, data) if data else b""))
 
 
-def packed(values: Iterable[Tuple[Tuple[int, str], int]]) -> bytes:
-    """Attributes from ((number, struct format), value) pairs: a kind's declared layout (Kind.info_attributes)."""
-    return b"".join(attribute(number, struct.pack(layout, value)) for (number, layout), value in values)
+def _pack(layout: str, value: Any) -> bytes:
+    if layout in ADDRESS_FORMATS:
+        return socket.inet_pton(ADDRESS_FORMATS[layout][0], value)
+    return struct.pack(layout, value)
 
 
-def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: int = 0, port: bool = False) -> bytes:
+def packed(values: Iterable[Tuple[Tuple[int, str], Any]]) -> bytes:
+    """Attributes from ((number, format), value) pairs: a kind's declared layout (Kind.info_attributes),
+    a format being struct's or one of ADDRESS_FORMATS."""
+    return b"".join(attribute(number, _pack(layout, value)) for (number, layout), value in values)
+
+
+def newlink_request(name: Optional[str], kind: str, data: bytes = b"", index: int = 0, port: bool = False,
+                    mtu: Optional[int] = None, parent: Optional[int] = None,
+                    peer: Optional[Tuple[str, int]] = None) -> bytes:
     """The body of RTM_NEWLINK: a device ``name`` of ``kind`` to create, or (``index``) the kind's
     settings of one that exists, as `ip link add|set ... type KIND ...` sends them; with ``port``, the
-    settings of device ``index`` as a port of a ``kind`` master (`ip link set ... type bridge_slave ...`)."""
-    return ifinfo(index, name) + link_info(kind, data, port)
-
-
-def veth_request(name: str, peer: str, peer_netns_fd: int, mtu: Optional[int] = None) -> bytes:
-    """The body of RTM_NEWLINK for a veth pair, as `ip link add NAME [mtu M] type veth peer name PEER
-    netns FD [mtu M]` sends it: the peer's own ifinfomsg and attributes nest in VETH_INFO_PEER."""
-    peer_body = ifinfo(name=peer, mtu=mtu) + attribute(IFLA_NET_NS_FD, U32.pack(peer_netns_fd))
-    return ifinfo(name=name, mtu=mtu) + link_info("veth", attribute(VETH_INFO_PEER, peer_body))
+    settings of device ``index`` as a port of a ``kind`` master (`ip link set ... type bridge_slave ...`).
+    ``mtu`` and ``parent`` (IFLA_LINK, the device it is made on) when given; ``peer``, (name, namespace
+    descriptor): the other end of a pair, made with it in that namespace and the same MTU, nested in
+    IFLA_INFO_DATA as `ip link add NAME type veth peer name PEER netns FD` sends it."""
+    if peer is not None:
+        peer_body = ifinfo(name=peer[0], mtu=mtu) + attribute(IFLA_NET_NS_FD, U32.pack(peer[1]))
+        data = attribute(INFO_PEER, peer_body) + data
+    return ifinfo(index, name, mtu, parent) + link_info(kind, data, port)
 
 
 def address_request(index: int = 0) -> bytes:
@@ -264,25 +280,24 @@ class LinkRecord:
         return NLMSGHDR.size + IFINFOMSG.size, len(self.raw)
 
 
-class Nested:
+def decode(raw: bytes, span: Tuple[int, int], layout: Dict[str, Tuple[int, str]]) -> Dict[str, Any]:
     """The attributes of one block (a port's IFLA_INFO_SLAVE_DATA, a device's IFLA_INFO_DATA, the message's
-    own) that a layout names,
-    {pyroute2 name: (type, struct format)}: get_attr(name) as pyroute2's, None when absent or short.
-    A name outside the layout is a KeyError: a parser reading more than its kind declares fails loudly."""
-
-    __slots__ = ("_raw", "_found", "_layout")
-
-    def __init__(self, raw: bytes, span: Tuple[int, int], layout: Dict[str, Tuple[int, str]]):
-        self._raw = raw
-        self._layout = layout
-        self._found = attributes(raw, span[0], span[1])
-
-    def get_attr(self, name: str) -> Any:
-        number, fmt = self._layout[name]
-        span = self._found.get(number)
-        if span is None or span[1] - span[0] < struct.calcsize(fmt):
-            return None
-        return struct.unpack_from(fmt, self._raw, span[0])[0]
+    own) that a layout names, {pyroute2 name: (type, format)}, as {name: value}: as pyroute2 decodes them,
+    None when absent or shorter than their format. A parser reading a name its kind did not declare gets
+    a KeyError: it fails loudly."""
+    found = attributes(raw, span[0], span[1])
+    values: Dict[str, Any] = {}
+    for name, (number, fmt) in layout.items():
+        where = found.get(number)
+        family, size = ADDRESS_FORMATS.get(fmt, (None, 0))
+        size = size or struct.calcsize(fmt)
+        if where is None or where[1] - where[0] < size:
+            values[name] = None
+        elif family is not None:
+            values[name] = socket.inet_ntop(family, raw[where[0]:where[0] + size])
+        else:
+            values[name] = struct.unpack_from(fmt, raw, where[0])[0]
+    return values
 
 
 class AddressRecord:

@@ -40,12 +40,18 @@ def decoded(record):
     return [link.name, link.mtu, link.master, link.alias, link.kind, link.link_index, link.link_netnsid,
             repr(link.info), repr(link.port), link.link_type, link.up]
 
+def attrs(block, layout):
+    # The attributes a kind declares, as pyroute2 decodes them (the parsers get them as a dict).
+    return None if block is None else {name: block.get_attr(name) for name in layout or {}}
+
 def expected(msg):
     kind = _kinds.by_link_kind(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"))
     master = _kinds.by_link_kind(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND"))
     peered = kind is not None and kind.peered
-    info = kind.parse(msg, msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")) if kind and kind.parse else None
-    port = (master.parse_port(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA"))
+    info = (kind.parse(attrs(msg, kind.link_attributes),
+                       attrs(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA"), kind.info_attributes))
+            if kind and kind.parse else None)
+    port = (master.parse_port(attrs(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA"), master.port_attributes))
             if master and master.parse_port else None)
     return [msg.get_attr("IFLA_IFNAME"), msg.get_attr("IFLA_MTU"), msg.get_attr("IFLA_MASTER"),
             msg.get_attr("IFLA_IFALIAS"), msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"),
@@ -116,6 +122,7 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip tuntap add d0 mode tap user 1000 group 100 vnet_hdr multi_queue\n"
         "ip tuntap add t0 mode tun pi\n"
         "ip link add vx0 type vxlan id 42 dstport 4789 local 10.0.0.1\n"
+        "ip link add vx6 type vxlan id 43 dstport 8472 local fd00::1 group ff05::9 dev br0\n"
         # Text that is not ASCII, in a name and an alias, survives the hand decoder as pyroute2's.
         "ip link add 'v\u00e9-\u20ac' type veth peer name w\u00e9\n"
         "ip link set w\u00e9 alias '\u00fcber alles, a long alias with spaces' master br0\n"
@@ -142,6 +149,8 @@ def test_reader_reads_what_iproute_reads(sandbox):
     assert "mode='tun', owner=None, group=None, pi=True" in ports["t0"][7], ports["t0"]
     assert "cost=77" in ports["v0"][8] and "priority=5" in ports["v0"][8] and "hairpin=True" in ports["v0"][8]
     assert ports["v0"][8] != "None" and ports["vx0"][7] != "None" and ports["d0"][7] != "None"
+    assert "vni=43, local='fd00::1', remote=None, group='ff05::9', dstport=8472, dev=%d" % host["br0"]["index"] \
+        in ports["vx6"][7], ports["vx6"]
     assert ports["mv0"][7] != "None" and ports["w\u00e9"][8] != "None" and ports["br0"][7] != "None"
     assert found["None"]["reader_nsid"] is not None
     assert host["v0"]["IFLA_LINK_NETNSID"] == found["None"]["reader_nsid"]
@@ -149,14 +158,15 @@ def test_reader_reads_what_iproute_reads(sandbox):
 
 
 def test_reader_error_names_the_errno_without_pyroute2(sandbox):
+    # The adapter's one exception (KernelError), with the kernel's errno.
     script = ("import os, sys\n"
-              "from ansible_collections.netvirt.linux.plugins.module_utils._nlwire import NetlinkFailure\n"
+              "from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError\n"
               "from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Reader\n"
               "fd = os.open('/dev/null', os.O_RDONLY)\n"
               "try:\n"
               "    Reader().netnsid(fd)\n"
-              "except NetlinkFailure as exc:\n"
-              "    print('code', exc.code, 'pyroute2' in sys.modules, str(exc))\n")
+              "except KernelError as exc:\n"
+              "    print('code', exc.errno, 'pyroute2' in sys.modules, exc.msg)\n")
     out = python(sandbox, script)
     assert out.startswith("code "), out
     code = int(out.split()[1])
@@ -187,19 +197,26 @@ from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kern
 with Kernel() as kernel:
     world = kernel.read([None])
 links = world.spaces[None].links
-print(sorted(links), repr(links["br0"].info), repr(links["p0"].port), repr(links["d0"].info), "pyroute2" in sys.modules)
+print(sorted(links), repr(links["br0"].info), repr(links["p0"].port), repr(links["d0"].info),
+      repr(links["vx0"].info), repr(links["vx6"].info), repr(links["mv0"].info), "pyroute2" in sys.modules)
 """
 
 
-def test_a_read_of_bridges_ports_taps_and_veths_imports_no_pyroute2(sandbox):
+def test_a_read_of_bridges_ports_taps_vxlans_macvlans_and_veths_imports_no_pyroute2(sandbox):
     sandbox.sh("ip link add br0 type bridge stp_state 1\n"
                "ip link add p0 type veth peer name p1\n"
                "ip link set p0 master br0\n"
                "ip link set p0 type bridge_slave cost 9\n"
-               "ip tuntap add d0 mode tap\n")
+               "ip tuntap add d0 mode tap\n"
+               "ip link add vx0 type vxlan id 42 dstport 4789 local 192.0.2.1 remote 192.0.2.2 dev p1\n"
+               "ip link add vx6 type vxlan id 43 dstport 8472 local fd00::1 group ff05::9 dev p1\n"
+               "ip link add mv0 link p1 type macvlan mode private\n")
     out = python(sandbox, READ_WITHOUT_PYROUTE2)
-    assert out.startswith("['br0', 'd0', 'lo', 'p0', 'p1']"), out
+    assert out.startswith("['br0', 'd0', 'lo', 'mv0', 'p0', 'p1', 'vx0', 'vx6']"), out
     assert "stp=True" in out and "cost=9" in out and "mode='tap'" in out, out
+    assert "vni=42, local='192.0.2.1', remote='192.0.2.2', group=None, dstport=4789" in out, out
+    assert "vni=43, local='fd00::1', remote=None, group='ff05::9', dstport=8472" in out, out
+    assert "MacvlanInfo(mode='private'" in out, out
     assert out.split()[-1] == "False", out
 
 
@@ -235,8 +252,8 @@ def test_veth_task_names_a_foreign_peer_read_by_index(sandbox):
 
 WRITE = r"""
 import errno, json, sys
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import KernelError
 from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
-from ansible_collections.netvirt.linux.plugins.module_utils._nlwire import NetlinkFailure
 
 out = {}
 with Kernel() as kernel:
@@ -250,12 +267,12 @@ with Kernel() as kernel:
     kernel.address("blue", "del", index, "10.9.1.1", 16)
     try:
         kernel.address("blue", "add", index, "10.9.0.1", 24)
-    except NetlinkFailure as exc:
-        out["again"] = exc.code
+    except KernelError as exc:
+        out["again"] = exc.errno
     try:
         kernel.set_link("blue", 99999, state="up")
-    except NetlinkFailure as exc:
-        out["missing"] = exc.code
+    except KernelError as exc:
+        out["missing"] = exc.errno
     other = kernel.ifindex("blue", "w1")
     kernel.set_link("blue", other, state="down")
 out["pyroute2"] = "pyroute2" in sys.modules

@@ -2,13 +2,12 @@
 
 import re
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 from unit_helpers import HOST, Link, P, Veth, world
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, NamespaceMissingError, ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import Macvlan, MacvlanInfo, parse
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_macvlan import LINK_ATTRIBUTES, Macvlan, MacvlanInfo, parse
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 
@@ -67,20 +66,20 @@ def test_absent_needs_no_link_and_addresses_are_normalized():
 
 # ----------------------------------------------------------------- parser ---
 
-class Attrs(SimpleNamespace):
-    def get_attr(self, name):
-        return getattr(self, name, None)
+def link_attrs(**values):
+    # As the adapter hands them: every declared attribute, None when the kernel sent none.
+    return dict(dict.fromkeys(LINK_ATTRIBUTES), **values)
 
 
 @pytest.mark.parametrize("mode, expected", [("bridge", "bridge"), (4, "bridge"), (1, "private"), (2, "vepa"),
                                             (8, "passthru"), (16, "source"), (None, None)])
 def test_parse(mode, expected):
-    info = parse(Attrs(IFLA_LINK=3), Attrs(IFLA_MACVLAN_MODE=mode))
+    info = parse(link_attrs(IFLA_LINK=3), {"IFLA_MACVLAN_MODE": mode})
     assert info == MacvlanInfo(mode=expected, parent=3, parent_elsewhere=False)
 
 
 def test_parse_a_parent_in_another_namespace_and_no_data():
-    assert parse(Attrs(IFLA_LINK=7, IFLA_LINK_NETNSID=0), None) == MacvlanInfo(parent=7, parent_elsewhere=True)
+    assert parse(link_attrs(IFLA_LINK=7, IFLA_LINK_NETNSID=0), None) == MacvlanInfo(parent=7, parent_elsewhere=True)
 
 
 # --------------------------------------------------------------- planning ---
