@@ -133,7 +133,7 @@ class Kind:
     section_noun: Optional[str] = None
     section_doc: Tuple[str, ...] = ()
     # How `lab_info` describes what it read as entries of this kind's `topology` section (the reader is a
-    # _labinfo.Reader: the read World, the namespaces in scope, and the helpers every kind shares). A kind of
+    # _labinfo.LabReader: the read World, the namespaces in scope, and the helpers every kind shares). A kind of
     # device: describe(reader, netns, link) -> the entry of one of its devices, or None when it is left out
     # (reader.skip says why). Any other kind: describe(reader) -> the section's entries, asked once every
     # device is described. None: not declared (tests/unit/test_registry.py fails).

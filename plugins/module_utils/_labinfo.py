@@ -71,7 +71,7 @@ def _label(netns: Optional[str]) -> str:
     return "host" if netns is HOST else netns
 
 
-class Reader:
+class LabReader:
     """What a kind's describe hook (Kind.describe) is handed: the read World, the namespaces in scope, what
     is described so far, and the helpers every kind shares. Kind files reach them through this object (a kind
     file imports no _labinfo)."""
@@ -189,7 +189,7 @@ def describe(world: World, lab: Optional[str] = None, only: Optional[List[str]] 
     kind's hook), then what waits for all of them (a bridge's ports), then the kinds that are no device.
     """
     spaces = scope(world, lab=lab, only=only, host=host)
-    reader = Reader(world, spaces, lab, sysctl_defaults=sysctl_defaults, chains=chains)
+    reader = LabReader(world, spaces, lab, sysctl_defaults=sysctl_defaults, chains=chains)
     topology: Dict[str, object] = {}
     if lab is not None:
         topology["name"] = lab
