@@ -107,7 +107,7 @@ def plan_dummy(p, desired: Dummy):
 
 
 def parse(msg, data) -> DummyInfo:
-    return DummyInfo(flavour=data.get_attr("IFLA_DUMMY_FLAVOUR") if data is not None else None)
+    return DummyInfo(flavour=data.get("IFLA_DUMMY_FLAVOUR") if data is not None else None)
 
 
 def describe(reader, netns, link: Link) -> Optional[dict]:
