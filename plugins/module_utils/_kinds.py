@@ -22,6 +22,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils import (
     _kind_macvlan,
     _kind_netns,
     _kind_route,
+    _kind_shaping,
     _kind_tap,
     _kind_veth,
     _kind_vxlan,
@@ -36,6 +37,7 @@ KINDS: Tuple[Kind, ...] = (
     _kind_macvlan.KIND,
     _kind_bridge.KIND,
     _kind_route.KIND,
+    _kind_shaping.KIND,
     # Reconciled by the netfilter engine (_iptables.py), after the netlink kinds above.
     _kind_iptables_chain.KIND,
 )

@@ -297,6 +297,8 @@ class NamespaceState:
     # Read only when a desired object needs them.
     routes: Tuple[object, ...] = ()
     sysctls: Dict[str, str] = field(default_factory=dict)
+    # The devices' qdiscs, and what the kernel lacks of them (_kind_shaping.Qdiscs), when a shaping needs them.
+    qdiscs: Optional[object] = None
 
     def get(self, ifname: str) -> Optional[Link]:
         return self.links.get(ifname)

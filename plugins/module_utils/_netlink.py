@@ -20,8 +20,9 @@ Which codec serves which message:
   it as a plain dict decoded by the layout it declares. A read and most builds
   import no pyroute2 (its import costs a small task most of its start-up).
 - pyroute2 (IPRoute, imported on first use): routes (RTM_NEWROUTE replace,
-  RTM_DELROUTE, RTM_GETROUTE dumps, returned as plain dicts) and moving a device
-  to another namespace (IFLA_NET_NS_FD); tc, when it comes, is pyroute2's too.
+  RTM_DELROUTE, RTM_GETROUTE dumps, returned as plain dicts), moving a device
+  to another namespace (IFLA_NET_NS_FD), and tc (a root qdisc's replacement
+  and deletion, RTM_GETQDISC dumps as plain dicts: pyroute2's tcmsg encoding).
 Namespaces are made and removed as `ip netns` does (_namespaces); a tun/tap's
 ioctls are its kind's, in the namespace inside() enters.
 
@@ -56,6 +57,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import (
     list_namespaces,
     remove_netns,
     setns,
+    unshare_net,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,6 +101,8 @@ NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
 AF_INET6 = 10
 # A route of any scope, as `ip route del` matches it.
 RT_SCOPE_NOWHERE = 255
+# The parent of a device's root qdisc (<linux/pkt_sched.h>).
+TC_H_ROOT = 0xFFFFFFFF
 # (namespace, {item: ...}) per kind: namespace-wide state a kind reads beyond links.
 Reads = Dict[Optional[str], List[Tuple[Callable, set]]]
 
@@ -218,6 +222,8 @@ class Kernel:
         self._fail_at = _test_step("NETVIRT_TEST_FAIL_AT")
         self._drop_at = _test_step("NETVIRT_TEST_DROP_AT")
         self._steps = 0
+        # Qdisc kinds probed this run (qdisc_kind_available): {kind: whether the kernel has it}.
+        self._qdisc_kinds: Dict[str, bool] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -351,6 +357,59 @@ class Kernel:
                 table=msg.get_attr("RTA_TABLE") or msg["table"], metric=msg.get_attr("RTA_PRIORITY") or 0,
                 gateway=msg.get_attr("RTA_GATEWAY"), oif=msg.get_attr("RTA_OIF"), proto=msg["proto"]))
         return records
+
+    def replace_root_qdisc(self, netns: Optional[str], index: int, qdisc_kind: str, handle: int,
+                           params: Dict[str, Any]) -> None:
+        """Make device ``index``'s root qdisc ``qdisc_kind`` with ``handle`` (`tc qdisc replace dev X root handle
+        H: KIND ...`), its settings ``params`` encoded by pyroute2's tc plugin of that kind (tcmsg.sched_*)."""
+        sock = self._ipr(netns)
+        with _refusals():
+            sock.tc("replace", qdisc_kind, index, handle, **params)
+
+    def delete_root_qdisc(self, netns: Optional[str], index: int) -> None:
+        """Delete device ``index``'s root qdisc (`tc qdisc del dev X root`): the kernel puts its default back."""
+        sock = self._ipr(netns)
+        with _refusals():
+            sock.tc("del", index=index, parent=TC_H_ROOT)
+
+    def qdiscs(self, netns: Optional[str]) -> List[Dict[str, Any]]:
+        """Every qdisc of ``netns`` (pyroute2: an RTM_GETQDISC dump), as plain dicts: ``index``, ``kind``,
+        ``handle``, ``parent`` (numbers, TC_H_ROOT for a root qdisc) and ``options``, the kind's TCA_OPTIONS as
+        pyroute2's tc plugin decodes them, flattened to plain values ({field or attribute name: value})."""
+        sock = self._ipr(netns)
+        with _refusals():
+            found = sock.get_qdiscs()
+        return [dict(index=msg["index"], kind=msg.get_attr("TCA_KIND"), handle=msg["handle"], parent=msg["parent"],
+                     options=_plain(msg.get_attr("TCA_OPTIONS"))) for msg in found]
+
+    @staticmethod
+    def tc_ticks_per_usec() -> float:
+        """The kernel's packet scheduler ticks per microsecond (/proc/net/psched), as pyroute2 encodes times."""
+        from pyroute2.netlink.rtnl.tcmsg.common import tick_in_usec
+
+        return float(tick_in_usec)
+
+    def qdisc_kind_available(self, qdisc_kind: str, params: Optional[Dict[str, Any]] = None) -> bool:
+        """Whether this kernel has the qdisc ``qdisc_kind`` (its sch_* built in or loadable): probed once per
+        run by adding one (with ``params``, or its defaults) to the loopback of a throwaway namespace that no one else sees
+        and that goes when the probe ends. The kernel answers ENOENT for a kind it does not know."""
+        if qdisc_kind not in self._qdisc_kinds:
+            home = self._namespaces.home()
+            try:
+                unshare_net()
+                sock = _pyroute2().IPRoute()
+                try:
+                    sock.tc("add", qdisc_kind, 1, 0x10000, **(params or {}))
+                    self._qdisc_kinds[qdisc_kind] = True
+                except _pyroute2().NetlinkError as exc:
+                    if exc.code != errno.ENOENT:
+                        raise KernelRefusal(exc.code, _netlink_hint(exc.code, None)) from None
+                    self._qdisc_kinds[qdisc_kind] = False
+                finally:
+                    sock.close()
+            finally:
+                setns(home)
+        return self._qdisc_kinds[qdisc_kind]
 
     def forget(self, netns: Optional[str], name: str) -> None:
         """A device was made, moved or deleted: look its index up again next time."""
@@ -605,6 +664,20 @@ def _link(record: _nlwire.LinkRecord, addresses: Dict[int, list]) -> Link:
         info=info,
         port=port,
     )
+
+
+def _plain(value):
+    """A pyroute2 netlink attribute as plain values: its fields and its attributes by name, nested alike."""
+    if isinstance(value, dict):
+        plain = {key: _plain(item) for key, item in value.items() if key not in ("attrs", "header", "value")}
+        for slot in value.get("attrs", ()):
+            plain[slot[0]] = _plain(slot[1])
+        if "value" in value and not plain:
+            return _plain(value["value"])
+        return plain
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _kernel_cidr(address: str, prefixlen: int) -> tuple:

@@ -58,7 +58,30 @@ def links(netns=None):
             ),
         }
         state[entry["ifname"]].update(kind_details(info))
+        if entry.get("qdisc") not in DEFAULT_QDISCS:
+            state[entry["ifname"]]["qdisc"] = entry.get("qdisc")
+    if any("qdisc" in link for link in state.values()):
+        root_qdiscs(netns, state)
     return state
+
+
+# Root qdiscs a kernel gives a device by itself (handle 0:): left out, so that only a qdisc someone set (the
+# shaping kind's) is in the state, read with `tc -j qdisc show` only in a namespace that has one.
+DEFAULT_QDISCS = (None, "noqueue", "pfifo_fast", "fq_codel", "mq", "fq")
+
+
+def root_qdiscs(netns, state):
+    """A set root qdisc's kind, handle and options (`tc -j qdisc`: its configuration, no counters)."""
+    argv = (["ip", "netns", "exec", netns] if netns else []) + ["tc", "-j", "qdisc", "show"]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    for qdisc in json.loads(out) if out.strip() else []:
+        if qdisc.get("root") and qdisc.get("dev") in state and "qdisc" in state[qdisc["dev"]]:
+            options = {key: value for key, value in (qdisc.get("options") or {}).items() if key not in QDISC_COUNTERS}
+            state[qdisc["dev"]]["qdisc"] = {"kind": qdisc.get("kind"), "handle": qdisc.get("handle"), "options": options}
+
+
+# Counters tc shows among a qdisc's options (htb's packets sent past its classes): not configuration.
+QDISC_COUNTERS = ("direct_packets_stat",)
 
 
 NETFILTER_SAVES = ("iptables-legacy-save", "iptables-nft-save", "ip6tables-legacy-save", "ip6tables-nft-save")

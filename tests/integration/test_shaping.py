@@ -1,0 +1,219 @@
+"""netvirt.linux.shaping against the real kernel, in the sandbox: the qdisc as tc reads it, and the link's
+measured rate. This kernel has tbf but not netem: netem's tests are skipped here, reported as not proven."""
+
+import json
+import sys
+
+import pytest
+
+SHAPING = "netvirt.linux.shaping"
+
+# a (10.0.0.1, a0) <-> b (10.0.0.2, b0)
+LAB = """
+ip netns add a; ip netns add b
+ip -n a link add a0 type veth peer name b0 netns b
+ip -n a addr add 10.0.0.1/24 dev a0; ip -n a link set a0 up; ip -n a link set lo up
+ip -n b addr add 10.0.0.2/24 dev b0; ip -n b link set b0 up; ip -n b link set lo up
+"""
+
+NETEM_MISSING = "not proven here: this kernel lacks the netem qdisc (CONFIG_NET_SCH_NETEM)"
+
+
+@pytest.fixture
+def lab(sandbox):
+    sandbox.sh(LAB)
+    return sandbox
+
+
+def root_qdisc(sandbox, netns, dev):
+    """The device's root qdisc as `tc -j qdisc show` reads it; None when it is the kernel's default (handle 0:)."""
+    out = sandbox.run(["ip", "netns", "exec", netns, "tc", "-j", "qdisc", "show", "dev", dev]).stdout
+    roots = [q for q in (json.loads(out) if out.strip() else []) if q.get("root")]
+    return roots[0] if roots and roots[0]["handle"] != "0:" else None
+
+
+def has_netem(sandbox) -> bool:
+    probe = sandbox.run(["sh", "-c", "ip netns add probe && ip netns exec probe tc qdisc add dev lo root netem;"
+                         " rc=$?; ip netns del probe; exit $rc"], check=False)
+    return probe.returncode == 0
+
+
+def test_rate_four_steps(lab):
+    steps = lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit"})
+    assert steps["apply"]["actions"] == ["shape 'a0' in a: 2mbit (tbf 4e56:)"]
+    assert steps["check"]["diff"]["before"]["state"] == "absent"
+    assert steps["apply"]["shaping"] == {"interface": "a0", "netns": "a", "state": "present", "qdisc": "tbf",
+                                         "handle": "4e56:", "owned": True, "rate": "2mbit"}
+    qdisc = root_qdisc(lab, "a", "a0")
+    # 2 mbit/s is 250000 bytes per second; the default burst is 16k (10 ms of the rate, at least 16k).
+    assert (qdisc["kind"], qdisc["handle"], qdisc["options"]["rate"], qdisc["options"]["burst"]) == (
+        "tbf", "4e56:", 250000, 16384)
+    assert root_qdisc(lab, "b", "b0") is None, "the peer's egress is not shaped"
+
+
+def test_every_tbf_option_and_units_four_steps(lab):
+    lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "62500bps", "burst": "32kb", "limit": 20})
+    qdisc = root_qdisc(lab, "a", "a0")
+    # 62500 bytes/s is 500kbit; 32kb is 32768 bytes; a queue of 20 frames of 1514 bytes.
+    assert (qdisc["options"]["rate"], qdisc["options"]["burst"]) == (62500, 32768)
+    assert qdisc["options"].get("limit") == 20 * 1514 or "lat" in qdisc["options"], qdisc
+
+
+def test_rate_changed_in_place_then_absent_restores_default(lab):
+    lab.module(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit"})
+    steps = lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "10mbit"})
+    assert steps["check"]["diff"]["before"]["rate"] == "2mbit" and steps["apply"]["shaping"]["rate"] == "10mbit"
+    assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 1250000
+    steps = lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "state": "absent"})
+    assert steps["apply"]["actions"] == ["delete shaping of 'a0' in a"]
+    assert steps["apply"]["shaping"]["state"] == "absent"
+    assert root_qdisc(lab, "a", "a0") is None, "the kernel's default (noqueue) is back"
+
+
+def test_absent_without_shaping_is_no_change(lab):
+    result = lab.module(SHAPING, {"netns": "a", "interface": "a0", "state": "absent"})
+    assert result["changed"] is False and result["actions"] == []
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"rate": "10 mbits"}, "rate '10 mbits' is malformed"),
+    ({"rate": "fast"}, "rate 'fast' is malformed"),
+    ({"rate": "100gbit"}, "rate '100gbit' is out of range: from 8bit to 34gbit"),
+    ({"rate": "2mbit", "burst": "-1"}, "burst '-1' is malformed"),
+    ({"delay": "20 parsecs"}, "delay '20 parsecs' is malformed"),
+    ({"loss": "150%"}, "loss '150%' is out of range"),
+    ({"jitter": "5ms"}, "jitter needs a delay"),
+    ({}, "needs a rate or an impairment"),
+])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_bad_values_refused_before_any_change(lab, args, words, check_mode):
+    lab.module(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit"})
+    lab.refused(SHAPING, dict({"netns": "a", "interface": "a0"}, **args), words, check_mode=check_mode)
+    assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 250000
+
+
+def test_missing_interface_refused(lab):
+    lab.refused(SHAPING, {"netns": "a", "interface": "nope0", "rate": "2mbit"}, "no interface 'nope0' in namespace 'a'")
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_netem_missing_refused_naming_option_and_kernel_feature(lab, check_mode):
+    if has_netem(lab):
+        pytest.skip("this kernel has netem: the refusal for a kernel without it is not exercised")
+    lab.module(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit"})
+    result = lab.refused(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit", "delay": "20ms", "loss": "1%"},
+                         "delay, loss need the kernel's netem qdisc, which this kernel lacks (CONFIG_NET_SCH_NETEM",
+                         check_mode=check_mode)
+    assert "nothing was changed" in result["msg"]
+    assert root_qdisc(lab, "a", "a0")["kind"] == "tbf", "the shaping in place was left alone"
+
+
+def test_netem_four_steps_where_the_kernel_has_it(lab):
+    if not has_netem(lab):
+        pytest.skip(NETEM_MISSING)
+    lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "10mbit", "delay": "20ms", "jitter": "2ms",
+                             "loss": "1%", "duplicate": "0.5%", "reorder": "10%", "corrupt": "0.1%", "limit": 500})
+    qdisc = root_qdisc(lab, "a", "a0")
+    assert (qdisc["kind"], qdisc["handle"]) == ("netem", "4e56:")
+    options = qdisc["options"]
+    assert options["limit"] == 500 and options["rate"]["rate"] == 1250000
+    assert options["delay"]["delay"] == pytest.approx(0.020) and options["delay"]["jitter"] == pytest.approx(0.002)
+    assert options["loss-random"]["loss"] == pytest.approx(0.01)
+
+
+def test_netem_delay_and_loss_measured_where_the_kernel_has_it(lab):
+    if not has_netem(lab):
+        pytest.skip(NETEM_MISSING)
+    lab.module(SHAPING, {"netns": "a", "interface": "a0", "delay": "100ms"})
+    out = lab.run(["ip", "netns", "exec", "a", "ping", "-n", "-c", "3", "-i", "0.2", "10.0.0.2"]).stdout
+    average = float(out.strip().splitlines()[-1].split("=")[1].split("/")[1])
+    assert 95 <= average <= 150, out
+
+
+def test_foreign_qdisc_refused_by_name_unless_forced(lab):
+    lab.sh("ip netns exec a tc qdisc add dev a0 root handle 1: htb")
+    for state in ("present", "absent"):
+        result = lab.refused(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit", "state": state},
+                             "its root qdisc is htb (handle 1:), which this module did not make")
+        assert "force: true" in result["msg"]
+    steps = lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "2mbit", "force": True})
+    assert steps["check"]["diff"]["before"] == {"interface": "a0", "netns": "a", "state": "present", "qdisc": "htb",
+                                                "handle": "1:", "owned": False}
+    assert root_qdisc(lab, "a", "a0")["handle"] == "4e56:"
+
+
+def test_kernel_default_qdisc_of_a_real_queue_is_replaced(lab):
+    """A device with a queue gets pfifo_fast or fq_codel (handle 0:) from the kernel: the module's to replace."""
+    lab.sh("ip netns exec a tc qdisc add dev a0 root pfifo_fast 2>/dev/null || true")
+    lab.sh("ip netns exec a tc qdisc del dev a0 root 2>/dev/null || true")
+    lab.four_steps(SHAPING, {"netns": "a", "interface": "a0", "rate": "1gbit"})
+    assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 125000000
+
+
+# -- the link, measured ------------------------------------------------------------------------------------
+
+SERVER = """
+import socket, sys
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("10.0.0.2", 5001)); server.listen(1)
+print("ready", flush=True)
+for _ in range(int(sys.argv[1])):
+    conn, _ = server.accept()
+    want = int(conn.recv(16).decode().strip())
+    got = 0
+    while got < want:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            break
+        got += len(chunk)
+    conn.sendall(b"k"); conn.close()
+"""
+
+CLIENT = """
+import socket, sys, time
+size = int(sys.argv[1])
+for _ in range(50):
+    try:
+        conn = socket.create_connection(("10.0.0.2", 5001), timeout=1); break
+    except OSError:
+        time.sleep(0.05)
+conn.settimeout(60)
+conn.sendall(b"%-16d" % size)
+start = time.monotonic()
+block = b"x" * 65536
+sent = 0
+while sent < size:
+    sent += conn.send(block[:size - sent])
+conn.recv(1)
+print(size * 8 / (time.monotonic() - start))
+"""
+
+
+def transfer_rates(sandbox, sizes):
+    """Bits per second of TCP transfers of ``sizes`` bytes from a to b, one after the other."""
+    script = ("ip netns exec b %(py)s -c '%(server)s' %(n)d > /dev/null & "
+              "for size in %(sizes)s; do ip netns exec a %(py)s -c '%(client)s' $size; done; wait" % dict(
+                  py=sys.executable, server=SERVER, client=CLIENT, n=len(sizes), sizes=" ".join(map(str, sizes))))
+    out = sandbox.run(["sh", "-ec", script], timeout=120).stdout
+    return [float(line) for line in out.split()]
+
+
+def test_rate_measured_on_the_link(lab, record_property):
+    """2mbit lands within 20 % of 2 Mbit/s, unshaped is 20 times faster, a new rate is measurable, absent restores."""
+    args = {"netns": "a", "interface": "a0"}
+    (unshaped,) = transfer_rates(lab, [20000000])
+    assert lab.module(SHAPING, dict(args, rate="2mbit"))["changed"] is True
+    # 500 kB: two seconds at 2 Mbit/s.
+    (shaped,) = transfer_rates(lab, [500000])
+    changed = lab.module(SHAPING, dict(args, rate="4mbit"))
+    assert changed["changed"] is True and changed["actions"] == ["shape 'a0' in a: 4mbit (tbf 4e56:)"]
+    (faster,) = transfer_rates(lab, [1000000])
+    assert lab.module(SHAPING, dict(args, state="absent"))["changed"] is True
+    (restored,) = transfer_rates(lab, [20000000])
+    record_property("rates_bit_per_s", dict(unshaped=unshaped, shaped_2mbit=shaped, shaped_4mbit=faster,
+                                            restored=restored))
+    print("unshaped %.0f, 2mbit %.0f, 4mbit %.0f, restored %.0f bit/s" % (unshaped, shaped, faster, restored))
+    assert 1.6e6 <= shaped <= 2.4e6, shaped
+    assert 3.2e6 <= faster <= 4.8e6, faster
+    assert unshaped >= 20 * shaped, (unshaped, shaped)
+    assert restored >= 20 * shaped, (restored, shaped)
