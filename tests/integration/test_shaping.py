@@ -217,3 +217,41 @@ def test_rate_measured_on_the_link(lab, record_property):
     assert 3.2e6 <= faster <= 4.8e6, faster
     assert unshaped >= 20 * shaped, (unshaped, shaped)
     assert restored >= 20 * shaped, (restored, shaped)
+
+
+# -- a lab: topology's section, lab_info's reading, teardown --------------------------------------------------
+
+TOPOLOGY_LAB = {
+    "name": "slow",
+    "namespaces": [{"name": "a"}, {"name": "b"}],
+    "veths": [{"name": "a0", "netns": "a", "addresses": ["10.0.0.1/24"], "peer": "b0", "peer_netns": "b",
+               "peer_addresses": ["10.0.0.2/24"]}],
+    "shaping": [{"netns": "a", "interface": "a0", "rate": "2mbit"},
+                {"netns": "b", "interface": "b0", "rate": "500kbit", "burst": "32k", "limit": 40}],
+}
+
+
+def test_topology_section_lab_info_round_trip_and_teardown(sandbox, tmp_path):
+    from sandbox import Sandbox
+
+    empty = sandbox.snapshot()
+    steps = sandbox.four_steps("netvirt.linux.topology", TOPOLOGY_LAB)
+    assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == 250000
+    assert root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 62500
+    built = steps["after"]
+    info = sandbox.module("netvirt.linux.lab_info", {})
+    assert info["topology"]["shaping"] == [{"interface": "a0", "netns": "a", "rate": "2mbit"},
+                                           {"interface": "b0", "netns": "b", "rate": "500kbit", "burst": "32768b",
+                                            "limit": 40}]
+    box = Sandbox(tmp_path / "rebuilt")
+    try:
+        description = dict(info["topology"], name="adopted")
+        assert box.module("netvirt.linux.topology", description)["changed"] is True
+        assert box.module("netvirt.linux.topology", description)["changed"] is False
+        rebuilt = box.snapshot()
+    finally:
+        box.close()
+    assert rebuilt["netns"] == built["netns"], "the rebuilt lab's shaping differs"
+    gone = sandbox.module("netvirt.linux.topology", {"name": "slow", "state": "absent"})
+    assert gone["changed"] is True
+    assert sandbox.snapshot() == empty, "the shaping went with the lab's interfaces"

@@ -20,7 +20,7 @@ MARK = "netvirt:lab=every"
 
 def lab():
     """n1 and n2 on bridge br0 in namespace nb (with a tap and a vxlan port), a macvlan on n1's veth end,
-    a route in n1, a firewall chain in n2, forwarding on in n1."""
+    a route in n1, a firewall chain in n2, forwarding on in n1, n2's veth end shaped to 100 mbit/s."""
     return {
         "name": "every",
         "namespaces": [{"name": "n1", "sysctls": {"net.ipv4.ip_forward": 1}}, {"name": "n2"}, {"name": "nb"}],
@@ -33,6 +33,7 @@ def lab():
         "macvlans": [{"name": "mv0", "netns": "n1", "link": "a1", "mode": "bridge", "addresses": ["10.1.0.1/24"]}],
         "bridges": [{"name": "br0", "netns": "nb", "ports": ["b1", "b2", "tp0", "vx0"]}],
         "routes": [{"netns": "n1", "dst": "10.9.0.0/24", "gateway": "10.0.0.2"}],
+        "shaping": [{"netns": "n2", "interface": "a2", "rate": "100mbit"}],
         "iptables_chains": [{"netns": "n2", "chain": "LABIN", "rules": ["-p icmp -j ACCEPT"]}],
     }
 
@@ -53,6 +54,7 @@ def test_every_kind_in_one_task(sandbox):
     assert n1["mv0"]["kind"] == "macvlan" and n1["mv0"]["addresses"] == ["10.1.0.1/24"]
     assert after["sysctls"]["netns"]["n1"]["net/ipv4/ip_forward"] == "1"
     assert any('"gateway": "10.0.0.2"' in route for route in after["routes"]["netns"]["n1"])
+    assert after["netns"]["n2"]["a2"]["qdisc"]["kind"] == "tbf" and after["netns"]["n2"]["a2"]["qdisc"]["handle"] == "4e56:"
     rules = json.dumps(after["netfilter"]["netns"]["n2"])
     assert ":LABIN" in rules and "-A LABIN -p icmp -j ACCEPT" in rules
     # Every interface the lab made carries its mark; the check run and the second run change nothing.
