@@ -222,6 +222,22 @@ def _edge_label(entry: dict) -> str:
     return ""
 
 
+def _shaping_text(entry: dict) -> str:
+    """A shaping entry in a few words: ``10mbit 20ms 1%`` (rate, delay, loss)."""
+    return " ".join(str(entry[option]) for option in ("rate", "delay", "loss") if entry.get(option))
+
+
+def _with_shaping(label: str, entry: dict, shaped: dict) -> str:
+    """A veth pair's edge label with its ends' shaping: one text when one end is shaped or both alike."""
+    ends = [(entry.get("netns"), entry["name"]), (peer_netns_of(entry.get("netns"), entry.get("peer_netns")),
+                                                 entry["peer"])]
+    texts = [(name, shaped[(netns, name)]) for netns, name in ends if shaped.get((netns, name))]
+    if not texts:
+        return label
+    text = texts[0][1] if len({t for _name, t in texts}) == 1 else ", ".join("%s %s" % item for item in texts)
+    return "%s, %s" % (label, text) if label else text
+
+
 class _Graph:
     """Boxes (namespaces), nodes (devices) and edges (veth pairs, bridge ports) from a description."""
 
@@ -246,10 +262,12 @@ class _Graph:
                 shape = "bridge" if kind.name == "bridge" else "device"
                 text = "%s (%s)" % (label, kind.name) + "".join("\n" + a for a in addresses)
                 self.node(entry.get("netns"), entry["name"], text, shape)
+        shaped = {(entry.get("netns"), entry["interface"]): _shaping_text(entry)
+                  for entry in topology.get("shaping") or () if entry.get("interface")}
         for entry in topology.get("veths") or ():
             one = self.ids[(entry.get("netns"), entry["name"])]
             other = self.ids[(peer_netns_of(entry.get("netns"), entry.get("peer_netns")), entry["peer"])]
-            label = _edge_label(entry)
+            label = _with_shaping(_edge_label(entry), entry, shaped)
             self.edges.append((one, other, label, "veth"))
         for entry in topology.get("bridges") or ():
             bridge = self.ids[(entry.get("netns"), entry["name"])]

@@ -204,3 +204,14 @@ def test_netem_request_as_pyroute2_encodes_and_decodes_it():
     assert S.from_kernel("a0", "a", S.Qdisc(7, "netem", S.HANDLE, settings), tick_in_usec) == S.Shaping(
         "a0", "a", rate="10mbit", delay="20ms", jitter="2ms", loss="1%", duplicate="0.5%", reorder="10%",
         corrupt="0.1%", limit=500)
+
+
+def test_diagram_edge_shows_the_shaping():
+    from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
+
+    topology = {"namespaces": [{"name": "a"}, {"name": "b"}],
+                "veths": [{"name": "a0", "netns": "a", "peer": "b0", "peer_netns": "b", "addresses": ["10.0.0.1/24"]}],
+                "shaping": [{"interface": "a0", "netns": "a", "rate": "10mbit", "delay": "20ms", "loss": "1%"}]}
+    assert "10.0.0.1/24 on a0, 10mbit 20ms 1%" in _labinfo.mermaid(topology)
+    topology["shaping"].append({"interface": "b0", "netns": "b", "rate": "2mbit"})
+    assert "a0 10mbit 20ms 1%, b0 2mbit" in _labinfo.dot(topology)
