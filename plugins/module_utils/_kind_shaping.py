@@ -25,7 +25,7 @@ from __future__ import annotations
 import errno
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_LINK_UP, Action, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
@@ -218,7 +218,7 @@ class Shaping:
         validate_state(self.state)
         validate_netns_name(self.netns, "netns")
         validate_ifname(self.interface, "interface")
-        convert = dict(rate=parse_rate, burst=parse_size)
+        convert: Dict[str, Callable[..., Any]] = dict(rate=parse_rate, burst=parse_size)
         for option in ("delay", "jitter"):
             convert[option] = parse_time
         for option in ("loss", "duplicate", "reorder", "corrupt"):
@@ -509,13 +509,13 @@ def _put_back(before, netns: Optional[str], interface: str):
     """The actions that give the interface its root qdisc as read before the run; None when they cannot (a
     qdisc someone else made, or not read)."""
     space = before.spaces.get(netns) if before is not None else None
-    link = space.get(interface) if space is not None else None
-    if link is None or space.qdiscs is None:
+    if space is None or space.qdiscs is None or space.get(interface) is None:
         return None
-    qdisc = space.qdiscs.root(link.index)
+    qdiscs: Qdiscs = space.qdiscs
+    qdisc = qdiscs.root(space.get(interface).index)
     if qdisc is None or qdisc.default:
         return (DeleteShaping(netns, interface),)
-    old = from_kernel(interface, netns, qdisc, space.qdiscs.ticks) if qdisc.ours else None
+    old = from_kernel(interface, netns, qdisc, qdiscs.ticks) if qdisc.ours else None
     return (SetShaping(netns, old),) if old is not None else None
 
 
@@ -549,8 +549,7 @@ def plan_shaping(p, desired: Shaping) -> ObjectResult:
             desired.interface, netns_label(desired.netns)), netns=desired.netns, interface=desired.interface)
     current = qdiscs.root(link.index)
     result = ObjectResult(desired.key, before=shaping_view(desired, current, qdiscs.ticks), after={})
-    foreign = current is not None and not current.ours and not current.default
-    if foreign and not desired.force:
+    if current is not None and not current.ours and not current.default and not desired.force:
         raise ConflictError(
             "shaping of '%s' in %s: its root qdisc is %s (handle %x:), which this module did not make (its own have"
             " handle %x:); nothing was changed: remove it, or set force: true to %s it" % (
