@@ -607,6 +607,7 @@ def describe(reader) -> list:
 KIND = Kind(
     name="shaping", section="shaping", desired=Shaping, plan=plan_shaping, options=OPTIONS,
     owned=nothing, endpoints=nothing, namespaces=namespaces, reads=reads, read=read, stands_on=stands_on,
+    section_skip=("state", "force"),
     section_noun="shaped interfaces",
     section_doc=("Each entry makes the root qdisc of one of the lab's interfaces; it goes with the interface.",),
     describe=describe,
