@@ -2,9 +2,12 @@
 measured rate. This kernel has tbf but not netem: netem's tests are skipped here, reported as not proven."""
 
 import json
+import re
 import sys
 
 import pytest
+import yaml
+from sandbox import REPO
 
 SHAPING = "netvirt.linux.shaping"
 
@@ -155,10 +158,10 @@ def test_kernel_default_qdisc_of_a_real_queue_is_replaced(lab):
 SERVER = """
 import socket, sys
 server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("10.0.0.2", 5001)); server.listen(1)
+server.bind((sys.argv[2], 5001)); server.listen(1)
 print("ready", flush=True)
 for _ in range(int(sys.argv[1])):
-    conn, _ = server.accept()
+    conn, _peer = server.accept()
     want = int(conn.recv(16).decode().strip())
     got = 0
     while got < want:
@@ -174,7 +177,7 @@ import socket, sys, time
 size = int(sys.argv[1])
 for _ in range(50):
     try:
-        conn = socket.create_connection(("10.0.0.2", 5001), timeout=1); break
+        conn = socket.create_connection((sys.argv[2], 5001), timeout=1); break
     except OSError:
         time.sleep(0.05)
 conn.settimeout(60)
@@ -189,11 +192,12 @@ print(size * 8 / (time.monotonic() - start))
 """
 
 
-def transfer_rates(sandbox, sizes):
-    """Bits per second of TCP transfers of ``sizes`` bytes from a to b, one after the other."""
-    script = ("ip netns exec b %(py)s -c '%(server)s' %(n)d > /dev/null & "
-              "for size in %(sizes)s; do ip netns exec a %(py)s -c '%(client)s' $size; done; wait" % dict(
-                  py=sys.executable, server=SERVER, client=CLIENT, n=len(sizes), sizes=" ".join(map(str, sizes))))
+def transfer_rates(sandbox, sizes, source="a", target="b", address="10.0.0.2"):
+    """Bits per second of TCP transfers of ``sizes`` bytes from ``source`` to ``address`` in ``target``, in turn."""
+    script = ("ip netns exec %(target)s %(py)s -c '%(server)s' %(n)d %(address)s > /dev/null & "
+              "for size in %(sizes)s; do ip netns exec %(source)s %(py)s -c '%(client)s' $size %(address)s; done; wait"
+              % dict(py=sys.executable, server=SERVER, client=CLIENT, n=len(sizes), sizes=" ".join(map(str, sizes)),
+                     source=source, target=target, address=address))
     out = sandbox.run(["sh", "-ec", script], timeout=120).stdout
     return [float(line) for line in out.split()]
 
@@ -255,3 +259,30 @@ def test_topology_section_lab_info_round_trip_and_teardown(sandbox, tmp_path):
     gone = sandbox.module("netvirt.linux.topology", {"name": "slow", "state": "absent"})
     assert gone["changed"] is True
     assert sandbox.snapshot() == empty, "the shaping went with the lab's interfaces"
+
+
+def readme_seed002_slow():
+    """The README's seed 002 variant (section "Realistic links"), as its one task's arguments."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Realistic links", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    return yaml.safe_load(block)[0]["netvirt.linux.topology"]
+
+
+def test_readme_seed002_variant_one_member_on_a_1mbit_link(sandbox):
+    """net0's link is 1 Mbit/s both ways: 125 kB takes about a second; unshaped, net1's own link is 20 times faster."""
+    lab = readme_seed002_slow()
+    steps = sandbox.four_steps("netvirt.linux.topology", lab)
+    assert steps["apply"]["summary"]["kinds"]["shaping"]["created"] == 2
+    assert sandbox.ping("net0", "10.0.1.2")
+    (slow,) = transfer_rates(sandbox, [125000], source="net0", target="net1", address="10.0.1.2")
+    (back,) = transfer_rates(sandbox, [125000], source="net1", target="net0", address="10.0.1.1")
+    print("seed002 slow: net0->net1 %.0f, net1->net0 %.0f bit/s" % (slow, back))
+    assert 0.8e6 <= slow <= 1.2e6, slow
+    assert 0.8e6 <= back <= 1.2e6, back
+    # The same link unshaped: the module takes the lab's shaping off (absent gives the kernel's default back).
+    sandbox.module("netvirt.linux.shaping", {"interface": "net0-bridge", "netns": "net0", "state": "absent"})
+    sandbox.module("netvirt.linux.shaping", {"interface": "bridge-net0", "netns": "bridge", "state": "absent"})
+    (fast,) = transfer_rates(sandbox, [20000000], source="net0", target="net1", address="10.0.1.2")
+    print("seed002 unshaped: net0->net1 %.0f bit/s" % fast)
+    assert fast >= 20 * slow, (fast, slow)
