@@ -467,8 +467,8 @@ class SetShaping(Action):
     phase = PHASE_QDISC
 
     def describe(self) -> str:
-        return "shape '%s' in %s: %s (%s %x:)" % (self.shaping.interface, where(self.netns), summary(self.shaping),
-                                               self.shaping.qdisc, HANDLE_MAJOR)
+        return "shape '%s' in %s: %s (%s %x:)" % (
+            self.shaping.interface, where(self.netns), summary(self.shaping), self.shaping.qdisc, HANDLE_MAJOR)
 
     def apply(self, kernel) -> None:
         kernel.replace_root_qdisc(self.netns, kernel.ifindex(self.netns, self.shaping.interface), self.shaping.qdisc,
@@ -479,8 +479,8 @@ class SetShaping(Action):
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.ENOENT:
-            return "this kernel has no %s qdisc (%s)" % (self.shaping.qdisc, NETEM_CONFIG if
-                                                          self.shaping.qdisc == "netem" else "CONFIG_NET_SCH_TBF")
+            feature = NETEM_CONFIG if self.shaping.qdisc == "netem" else "CONFIG_NET_SCH_TBF"
+            return "this kernel has no %s qdisc (%s)" % (self.shaping.qdisc, feature)
         if code == errno.EINVAL:
             return "the kernel refused these settings of the %s qdisc" % self.shaping.qdisc
         return None

@@ -229,8 +229,8 @@ def _shaping_text(entry: dict) -> str:
 
 def _with_shaping(label: str, entry: dict, shaped: dict) -> str:
     """A veth pair's edge label with its ends' shaping: one text when one end is shaped or both alike."""
-    ends = [(entry.get("netns"), entry["name"]), (peer_netns_of(entry.get("netns"), entry.get("peer_netns")),
-                                                 entry["peer"])]
+    peer_ns = peer_netns_of(entry.get("netns"), entry.get("peer_netns"))
+    ends = [(entry.get("netns"), entry["name"]), (peer_ns, entry["peer"])]
     texts = [(name, shaped[(netns, name)]) for netns, name in ends if shaped.get((netns, name))]
     if not texts:
         return label
