@@ -286,3 +286,14 @@ def test_readme_seed002_variant_one_member_on_a_1mbit_link(sandbox):
     (fast,) = transfer_rates(sandbox, [20000000], source="net0", target="net1", address="10.0.1.2")
     print("seed002 unshaped: net0->net1 %.0f bit/s" % fast)
     assert fast >= 20 * slow, (fast, slow)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_lab_needing_netem_is_not_half_built(sandbox, check_mode):
+    """The netem probe runs while the lab is planned: nothing of the lab is made, its namespaces included."""
+    if has_netem(sandbox):
+        pytest.skip("this kernel has netem: the refusal for a kernel without it is not exercised")
+    lab = dict(TOPOLOGY_LAB, shaping=[{"netns": "a", "interface": "a0", "rate": "2mbit", "delay": "20ms"}])
+    sandbox.refused("netvirt.linux.topology", lab, "delay needs the kernel's netem qdisc, which this kernel lacks "
+                    "(CONFIG_NET_SCH_NETEM", check_mode=check_mode)
+    assert not sandbox.namespaces()
