@@ -141,6 +141,9 @@ class Kind:
     # The items ``read`` reads that ``describe`` needs, read by `lab_info` in every namespace it describes
     # (a route's {"routes"}); () when the links say all.
     describe_reads: Tuple[str, ...] = ()
+    # expand(desired) -> objects of other kinds its options stand for (a veth's shaping of either end): built with
+    # it by its module and by `topology`, and planned after it. None: none.
+    expand: Optional[Callable[..., list]] = None
 
     def build(self, params: dict):
         """The desired object for these options (None values: not given)."""

@@ -52,7 +52,7 @@ TBF_LATENCY_US = 50000
 IMPAIRMENTS = ("delay", "jitter", "loss", "duplicate", "reorder", "corrupt")
 DISTRIBUTIONS = ["uniform", "normal", "pareto", "paretonormal"]
 
-OPTIONS = dict(
+OPTIONS: Dict[str, Dict[str, Any]] = dict(
     interface=dict(type="str", required=True, description=[
         "The interface whose egress (what it sends) is shaped, in O(netns). It must exist.",
     ]),
@@ -98,6 +98,12 @@ OPTIONS = dict(
     netns=NETNS("the interface"),
     state=STATE("the shaping", "V(absent) deletes the interface's root qdisc: the kernel gives it its default back."),
 )
+
+# The options of an interface's shaping given in another kind's entry (a veth's shaping and peer_shaping): the
+# interface and namespace are that entry's, its state the entry's, and force is the module's alone.
+# Their words name the module's options as code: in a veth's documentation an O(...) names the veth's.
+LINK_OPTIONS = {name: dict(entry, description=[re.sub(r"O\(([^)]*)\)", r"C(\1)", line) for line in entry["description"]])
+                for name, entry in OPTIONS.items() if name not in ("interface", "netns", "state", "force")}
 
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z%]*)\s*$")
 # tc(8): rates in bits per second (bit, a bare number) or bytes per second (bps).
@@ -353,6 +359,33 @@ def _settings(kind: Optional[str], options: Optional[dict]) -> Dict[str, int]:
     return {}
 
 
+def shaping_of(interface: str, netns: Optional[str], options, what: str) -> Optional["Shaping"]:
+    """The Shaping of ``options`` (a dict of LINK_OPTIONS, None values not given) for an interface of another
+    kind's entry, its refusals prefixed with ``what`` (the option: "peer_shaping"); None when there is none."""
+    if options is None:
+        return None
+    if isinstance(options, Shaping):
+        return options
+    given = {key: value for key, value in dict(options).items() if value is not None}
+    unknown = sorted(set(given) - set(LINK_OPTIONS))
+    if unknown:
+        raise ValidationError("%s: unknown key(s) %s; it takes %s" % (what, ", ".join(unknown), ", ".join(LINK_OPTIONS)))
+    try:
+        return Shaping(interface, netns, **given)
+    except ValidationError as exc:
+        raise ValidationError("%s: %s" % (what, exc.msg)) from None
+
+
+def read_back(space, link) -> Optional[Dict[str, Any]]:
+    """lab_info: the module's shaping of a device, as an entry's ``shaping`` option writes it; None if none."""
+    qdiscs = space.qdiscs
+    qdisc = qdiscs.root(link.index) if qdiscs is not None else None
+    if qdisc is None or not qdisc.ours:
+        return None
+    shaping = from_kernel(link.name, space.name, qdisc, qdiscs.ticks)
+    return text_options(shaping) if shaping is not None else None
+
+
 def read(kernel, netns: Optional[str], items) -> Dict[str, object]:
     """Root qdiscs, one dump; with ``netem`` (asked in the host), whether the kernel has netem at all."""
     roots = tuple(Qdisc(record["index"], record["kind"], record["handle"], _settings(record["kind"], record["options"]))
@@ -592,6 +625,8 @@ def describe(reader) -> list:
             link = space.by_index(qdisc.index)
             if not qdisc.ours or link is None or (netns, link.name) not in reader.described:
                 continue
+            if link.kind == "veth":
+                continue  # written into its pair's entry (shaping, peer_shaping), as `topology` takes it
             shaping = from_kernel(link.name, netns, qdisc, qdiscs.ticks)
             if shaping is None:
                 reader.warn("the root qdisc %s of '%s' in %s is not one this module makes; left out" % (

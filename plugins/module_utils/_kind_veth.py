@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kind_shaping
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, Action, DeleteLink, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
@@ -51,6 +52,13 @@ OPTIONS = dict(
     mtu=MTU("both ends"),
     up=UP("both ends", "V(false) keeps (or sets) them down.", plural=True),
     state=STATE("the pair", "Deleting one end deletes both."),
+    shaping=dict(type="dict", suboptions=_kind_shaping.LINK_OPTIONS, description=[
+        "What the O(name) end sends, made slow or imperfect, as M(netvirt.linux.shaping) makes it (its options but"
+        " C(interface), C(netns), C(state) and C(force)); omit it to leave that end's qdisc alone.",
+    ]),
+    peer_shaping=dict(type="dict", suboptions=_kind_shaping.LINK_OPTIONS, description=[
+        "What the O(peer) end sends, as for O(shaping): a link shaped both ways is one entry.",
+    ]),
 )
 
 
@@ -67,6 +75,9 @@ class Veth:
     mtu: Optional[int] = None
     up: bool = True
     state: str = "present"
+    # Each end's shaping (the options of netvirt.linux.shaping), built into a _kind_shaping.Shaping.
+    shaping: Any = None
+    peer_shaping: Any = None
 
     kind = "veth"
 
@@ -90,10 +101,20 @@ class Veth:
         object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
         check_ipv6_mtu(self.mtu, self.addresses, "addresses")
         check_ipv6_mtu(self.mtu, self.peer_addresses, "peer_addresses")
+        object.__setattr__(self, "shaping", _kind_shaping.shaping_of(self.name, self.netns, self.shaping, "shaping"))
+        object.__setattr__(self, "peer_shaping", _kind_shaping.shaping_of(
+            self.peer or self.name, self.peer_netns, self.peer_shaping, "peer_shaping"))
 
     @property
     def key(self) -> Tuple[str, Optional[str], str]:
         return ("veth", self.netns, self.name)
+
+
+def expand(desired: Veth) -> list:
+    """Each end's shaping, planned after the pair; a pair that goes takes its qdiscs with it."""
+    if desired.state != "present":
+        return []
+    return [shaping for shaping in (desired.shaping, desired.peer_shaping) if shaping is not None]
 
 
 @dataclass(frozen=True)
@@ -354,6 +375,11 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
             reader.warn("veth %s in %s has MTU %s, its peer %s in %s MTU %s: described with %s" % (
                 link.name, reader.label(netns), link.mtu, peer_name, reader.label(peer_ns), peer.mtu, link.mtu))
     entry["up"] = link.up and peer.up
+    for option, space, end in (("shaping", reader.world.spaces[netns], link),
+                               ("peer_shaping", reader.world.spaces[peer_ns], peer)):
+        shaped = _kind_shaping.read_back(space, end)
+        if shaped is not None:
+            entry[option] = shaped
     if link.up != peer.up:
         reader.warn("veth %s in %s is %s, its peer %s in %s %s: a topology sets both ends alike, described as down"
                     % (link.name, reader.label(netns), "up" if link.up else "down", peer_name, reader.label(peer_ns),
@@ -368,4 +394,5 @@ KIND = Kind(
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
     from_params=from_params,
     describe=describe,
+    expand=expand,
 )

@@ -231,7 +231,10 @@ def _with_shaping(label: str, entry: dict, shaped: dict) -> str:
     """A veth pair's edge label with its ends' shaping: one text when one end is shaped or both alike."""
     peer_ns = peer_netns_of(entry.get("netns"), entry.get("peer_netns"))
     ends = [(entry.get("netns"), entry["name"]), (peer_ns, entry["peer"])]
-    texts = [(name, shaped[(netns, name)]) for netns, name in ends if shaped.get((netns, name))]
+    # Either end's shaping, in the pair's own entry (shaping, peer_shaping) or in the shaping section.
+    own = [_shaping_text(entry.get(option) or {}) for option in ("shaping", "peer_shaping")]
+    texts = [(name, own[i] or shaped.get((netns, name), "")) for i, (netns, name) in enumerate(ends)
+             if own[i] or shaped.get((netns, name))]
     if not texts:
         return label
     text = texts[0][1] if len({t for _name, t in texts}) == 1 else ", ".join("%s %s" % item for item in texts)

@@ -146,7 +146,7 @@ def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> 
                             **module_kwargs)
     try:
         desired = kind.build(dict(module.params))
-        outcome = run(module, [desired])
+        outcome = run(module, [desired] + (kind.expand(desired) if kind.expand is not None else []))
     except NetvirtError as exc:
         module.fail_json(msg=exc.msg.lstrip("."), **exc.details)
     result = base_result(module, outcome)

@@ -110,6 +110,8 @@ def build(description: Dict[str, list]) -> Description:
                 unbuilt.add((entry.get("netns"), entry.get("name")))
                 continue
             built[section].append((where, obj))
+            for extra in kind.expand(obj) if kind.expand is not None else ():
+                built[_kinds.get(extra.kind).section].append((where, extra))
 
     netlink = {section: built[section] for section in SECTIONS}
     chains = [entry for section in NETFILTER_SECTIONS for entry in built[section]]

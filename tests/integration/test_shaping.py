@@ -244,9 +244,12 @@ def test_topology_section_lab_info_round_trip_and_teardown(sandbox, tmp_path):
     assert root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 62500
     built = steps["after"]
     info = sandbox.module("netvirt.linux.lab_info", {})
-    assert info["topology"]["shaping"] == [{"interface": "a0", "netns": "a", "rate": "2mbit"},
-                                           {"interface": "b0", "netns": "b", "rate": "500kbit", "burst": "32768b",
-                                            "limit": 40}]
+    # A veth's ends' shaping is written into its entry, as `topology` takes it (shaping, peer_shaping).
+    (veth,) = info["topology"]["veths"]
+    assert (veth["shaping"], veth["peer_shaping"]) == ({"rate": "2mbit"}, {"rate": "500kbit", "burst": "32768b",
+                                                                           "limit": 40})
+    assert info["topology"].get("shaping") in (None, [])
+    assert "2mbit" in info["diagram"] and "500kbit" in info["diagram"]
     box = Sandbox(tmp_path / "rebuilt")
     try:
         description = dict(info["topology"], name="adopted")
@@ -297,3 +300,26 @@ def test_a_lab_needing_netem_is_not_half_built(sandbox, check_mode):
     sandbox.refused("netvirt.linux.topology", lab, "delay needs the kernel's netem qdisc, which this kernel lacks "
                     "(CONFIG_NET_SCH_NETEM", check_mode=check_mode)
     assert not sandbox.namespaces()
+
+
+def test_veth_shaping_both_ends_in_one_task_four_steps(lab):
+    """A link shaped both ways is one veth task (shaping, peer_shaping); the pair's own view is unchanged."""
+    lab.sh("ip -n a link del a0")
+    args = {"name": "a0", "netns": "a", "peer": "b0", "peer_netns": "b", "addresses": ["10.0.0.1/24"],
+            "peer_addresses": ["10.0.0.2/24"], "shaping": {"rate": "2mbit"}, "peer_shaping": {"rate": "4mbit"}}
+    steps = lab.four_steps("netvirt.linux.veth", args)
+    assert "shape 'a0' in a: 2mbit (tbf 4e56:)" in steps["apply"]["actions"]
+    assert "shape 'b0' in b: 4mbit (tbf 4e56:)" in steps["apply"]["actions"]
+    assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 250000
+    assert root_qdisc(lab, "b", "b0")["options"]["rate"] == 500000
+    changed = lab.module("netvirt.linux.veth", dict(args, peer_shaping={"rate": "1mbit"}))
+    assert changed["changed"] is True and changed["actions"] == ["shape 'b0' in b: 1mbit (tbf 4e56:)"]
+    lab.refused("netvirt.linux.veth", dict(args, peer_shaping={"rate": "fast"}), "peer_shaping: rate 'fast' is malformed")
+
+
+def test_topology_veths_take_shaping_and_peer_shaping(sandbox):
+    lab = dict(TOPOLOGY_LAB, shaping=[])
+    lab["veths"] = [dict(TOPOLOGY_LAB["veths"][0], shaping={"rate": "10mbit"}, peer_shaping={"rate": "10mbit"})]
+    steps = sandbox.four_steps("netvirt.linux.topology", lab)
+    assert steps["apply"]["summary"]["kinds"]["shaping"]["created"] == 2
+    assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 1250000

@@ -215,3 +215,25 @@ def test_diagram_edge_shows_the_shaping():
     assert "10.0.0.1/24 on a0, 10mbit 20ms 1%" in _labinfo.mermaid(topology)
     topology["shaping"].append({"interface": "b0", "netns": "b", "rate": "2mbit"})
     assert "a0 10mbit 20ms 1%, b0 2mbit" in _labinfo.dot(topology)
+
+
+def test_a_veth_entry_shaping_is_drawn_too():
+    from ansible_collections.netvirt.linux.plugins.module_utils import _labinfo
+
+    topology = {"namespaces": [{"name": "a"}, {"name": "b"}],
+                "veths": [{"name": "a0", "netns": "a", "peer": "b0", "peer_netns": "b",
+                           "shaping": {"rate": "10mbit", "delay": "20ms"}, "peer_shaping": {"rate": "10mbit", "delay": "20ms"}}]}
+    assert '"10mbit 20ms"' in _labinfo.mermaid(topology)
+
+
+def test_veth_shaping_expands_to_shaping_objects():
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kind_veth
+
+    veth = _kind_veth.Veth("a0", "b0", netns="a", peer_netns="b", shaping={"rate": "2mbit", "delay": None},
+                           peer_shaping={"rate": "1mbit"})
+    assert _kind_veth.expand(veth) == [S.Shaping("a0", "a", rate="2mbit"), S.Shaping("b0", "b", rate="1mbit")]
+    assert _kind_veth.expand(_kind_veth.Veth("a0", netns="a", state="absent", shaping={"rate": "2mbit"})) == []
+    with pytest.raises(ValidationError, match="peer_shaping: loss '200%' is out of range"):
+        _kind_veth.Veth("a0", "b0", peer_shaping={"loss": "200%"})
+    with pytest.raises(ValidationError, match="shaping: unknown key\\(s\\) interface"):
+        _kind_veth.Veth("a0", "b0", shaping={"interface": "x", "rate": "1mbit"})
