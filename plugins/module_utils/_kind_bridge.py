@@ -28,12 +28,12 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
     HOST,
+    Device,
     Link,
     NamespaceState,
     check_bool,
     check_int,
     netns_label,
-    validate_device,
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
@@ -213,14 +213,9 @@ def normalize_ports(values) -> Optional[Tuple[BridgePort, ...]]:
 
 
 @dataclass(frozen=True)
-class Bridge:
+class Bridge(Device):
     """A Linux bridge in ``netns``. Timers are in seconds."""
 
-    name: str
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
     ports: Optional[Tuple[BridgePort, ...]] = None
     stp: Optional[bool] = None
     forward_delay: Optional[float] = None
@@ -228,12 +223,11 @@ class Bridge:
     max_age: Optional[float] = None
     ageing_time: Optional[float] = None
     priority: Optional[int] = None
-    state: str = "present"
 
     kind = "bridge"
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         check_bool(self.stp, "stp")
         check_int(self.priority, BRIDGE_PRIORITY_RANGE[0], BRIDGE_PRIORITY_RANGE[1], "priority")
         for option, low, high in BRIDGE_TIMER_RANGES:
@@ -250,10 +244,6 @@ class Bridge:
         object.__setattr__(self, "ports", normalize_ports(self.ports))
         if self.ports and any(port.name == self.name for port in self.ports):
             raise ValidationError("bridge '%s' cannot be a port of itself" % self.name)
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("bridge", self.netns, self.name)
 
     def options(self) -> Dict[str, Any]:
         """The bridge options the task manages, in kernel units (timers in centiseconds)."""

@@ -21,11 +21,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
     HOST,
+    Device,
     Link,
     NamespaceState,
     check_bool,
     netns_label,
-    validate_device,
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
@@ -78,24 +78,17 @@ class MacvlanInfo:
 
 
 @dataclass(frozen=True)
-class Macvlan:
+class Macvlan(Device):
     """A macvlan device ``name`` on parent ``link``, both in ``netns``."""
 
-    name: str
     link: Optional[str] = None
-    netns: Optional[str] = HOST
     mode: str = "bridge"
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "macvlan"
 
     def __post_init__(self):
-        validate_device(self)
-        check_bool(self.up, "up")
+        super().__post_init__()
         check_bool(self.recreate, "recreate")
         if self.state == "present" and self.link is None:
             raise ValidationError("link (the parent interface) is required when state is present")
@@ -108,10 +101,6 @@ class Macvlan:
                                   "addresses, which this module does not manage; use one of %s" % ", ".join(MODES))
         if self.mode not in MODES:
             raise ValidationError("mode %r is not one of %s" % (self.mode, ", ".join(MODES)))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("macvlan", self.netns, self.name)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
     Link,
     NamespaceState,
+    PortDevice,
     check_bool,
     check_int,
     control_character,
     netns_label,
-    validate_device,
-    validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
@@ -77,44 +76,31 @@ TAP_MODES = ("tap", "tun")
 
 
 @dataclass(frozen=True)
-class Tap:
+class Tap(PortDevice):
     """A persistent tun/tap device. ``None`` flags mean: ip tuntap's default at creation, left alone after."""
 
-    name: str
-    netns: Optional[str] = HOST
     mode: str = "tap"
     owner: Optional[int] = None
     group: Optional[int] = None
     multi_queue: Optional[bool] = None
     pi: Optional[bool] = None
     vnet_hdr: Optional[bool] = None
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "tap"
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         if self.mode not in TAP_MODES:
             raise ValidationError("mode must be 'tap' or 'tun', not %r" % (self.mode,))
         check_int(self.owner, 0, 2 ** 32 - 2, "owner")
         check_int(self.group, 0, 2 ** 32 - 2, "group")
         for flag in ("multi_queue", "pi", "vnet_hdr"):
             check_bool(getattr(self, flag), flag)
-        validate_master(self)
         if self.master and self.mode == "tun":
             raise ValidationError(
                 "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
                 "use mode tap" % self.master)
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("tap", self.netns, self.name)
 
     def creation_flags(self) -> Dict[str, bool]:
         """The flags a new device gets: the ones asked for, else ip tuntap's defaults (all off)."""

@@ -14,14 +14,13 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    Device,
     Link,
     check_ipv6_mtu,
     netns_label,
     normalize_addresses,
     validate_ifname,
-    validate_mtu,
     validate_netns_name,
-    validate_state,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
@@ -55,25 +54,17 @@ OPTIONS = dict(
 
 
 @dataclass(frozen=True)
-class Veth:
+class Veth(Device):
     """A veth pair: ``name`` in ``netns`` and ``peer`` in ``peer_netns``."""
 
-    name: str
     peer: Optional[str] = None
-    netns: Optional[str] = HOST
     peer_netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
     peer_addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
-    state: str = "present"
 
     kind = "veth"
 
     def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
+        super().__post_init__()
         validate_netns_name(self.peer_netns, "peer_netns")
         if self.peer is not None:
             validate_ifname(self.peer, "peer")
@@ -84,16 +75,9 @@ class Veth:
                 "name and peer are both '%s' in %s; the two ends of a veth pair need "
                 "different names unless they live in different namespaces" % (self.name, netns_label(self.netns))
             )
-        validate_mtu(self.mtu)
         # Store the normalized form so that equal inputs compare equal.
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
         object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
-        check_ipv6_mtu(self.mtu, self.addresses, "addresses")
         check_ipv6_mtu(self.mtu, self.peer_addresses, "peer_addresses")
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("veth", self.netns, self.name)
 
 
 @dataclass(frozen=True)

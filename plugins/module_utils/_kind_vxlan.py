@@ -8,23 +8,21 @@ from __future__ import annotations
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
     MTU_MAX,
     MTU_MIN,
     Link,
     NamespaceState,
+    PortDevice,
     check_int,
     ip_or_none,
     netns_label,
-    validate_device,
     validate_ifname,
-    validate_master,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
@@ -91,31 +89,23 @@ class VxlanInfo:
 
 
 @dataclass(frozen=True)
-class Vxlan:
+class Vxlan(PortDevice):
     """A VXLAN tunnel endpoint in ``netns``; like a bridge it can never change namespace."""
 
-    name: str
     vni: Optional[int] = None
     local: Optional[str] = None
     remote: Optional[str] = None
     group: Optional[str] = None
     dstport: int = VXLAN_PORT
     dev: Optional[str] = None
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "vxlan"
     # What the kernel fixes when it creates the device, in the order messages name them.
     FIXED = ("vni", "local", "remote", "group", "dstport", "dev")
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         if self.state == "present" and self.vni is None:
             raise ValidationError("vni is required when state is present")
         check_int(self.vni, VNI_RANGE[0], VNI_RANGE[1], "vni")
@@ -151,13 +141,8 @@ class Vxlan:
                                                                       else "IPv4", MTU_MAX, MTU_MIN, MTU_MAX - headroom))
         if self.dev is not None:
             validate_ifname(self.dev, "dev")
-        validate_master(self)
         for option, value in (("local", local), ("remote", remote), ("group", group)):
             object.__setattr__(self, option, None if value is None else str(value))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("vxlan", self.netns, self.name)
 
 
 # Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
