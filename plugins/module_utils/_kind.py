@@ -63,6 +63,9 @@ class Kind:
     section_skip: Tuple[str, ...] = ("state",)
     # Options a topology entry must give although the module may go without (a veth's peer).
     section_required: Tuple[str, ...] = ()
+    # The module's return values, documented in RETURN's keys (_options.ACTIONS, VIEW, VALUE ...): the module's
+    # RETURN block is generated from it (scripts/gen_return.py, checked by tests/unit/test_docs.py).
+    returns: Optional[Dict[str, Any]] = None
     # owned(desired) -> the interfaces the object stands for, as (netns, name): marked as the lab's.
     owned: Callable[..., List[Interface]] = link_owned
     # endpoints(desired) -> [(netns, name, addresses)]: interfaces it occupies in a lab (checked by `topology`).

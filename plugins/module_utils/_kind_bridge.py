@@ -36,7 +36,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     netns_label,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MTU, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
 
 _PORTS = (
@@ -97,6 +97,20 @@ OPTIONS = dict(
             " has none).", ["A bridge MTU set by hand sticks when ports join."]),
     up=UP("the bridge", "It does not change the ports' own up/down state."),
 )
+
+
+RETURNS = DEVICE_RETURNS("bridge", [
+    "create bridge br-test in host with stp off", "attach br-tap1 to bridge br-test in host", "set br-test up in host",
+], dict(
+    stp=VALUE("bool", "Whether STP is on.", False),
+    forward_delay=VALUE("float", "Forward delay in seconds.", 15.0),
+    hello_time=VALUE("float", "Hello time in seconds.", 2.0),
+    max_age=VALUE("float", "Max age in seconds.", 20.0),
+    ageing_time=VALUE("float", "MAC ageing time in seconds.", 300.0),
+    priority=VALUE("int", "Bridge priority.", 32768),
+    ports=VALUE("list", "The attached interfaces by name, with the port settings the task manages.",
+                [{"name": "br-tap1"}, {"name": "br-tap2", "cost": 10}], elements="dict"),
+), what="bridge", name="br-test", addresses=["10.0.1.254/24"])
 
 PORT_OPTIONS = dict(
     name=dict(type="str", required=True),
@@ -608,7 +622,7 @@ def from_params(params: dict) -> Bridge:
 
 
 KIND = Kind(
-    name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
+    name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS, returns=RETURNS,
     link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
     parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params, stands_on=stands_on,

@@ -28,7 +28,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     netns_label,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
@@ -65,6 +65,14 @@ OPTIONS = dict(
     ]),
     up=UP("the device", "Traffic also needs the parent up."),
 )
+
+
+RETURNS = DEVICE_RETURNS("macvlan", [
+    "create macvlan mv0 in n1 on up0, mode bridge", "add address 10.60.0.1/24 to mv0 in n1", "set mv0 up in n1",
+], dict(
+    link=VALUE("str", "Name of the parent; null when the kernel reports it in another namespace.", "up0"),
+    mode=VALUE("str", "The macvlan mode.", "bridge"),
+), name="mv0", netns="n1", addresses=["10.60.0.1/24"], where="the device and of its parent")
 
 
 @dataclass(frozen=True)
@@ -359,7 +367,7 @@ def lower(link: Link) -> Optional[int]:
 
 
 KIND = Kind(
-    name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
+    name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
     snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",
 )

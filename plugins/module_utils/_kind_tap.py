@@ -27,7 +27,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     control_character,
     netns_label,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 OPTIONS = dict(
@@ -70,6 +70,18 @@ OPTIONS = dict(
     master=MASTER("Only O(mode=tap) devices can join a bridge."),
     up=UP("the device", "It shows C(NO-CARRIER) until a program opens it."),
 )
+
+
+RETURNS = DEVICE_RETURNS("tap", [
+    "create tap tap0 in host (owner 107)", "attach tap0 to bridge br0 in host", "set tap0 up in host",
+], dict(
+    mode=VALUE("str", "V(tap) or V(tun).", "tap"),
+    owner=VALUE("int", "Numeric id of the owning user; null when none.", 107),
+    group=VALUE("int", "Numeric id of the owning group; null when none.", None),
+    multi_queue=VALUE("bool", "Whether the device is multi-queue.", False),
+    pi=VALUE("bool", "Whether frames carry the packet-information header.", False),
+    vnet_hdr=VALUE("bool", "Whether frames carry a virtio-net header.", False),
+), name="tap0", master="br0")
 
 
 TAP_MODES = ("tap", "tun")
@@ -407,7 +419,7 @@ def from_params(params: dict) -> Tap:
 
 
 KIND = Kind(
-    name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
+    name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, returns=RETURNS, section_skip=("state", "recreate"),
     link_kind="tun", parse=parse, info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),

@@ -22,7 +22,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
     validate_netns_name,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MTU, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view
 
 OPTIONS = dict(
@@ -51,6 +51,16 @@ OPTIONS = dict(
     up=UP("both ends", "V(false) keeps (or sets) them down.", plural=True),
     state=STATE("the pair", "Deleting one end deletes both."),
 )
+
+
+RETURNS = DEVICE_RETURNS("veth", [
+    "create veth veth0 in host with peer iris_veth in iris_network", "add address 10.1.1.2/24 to veth0 in host",
+], dict(
+    peer=VALUE("str", "Name of the other end.", "iris_veth"),
+    peer_netns=VALUE("str", "Namespace of the other end; null for the host's own.", "iris_network"),
+    peer_mtu=VALUE("int", "MTU of the other end.", 1500),
+    peer_addresses=VALUE("list", "Addresses of the other end, likewise.", ["10.1.1.1/24"], elements="str"),
+), what="pair", the="the first end", name="veth0", addresses=["10.1.1.2/24"], up="both ends are")
 
 
 @dataclass(frozen=True)
@@ -313,7 +323,7 @@ def names(desired) -> dict:
 
 KIND = Kind(
     endpoints=endpoints,
-    name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
+    name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, returns=RETURNS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
     from_params=from_params,

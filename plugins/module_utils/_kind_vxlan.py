@@ -24,7 +24,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     netns_label,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
 _VNI = ("VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
@@ -70,6 +70,19 @@ OPTIONS = dict(
             " 50 bytes (IPv4) or 70 bytes (IPv6) of outer headers when O(dev) is given, else 1500."),
     up=UP("the device"),
 )
+
+
+RETURNS = DEVICE_RETURNS("vxlan", [
+    "create vxlan vx-lab in host with vni 42, local 10.99.0.1, remote 10.99.0.2, dstport 4789, dev eth0",
+    "attach vx-lab to bridge br-lab in host", "set vx-lab up in host",
+], dict(
+    vni=VALUE("int", "VXLAN network identifier.", 42),
+    local=VALUE("str", "Source address; null when the kernel chooses.", "10.99.0.1"),
+    remote=VALUE("str", "Unicast peer; null when none.", "10.99.0.2"),
+    group=VALUE("str", "Multicast group; null when none.", None),
+    dstport=VALUE("int", "UDP destination port.", 4789),
+    dev=VALUE("str", "Underlay interface; null when none is pinned.", "eth0"),
+), name="vx-lab", mtu=1450, master="br-lab")
 
 
 VNI_RANGE = (0, 2 ** 24 - 1)
@@ -376,7 +389,7 @@ def lower(link: Link) -> Optional[int]:
 
 
 KIND = Kind(
-    name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
+    name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
     stands_on=stands_on, exclusive=exclusive,
