@@ -30,6 +30,16 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._plan import ObjectResult, addresses_view, master_name
 
+
+def _flag(whether: str, change: str) -> dict:
+    """A flag of the device: omitted, C(ip tuntap)'s default (off) for a new device and left alone otherwise."""
+    return dict(type="bool", description=[
+        "Whether %s." % whether,
+        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
+        change,
+    ])
+
+
 OPTIONS = dict(
     name=IFNAME("the device"),
     netns=NETNS("the device"),
@@ -49,21 +59,12 @@ OPTIONS = dict(
         "A name that is not a group on the managed host is an error.",
         "Omit it to leave the group alone (a new device has none).",
     ]),
-    multi_queue=dict(type="bool", description=[
-        "Whether the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net).",
-        "Fixed at creation; see O(recreate). Omitted, a new device gets C(ip tuntap)'s default (off) and an"
-        " existing one is left alone.",
-    ]),
-    pi=dict(type="bool", description=[
-        "Whether each frame read or written carries the 4-byte packet-information header.",
-        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
-        "Changed in place only while no program has the device open (a program sets its own flags when it attaches).",
-    ]),
-    vnet_hdr=dict(type="bool", description=[
-        "Whether frames carry a virtio-net header (used by QEMU/KVM for offloads).",
-        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
-        "Changed in place only while no program has the device open.",
-    ]),
+    multi_queue=_flag("the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net)",
+                      "Fixed at creation; see O(recreate)."),
+    pi=_flag("each frame read or written carries the 4-byte packet-information header",
+             "Changed in place only while no program has the device open (a program sets its own flags when it attaches)."),
+    vnet_hdr=_flag("frames carry a virtio-net header (used by QEMU/KVM for offloads)",
+                   "Changed in place only while no program has the device open."),
     recreate=RECREATE("O(mode) or O(multi_queue) differ", "A program attached to the old device loses it."),
     addresses=ADDRESSES("the device", "C(192.168.1.2/24), C(fd00::1/64)"),
     mtu=MTU("the device"),
