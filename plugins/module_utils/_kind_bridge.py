@@ -622,7 +622,7 @@ def from_params(params: dict) -> Bridge:
 
 
 KIND = Kind(
-    name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS, returns=RETURNS,
+    name="bridge", desired=Bridge, plan=plan_bridge, options=OPTIONS, returns=RETURNS,
     link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
     parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params, stands_on=stands_on,

@@ -282,7 +282,7 @@ class LabChains:
 
 
 KIND = Kind(
-    name="iptables_chain", section="iptables_chains", desired=IptablesChain, plan=planned_by_netfilter,
+    name="iptables_chain", desired=IptablesChain, plan=planned_by_netfilter,
     options=OPTIONS, returns=RETURNS, engine="netfilter",
     # The lab decides state; one backend writes all of a lab's chains (the topology's iptables_backend), under
     # one wait for the xtables lock (the topology's lock_timeout).

@@ -367,7 +367,7 @@ def lower(link: Link) -> Optional[int]:
 
 
 KIND = Kind(
-    name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS, returns=RETURNS,
+    name="macvlan", desired=Macvlan, plan=plan_macvlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
     snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",
 )

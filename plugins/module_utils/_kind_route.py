@@ -408,7 +408,7 @@ def plan_route(p, desired: Route) -> ObjectResult:
 
 KIND = Kind(
     endpoints=nothing,
-    name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS, returns=RETURNS,
+    name="route", desired=Route, plan=plan_route, options=OPTIONS, returns=RETURNS,
     owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
     read=read, stands_on=stands_on, reaches=reaches, connects=connects,
     exclusive=exclusive,

@@ -420,7 +420,7 @@ def from_params(params: dict) -> Tap:
 
 
 KIND = Kind(
-    name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, returns=RETURNS, section_skip=("state", "recreate"),
+    name="tap", desired=Tap, plan=plan_tap, options=OPTIONS, returns=RETURNS, section_skip=("state", "recreate"),
     link_kind="tun", parse=parse, info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),

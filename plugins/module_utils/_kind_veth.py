@@ -323,7 +323,7 @@ def names(desired) -> dict:
 
 KIND = Kind(
     endpoints=endpoints,
-    name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, returns=RETURNS, section_required=("peer",),
+    name="veth", desired=Veth, plan=plan_veth, options=OPTIONS, returns=RETURNS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
     from_params=from_params,

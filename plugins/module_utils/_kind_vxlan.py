@@ -389,7 +389,7 @@ def lower(link: Link) -> Optional[int]:
 
 
 KIND = Kind(
-    name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS, returns=RETURNS,
+    name="vxlan", desired=Vxlan, plan=plan_vxlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
     stands_on=stands_on, exclusive=exclusive,

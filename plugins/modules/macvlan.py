@@ -90,7 +90,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._module import run_m
 
 
 def main():
-    run_module("macvlan", "macvlan", required_if=[("state", "present", ("link",))])
+    run_module("macvlan", "macvlan")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._module import run_m
 
 
 def main():
-    run_module("veth", "veth", required_if=[("state", "present", ("peer",))])
+    run_module("veth", "veth")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._module import run_m
 
 
 def main():
-    run_module("vxlan", "vxlan", mutually_exclusive=[("remote", "group")], required_if=[("state", "present", ("vni",))])
+    run_module("vxlan", "vxlan", mutually_exclusive=[("remote", "group")])
 
 
 if __name__ == "__main__":
