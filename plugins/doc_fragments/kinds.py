@@ -6,9 +6,11 @@
 Each kind's option table (plugins/module_utils/_kind_NAME.py, OPTIONS) is the
 one place its options are declared, with their documentation. A module
 takes its options with ``extends_documentation_fragment:
-netvirt.linux.kinds.NAME`` (which brings the attributes and requirements every kind's module shares); `topology` takes its own options and one section
+netvirt.linux.kinds.NAME``, which brings the attributes and requirements every
+kind's module shares; `topology` takes its own options and one section
 per kind with ``netvirt.linux.kinds.topology``. A kind added to the registry
-gets its attribute here without an edit.
+gets its attribute here without an edit. Each kind's RETURNS table becomes its
+module's RETURN block (return_documentation, below).
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def _return_lines(table: dict, indent: str) -> list:
     lines = []
     names = sorted(table)
     for place, name in enumerate(names):
+        # Inside a ``contains`` mapping (indented), the last value closes it, the others end with a comma.
         entry, close = table[name], "}" if place == len(names) - 1 else ""
         line = "%s%s:" % (indent, name)
         pieces = _pieces(entry)
@@ -117,7 +120,7 @@ def _return_lines(table: dict, indent: str) -> list:
         lines.append(line)
         if "contains" in entry:
             lines.extend(_return_lines(entry["contains"], indent + "    "))
-            lines[-1] += "}"
+            lines[-1] += "}"  # the entry's own mapping
         if indent:
             lines[-1] += close or ","
     return lines

@@ -164,6 +164,7 @@ def test_a_modules_return_block_is_generated_from_its_kind(kind):
         "RETURN of plugins/modules/%s.py differs from the RETURNS table of _kind_%s.py; edit the table and run "
         "`python3 scripts/gen_return.py` to write the block again" % (kind.name, kind.name))
     assert yaml.safe_load(text)["actions"]["returned"] == "always"
+    assert max(len(line) for line in text.splitlines()) <= kinds.RETURN_WIDTH
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
