@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
