@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write each kind's RETURNS table into its module's RETURN block.
 
 ansible-core (2.16 included) reads a module's RETURN from the module file itself, never from a doc fragment,
