@@ -18,6 +18,7 @@ suite (a few labs) and behind ``make fuzz``.
 
 Usage (inside the sandbox): python inprocess.py --steps STEPS.json RECORD.json
                         or: python inprocess.py --serve  (lines "STEPS.json RECORD.json" on stdin)
+          (outside, once): python inprocess.py --zygote (forks --serve runners into sandboxes)
 
 For Sandbox.module, four_steps and refused (tests/integration/sandbox.py):
 STEPS is a list of ``{"name", "module", "args", "check_mode", "diff",
@@ -258,11 +259,82 @@ def serve() -> int:
     return 0
 
 
+def zygote() -> int:
+    """``--zygote``: one per test process, started OUTSIDE any sandbox, where it only imports.
+
+    With ansible's module_utils, snapshot.py and every module of the collection loaded (the
+    0.5 CPU-second a runner spends before its first answer), it reads ``PID REQUESTS REPLIES LOG``
+    lines on stdin and for each forks a runner that enters the network and mount namespaces of
+    process PID (the sandbox's holder) with setns(2), refuses to go on if that left it in the
+    zygote's own network namespace, and then serves as ``--serve`` does, its requests and answers
+    through the two named pipes, its stderr to LOG. The zygote answers each line with the runner's
+    pid, or ``error`` and why. It never opens a socket nor runs a module itself.
+    """
+    import signal
+
+    import snapshot  # noqa: F401 - loaded once here, for every runner forked from this process
+    from ansible.module_utils import basic  # noqa: F401
+    from ansible.module_utils.common import json as _json  # noqa: F401
+
+    for path in sorted((COLLECTIONS / "ansible_collections" / "netvirt" / "linux" / "plugins" / "modules").glob("*.py")):
+        if not path.name.startswith("_"):
+            importlib.import_module("ansible_collections.netvirt.linux.plugins.modules." + path.stem)
+    _ansible_version()
+    try:
+        _summaries_as_controller(None)
+        from ansible.module_utils._internal import _event_utils, _messages  # noqa: F401
+    except ImportError:
+        pass
+    # The runners are reaped by the kernel (they are the tests' to end, by pid).
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    own_netns = os.readlink("/proc/self/ns/net")
+    cwd = os.getcwd()
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        pid, requests, replies, log = line.split()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the runner
+            code = 0
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                err = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(err, 2)
+                for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS)):
+                    handle = os.open("/proc/%s/ns/%s" % (pid, kind), os.O_RDONLY)
+                    os.setns(handle, flag)
+                    os.close(handle)
+                if os.readlink("/proc/self/ns/net") == own_netns:
+                    raise RuntimeError("the runner is still in the zygote's network namespace")
+                os.chdir(cwd)
+                # Answers first, then requests: once the test's end of the requests is open,
+                # it knows this end of the answers is (sandbox.py's _Zygote.runner).
+                os.dup2(os.open(replies, os.O_WRONLY), 1)
+                os.dup2(os.open(requests, os.O_RDONLY), 0)
+                sys.stdin = open(0, closefd=False)
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                serve()
+            except BaseException:  # noqa: BLE001 - never back into the zygote's loop
+                traceback.print_exc()
+                code = 70
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        sys.stdout.write("%d\n" % child)
+        sys.stdout.flush()
+
+
 def main() -> int:
-    if sys.argv[1] in ("--steps", "--serve"):
+    if sys.argv[1] in ("--steps", "--serve", "--zygote"):
         sys.path[:0] = [str(COLLECTIONS), str(HERE)]
         if sys.argv[1] == "--serve":
             return serve()
+        if sys.argv[1] == "--zygote":
+            return zygote()
         steps_file(sys.argv[2], sys.argv[3])
         return 0
     plays = json.loads(open(sys.argv[1]).read())
