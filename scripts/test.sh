@@ -23,7 +23,9 @@
 #                 unit, types and ansible-lint in the other (each lane's output printed
 #                 whole once both end); pytest runs last so its summary line closes the output
 #   soak          the soaks make test leaves out (pytest -m soak): every Molecule
-#                 scenario but the one make test runs, the second multi-host run
+#                 scenario but the one make test runs (and their converges' user paths),
+#                 the second multi-host runs, the generated labs beyond the first few
+#                 through ansible-playbook
 #   molecule      every role's Molecule scenarios end to end (test_molecule.py)
 #
 # Sandbox.module, four_steps and refused run modules in-process (tests/integration/
