@@ -70,7 +70,12 @@ def run_module(name: str, args: dict, check_mode: bool, diff: bool) -> dict:
 
 
 def run_command(task: dict) -> dict:
-    proc = subprocess.run(task["ansible.builtin.command"]["argv"], capture_output=True, text=True, check=False)
+    argv = task["ansible.builtin.command"]["argv"]
+    if len(argv) == 2 and Path(argv[1]).name == "snapshot.py" and Path(argv[1]).resolve().parent == HERE:
+        # snapshot.py's state, computed here rather than in an interpreter of its own: what it prints.
+        import snapshot
+        return {"rc": 0, "stdout": json.dumps(snapshot.state(), sort_keys=True) + "\n", "stderr": "", "changed": False}
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     result = {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "changed": False}
     if proc.returncode != 0:
         result.update(failed=True, msg="non-zero return code")
@@ -243,15 +248,19 @@ def steps_file(steps_path: str, record_path: str) -> None:
 
 
 def serve() -> int:
-    """``--serve``: a sandbox's runner for its whole test. Reads ``STEPS RECORD`` lines on stdin,
+    """``--serve``: a sandbox's runner for its whole test. Reads ``STEPS RECORD`` lines (or ``plays
+    PLAYS RECORD``: plays_file in a child) on stdin,
     answers each with a line (``done``, or ``error`` and a traceback) once the records are written.
     Whatever the modules or the commands they run print goes to stderr, never into the answers."""
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     for line in sys.stdin:
-        steps_path, record_path = line.split()
+        words = line.split()
         try:
-            steps_file(steps_path, record_path)
+            if words[0] == "plays":
+                plays_in_child(words[1], words[2])
+            else:
+                steps_file(words[0], words[1])
             answers.write("done\n")
         except Exception:  # noqa: BLE001 - the test that asked gets the traceback
             answers.write("error " + json.dumps(traceback.format_exc()) + "\n")
@@ -337,7 +346,14 @@ def main() -> int:
             return zygote()
         steps_file(sys.argv[2], sys.argv[3])
         return 0
-    plays = json.loads(open(sys.argv[1]).read())
+    sys.path[:0] = [str(HERE)]
+    plays_file(sys.argv[1], sys.argv[2])
+    return 0
+
+
+def plays_file(plays_path: str, record_path: str) -> None:
+    """The plays' tasks, one after another in this process; their records to ``record_path``."""
+    plays = json.loads(Path(plays_path).read_text())
     records = []
     for play in plays:
         for task in play["tasks"]:
@@ -354,9 +370,30 @@ def main() -> int:
         else:
             continue
         break
-    with open(sys.argv[2], "w") as handle:
+    with open(record_path, "w") as handle:
         json.dump(records, handle)
-    return 0
+
+
+def plays_in_child(plays_path: str, record_path: str) -> None:
+    """plays_file in a child forked from this runner, so that the runner stays as it was."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            plays_file(plays_path, record_path)
+        except BaseException:  # noqa: BLE001 - the parent reads the log
+            traceback.print_exc()
+            code = 70
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _pid, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError("the plays' child process failed (wait status %d); its traceback is in the runner's log"
+                           % status)
 
 
 if __name__ == "__main__":

@@ -214,7 +214,11 @@ class Sandbox:
             tasks.append(task)
         return self.tasks(tasks, wrap=wrap)
 
-    def _inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
+    def plays_inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
+        """inprocess.py's plays (PLAYS.json, records to RECORD.json) through this sandbox's runner."""
+        self._inprocess(path, record, timeout, kind="plays ")
+
+    def _inprocess(self, path: Path, record: Path, timeout: int = 300, kind: str = "") -> None:
         """One request to this sandbox's inprocess.py --serve, started on first use (again if it ended)."""
         if self._server is not None and self._server.poll() is not None:
             self._stop_server()
@@ -228,7 +232,7 @@ class Sandbox:
                     self._server = subprocess.Popen(self.prefix() + [PYTHON, str(HERE / "inprocess.py"), "--serve"],
                                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                                     text=True, env=env)
-        self._server.stdin.write("%s %s\n" % (path, record))
+        self._server.stdin.write("%s%s %s\n" % (kind, path, record))
         self._server.stdin.flush()
         ready = select.select([self._server.stdout], [], [], timeout)[0]
         answer = self._server.stdout.readline() if ready else ""

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
 import labgen
 import pytest
 import yaml
-from sandbox import BIN, COLLECTIONS, HERE, PYTHON
+from sandbox import BIN, HERE, PYTHON
 
 STEPS = ("check-empty", "build", "rerun", "check", "teardown")
 CHECK_STEPS = ("check-empty", "check")
@@ -105,12 +106,13 @@ def playbook(lab: labgen.Lab, way: str) -> list:
 
 
 def run_inprocess(sandbox, plays: list):
-    """The plays' tasks in one Python process in the sandbox (inprocess.py); returns (proc, records)."""
+    """The plays' tasks in one Python process in the sandbox (inprocess.py's plays, forked from the
+    sandbox's runner); returns (proc, records)."""
     tmp = Path(tempfile.mkdtemp(dir=sandbox.workdir, prefix="lab-"))
     path, record = tmp / "plays.json", tmp / "record.json"
     path.write_text(json.dumps(plays))
-    proc = sandbox.run([PYTHON, str(HERE / "inprocess.py"), str(path), str(record)], check=False,
-                       env={"PYTHONPATH": str(COLLECTIONS)}, timeout=TIMEOUT)
+    sandbox.plays_inprocess(path, record, timeout=TIMEOUT)
+    proc = subprocess.CompletedProcess(["inprocess.py", str(path), str(record)], 0, "", "")
     return proc, json.loads(record.read_text()) if record.exists() else []
 
 
