@@ -189,26 +189,40 @@ def _as_recorded(result: dict) -> dict:
     return {"status": status, "result": result}
 
 
-def call_module(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
-    """One module run in a forked child; its record's status and result."""
-    read_end, write_end = os.pipe()
+def _fork(work, *args) -> int:
+    """Fork: the child runs ``work(*args)`` and ends there (status 0, or 70 with its traceback on stderr),
+    never back in the caller's code; the parent gets the child's pid."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 0
         try:
-            os.close(read_end)
-            try:
-                data = _as_recorded(_child_result(fqcn, args, check_mode, diff))
-            except BaseException:  # noqa: BLE001 - everything must reach the parent
-                data = {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: " + traceback.format_exc()}}
-            with os.fdopen(write_end, "w") as handle:
-                json.dump(data, handle)
+            work(*args)
         except BaseException:  # noqa: BLE001 - the child never returns into the parent's code
+            traceback.print_exc()
             code = 70
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os._exit(code)
+    return pid
+
+
+def call_module(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
+    """One module run in a forked child; its record's status and result."""
+    read_end, write_end = os.pipe()
+
+    def child() -> None:
+        os.close(read_end)
+        try:
+            data = _as_recorded(_child_result(fqcn, args, check_mode, diff))
+        except BaseException:  # noqa: BLE001 - everything must reach the parent
+            data = {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: " + traceback.format_exc()}}
+        with os.fdopen(write_end, "w") as handle:
+            json.dump(data, handle)
+
+    pid = _fork(child)
     os.close(write_end)
     with os.fdopen(read_end) as handle:
         text = handle.read()
@@ -302,39 +316,32 @@ def zygote() -> int:
         line = sys.stdin.readline()
         if not line:
             return 0
-        pid, requests, replies, log = line.split()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        child = os.fork()
-        if child == 0:  # pragma: no cover - the runner
-            code = 0
-            try:
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                err = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                os.dup2(err, 2)
-                for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS)):
-                    handle = os.open("/proc/%s/ns/%s" % (pid, kind), os.O_RDONLY)
-                    os.setns(handle, flag)
-                    os.close(handle)
-                if os.readlink("/proc/self/ns/net") == own_netns:
-                    raise RuntimeError("the runner is still in the zygote's network namespace")
-                os.chdir(cwd)
-                # Answers first, then requests: once the test's end of the requests is open,
-                # it knows this end of the answers is (sandbox.py's _Zygote.runner).
-                os.dup2(os.open(replies, os.O_WRONLY), 1)
-                os.dup2(os.open(requests, os.O_RDONLY), 0)
-                sys.stdin = open(0, closefd=False)
-                sys.stdout = open(1, "w", closefd=False)
-                sys.stderr = open(2, "w", closefd=False)
-                serve()
-            except BaseException:  # noqa: BLE001 - never back into the zygote's loop
-                traceback.print_exc()
-                code = 70
-            finally:
-                sys.stderr.flush()
-                os._exit(code)
+        child = _fork(_runner, *line.split(), own_netns, cwd)
         sys.stdout.write("%d\n" % child)
         sys.stdout.flush()
+
+
+def _runner(pid: str, requests: str, replies: str, log: str, own_netns: str, cwd: str) -> None:
+    """In a child of the zygote: into process PID's network and mount namespaces, then serve."""
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
+    for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS)):
+        handle = os.open("/proc/%s/ns/%s" % (pid, kind), os.O_RDONLY)
+        os.setns(handle, flag)
+        os.close(handle)
+    if os.readlink("/proc/self/ns/net") == own_netns:
+        raise RuntimeError("the runner is still in the zygote's network namespace")
+    os.chdir(cwd)
+    # Answers first, then requests: once the test's end of the requests is open,
+    # it knows this end of the answers is (sandbox.py's _Zygote.runner).
+    os.dup2(os.open(replies, os.O_WRONLY), 1)
+    os.dup2(os.open(requests, os.O_RDONLY), 0)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", closefd=False)
+    sys.stderr = open(2, "w", closefd=False)
+    serve()
 
 
 def main() -> int:
@@ -376,20 +383,7 @@ def plays_file(plays_path: str, record_path: str) -> None:
 
 def plays_in_child(plays_path: str, record_path: str) -> None:
     """plays_file in a child forked from this runner, so that the runner stays as it was."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 0
-        try:
-            plays_file(plays_path, record_path)
-        except BaseException:  # noqa: BLE001 - the parent reads the log
-            traceback.print_exc()
-            code = 70
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+    pid = _fork(plays_file, plays_path, record_path)
     _pid, status = os.waitpid(pid, 0)
     if status != 0:
         raise RuntimeError("the plays' child process failed (wait status %d); its traceback is in the runner's log"
