@@ -244,6 +244,11 @@ class Sandbox:
                 json.loads(answer[len("error "):]) if answer.startswith("error ") else
                 "no answer in %d s" % timeout if not ready else "it ended", log))
 
+    @property
+    def runner_pid(self) -> Optional[int]:
+        """The pid of this sandbox's in-process runner while it runs (None before its first call)."""
+        return self._server.pid if self._server is not None and self._server.poll() is None else None
+
     def _stop_server(self) -> None:
         if self._server is not None:
             if self._server.poll() is None:
