@@ -3,15 +3,17 @@
 #   make venv      .venv (newest Python 3.11-3.14; ansible-core 2.19 on 3.11, 2.21 on 3.12+),
 #                  Debian packages, collection symlink
 #   make test      everything CI runs: ruff, changelog, docs (antsibull-docs), unit, types (mypy),
-#                  ansible-lint, ansible-test sanity, then one pytest session
-#                  (unit + integration + build check)
+#                  ansible-lint, ansible-test sanity (sanity beside the others, two at a time),
+#                  then one pytest session (unit + integration + build check, -m "not soak")
 #   make ruff | changelog | docs | unit | types | ansible-lint | sanity | pytest    one stage
 #                  (make sanity SANITY_TEST=pylint: one ansible-test sanity test)
 #                  make test stays under 15 minutes on two cores: modules run in-process in
 #                  the four-step and refusal tests (NETVIRT_TEST_VIA=ansible make pytest: all
-#                  through ansible-playbook), the slowest tests are listed at the end
-#   make soak      the soaks make test leaves out (pytest -m soak): the Molecule scenarios
-#                  but one, the second multi-host run of the stretched lab
+#                  through ansible-playbook), the 25 slowest tests are listed at the end
+#   make soak      the soaks make test leaves out (pytest -m soak), each a path make test
+#                  proves once: the Molecule scenarios but one (and their converges' user
+#                  paths), the second multi-host runs (seed lab 000 again on three hosts, the
+#                  stretched lab), the generated labs beyond the first few through ansible-playbook
 #   make molecule  every role's Molecule scenarios end to end (molecule test, one by one)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
 #   make try [LAB=seed003_bridge_host] [TRY_COMMAND='ip netns list']

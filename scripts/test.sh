@@ -18,10 +18,14 @@
 #                 unshare sandbox) and the build/install/ansible-doc check; first
 #                 prints which interpreters prove the claimed versions (oldest
 #                 ansible-core, oldest managed-host Python) or that one is missing
-#   all           every stage above, in that order; pytest runs last so its
-#                 summary line closes the output
+#   all           every stage above, in that order, but for two lanes run at once when
+#                 there are two cores or more (NETVIRT_TEST_JOBS): sanity in one, docs,
+#                 unit, types and ansible-lint in the other (each lane's output printed
+#                 whole once both end); pytest runs last so its summary line closes the output
 #   soak          the soaks make test leaves out (pytest -m soak): every Molecule
-#                 scenario but the one make test runs, the second multi-host run
+#                 scenario but the one make test runs (and their converges' user paths),
+#                 the second multi-host runs, the generated labs beyond the first few
+#                 through ansible-playbook
 #   molecule      every role's Molecule scenarios end to end (test_molecule.py)
 #
 # Sandbox.module, four_steps and refused run modules in-process (tests/integration/
@@ -154,12 +158,39 @@ run_stage() {
     printf '==> %s passed in %ds\n' "$name" "$((SECONDS - start))"
 }
 
+# Stages in two lanes at once (each lane's stages one after the other), their output printed
+# lane by lane once both have ended; fails if a stage of either lane failed. The checks before
+# pytest are single-process and CPU-bound (ansible-test sanity about 80 s, ansible-lint about
+# 60 s): on two cores, sanity in one lane and the others in the other end together.
+run_lanes() {
+    local logs="$REPO/build/test-logs" rc1=0 rc2=0 pid1 pid2
+    mkdir -p "$logs"
+    # A lane stops at its first failing stage (run_stage exits its subshell).
+    (for s in $1; do run_stage "$s"; done) >"$logs/lane1.log" 2>&1 &
+    pid1=$!
+    (for s in $2; do run_stage "$s"; done) >"$logs/lane2.log" 2>&1 &
+    pid2=$!
+    wait "$pid1" || rc1=$?
+    wait "$pid2" || rc2=$?
+    cat "$logs/lane1.log" "$logs/lane2.log"
+    if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+        exit $((rc1 ? rc1 : rc2))
+    fi
+}
+
 [ "$#" -gt 0 ] || set -- all
 for stage in "$@"; do
     if [ "$stage" = all ]; then
-        for s in ruff changelog docs unit types ansible-lint sanity; do
+        for s in ruff changelog; do
             run_stage "$s"
         done
+        if [ "$JOBS" -gt 1 ]; then
+            run_lanes "docs unit types ansible-lint" "sanity"
+        else
+            for s in docs unit types ansible-lint sanity; do
+                run_stage "$s"
+            done
+        fi
         # pytest last, with nothing printed after it: CI reads its summary line.
         printf '\n==> pytest (unit + integration + build)\n'
         stage_pytest

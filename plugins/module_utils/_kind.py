@@ -51,18 +51,22 @@ def link_endpoints(desired) -> list:
 class Kind:
     # The kind's name: ``desired.kind``, the single-object module's name, the key in plans and results.
     name: str
-    # The topology section holding a list of such objects ("veths").
-    section: str
     # The desired-state dataclass; its fields are the options the engine takes.
     desired: type
     # plan(planner, desired) -> _results.ObjectResult: the actions and before/after views for one object.
     plan: Callable
     # The module's options (an Ansible argument spec whose entries may carry their documentation).
     options: Dict[str, Any]
+    # The topology section holding a list of such objects; omitted, the name's plural ("veths").
+    section: str = ""
     # Options of the module that a topology entry does not take (the lab decides ``state``).
     section_skip: Tuple[str, ...] = ("state",)
-    # Options a topology entry must give although the module may go without (a veth's peer).
+    # Options an object needs to be present: a topology entry must give them, and the module with state=present
+    # (its required_if, _module.run_module), although it may go without them to delete (a veth's peer).
     section_required: Tuple[str, ...] = ()
+    # The module's return values, documented in RETURN's keys (_options.ACTIONS, VIEW, VALUE ...): the module's
+    # RETURN block is generated from it (scripts/gen_return.py, checked by tests/unit/test_docs.py).
+    returns: Optional[Dict[str, Any]] = None
     # owned(desired) -> the interfaces the object stands for, as (netns, name): marked as the lab's.
     owned: Callable[..., List[Interface]] = link_owned
     # endpoints(desired) -> [(netns, name, addresses)]: interfaces it occupies in a lab (checked by `topology`).
@@ -144,6 +148,10 @@ class Kind:
     # expand(desired) -> objects of other kinds its options stand for (a veth's shaping of either end): built with
     # it by its module and by `topology`, and planned after it. None: none.
     expand: Optional[Callable[..., list]] = None
+
+    def __post_init__(self):
+        if not self.section:
+            object.__setattr__(self, "section", self.name + "s")
 
     def build(self, params: dict):
         """The desired object for these options (None values: not given)."""

@@ -28,15 +28,15 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
     HOST,
+    Device,
     Link,
     NamespaceState,
     check_bool,
     check_int,
     netns_label,
-    validate_device,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MTU, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view
 
 _PORTS = (
@@ -97,6 +97,20 @@ OPTIONS = dict(
             " has none).", ["A bridge MTU set by hand sticks when ports join."]),
     up=UP("the bridge", "It does not change the ports' own up/down state."),
 )
+
+
+RETURNS = DEVICE_RETURNS("bridge", [
+    "create bridge br-test in host with stp off", "attach br-tap1 to bridge br-test in host", "set br-test up in host",
+], dict(
+    stp=VALUE("bool", "Whether STP is on.", False),
+    forward_delay=VALUE("float", "Forward delay in seconds.", 15.0),
+    hello_time=VALUE("float", "Hello time in seconds.", 2.0),
+    max_age=VALUE("float", "Max age in seconds.", 20.0),
+    ageing_time=VALUE("float", "MAC ageing time in seconds.", 300.0),
+    priority=VALUE("int", "Bridge priority.", 32768),
+    ports=VALUE("list", "The attached interfaces by name, with the port settings the task manages.",
+                [{"name": "br-tap1"}, {"name": "br-tap2", "cost": 10}], elements="dict"),
+), what="bridge", name="br-test", addresses=["10.0.1.254/24"])
 
 PORT_OPTIONS = dict(
     name=dict(type="str", required=True),
@@ -213,14 +227,9 @@ def normalize_ports(values) -> Optional[Tuple[BridgePort, ...]]:
 
 
 @dataclass(frozen=True)
-class Bridge:
+class Bridge(Device):
     """A Linux bridge in ``netns``. Timers are in seconds."""
 
-    name: str
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
     ports: Optional[Tuple[BridgePort, ...]] = None
     stp: Optional[bool] = None
     forward_delay: Optional[float] = None
@@ -228,12 +237,11 @@ class Bridge:
     max_age: Optional[float] = None
     ageing_time: Optional[float] = None
     priority: Optional[int] = None
-    state: str = "present"
 
     kind = "bridge"
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         check_bool(self.stp, "stp")
         check_int(self.priority, BRIDGE_PRIORITY_RANGE[0], BRIDGE_PRIORITY_RANGE[1], "priority")
         for option, low, high in BRIDGE_TIMER_RANGES:
@@ -250,10 +258,6 @@ class Bridge:
         object.__setattr__(self, "ports", normalize_ports(self.ports))
         if self.ports and any(port.name == self.name for port in self.ports):
             raise ValidationError("bridge '%s' cannot be a port of itself" % self.name)
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("bridge", self.netns, self.name)
 
     def options(self) -> Dict[str, Any]:
         """The bridge options the task manages, in kernel units (timers in centiseconds)."""
@@ -675,7 +679,7 @@ def describe(reader, netns, link: Link) -> dict:
 
 
 KIND = Kind(
-    name="bridge", section="bridges", desired=Bridge, plan=plan_bridge, options=OPTIONS,
+    name="bridge", desired=Bridge, plan=plan_bridge, options=OPTIONS, returns=RETURNS,
     link_kind="bridge", parse=parse, info_attributes=INFO_ATTRIBUTES,
     parse_port=parse_port, port_attributes=PORT_ATTRIBUTES, new_port=lambda: PortInfo(priority=32),
     prepare=prepare, from_params=from_params, stands_on=stands_on,

@@ -22,7 +22,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Netvi
 from ansible_collections.netvirt.linux.plugins.module_utils._iptables_rules import IP_VERSIONS, TABLES, IptablesChain, parse_save
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST
-from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ACTIONS, NETNS, STATE, STATE_VALUE, VALUE, VIEW
 
 OPTIONS: Dict[str, dict] = dict(
     table=dict(
@@ -81,6 +81,33 @@ OPTIONS: Dict[str, dict] = dict(
             "no chain read or changed.",
             "V(0) fails at once when the lock is held."]),
     netns=NETNS("the chain"),
+)
+
+
+RETURNS: Dict[str, dict] = dict(
+    actions=ACTIONS("create chain SSH_IN in table filter (ipv4) in the host namespace",
+                    "replace the rules of chain SSH_IN in table filter (ipv4) in the host namespace (0 -> 2)"),
+    backend=dict(description="The backend used, V(nft) or V(legacy).", returned="always", type="str", sample="nft"),
+    engine=dict(description=[
+        "What wrote (or, in check mode, would write) the tables, C(iptables-nft-restore), C(python-iptables) or"
+        " C(iptables-legacy-restore).",
+        "Null when nothing needed changing.",
+    ], returned="always", type="str", sample="iptables-nft-restore"),
+    chain=VIEW("chain", dict(
+        table=VALUE("str", "The table.", "filter"),
+        chain=VALUE("str", "The chain.", "SSH_IN"),
+        netns=VALUE("str", "The namespace; null for the host's own.", None),
+        ipv4=dict(description="The chain in the IPv4 table, when O(ip_version) includes it.", type="dict",
+                  returned="when O(ip_version) is V(ipv4) or V(both)", contains=dict(
+                      state=STATE_VALUE(),
+                      policy=VALUE("str", "Policy of a built-in chain; null for user-defined chains.", None),
+                      rules=VALUE("list", "The rules, as C(iptables-save) prints them after C(-A CHAIN).",
+                                  ['-s 10.0.1.0/24 -p tcp -m tcp --dport 22 -m comment --comment "lab admins" -j ACCEPT'],
+                                  elements="str"),
+                  )),
+        ipv6=dict(description="The chain in the IPv6 table, likewise.", type="dict",
+                  returned="when O(ip_version) is V(ipv6) or V(both)"),
+    ), absent=False),
 )
 
 # (netns, family, table, chain, backend variant): one chain the lab wrote, as its record lists it.
@@ -292,8 +319,8 @@ def describe(reader) -> List[dict]:
 
 
 KIND = Kind(
-    name="iptables_chain", section="iptables_chains", desired=IptablesChain, plan=planned_by_netfilter,
-    options=OPTIONS, engine="netfilter",
+    name="iptables_chain", desired=IptablesChain, plan=planned_by_netfilter,
+    options=OPTIONS, returns=RETURNS, engine="netfilter",
     # The lab decides state; one backend writes all of a lab's chains (the topology's iptables_backend), under
     # one wait for the xtables lock (the topology's lock_timeout).
     section_skip=("state", "backend", "lock_timeout"),

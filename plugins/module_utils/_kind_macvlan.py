@@ -22,14 +22,14 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
     HOST,
+    Device,
     Link,
     NamespaceState,
     check_bool,
     netns_label,
-    validate_device,
     validate_ifname,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
@@ -78,6 +78,14 @@ OPTIONS = dict(
 )
 
 
+RETURNS = DEVICE_RETURNS("macvlan", [
+    "create macvlan mv0 in n1 on up0, mode bridge", "add address 10.60.0.1/24 to mv0 in n1", "set mv0 up in n1",
+], dict(
+    link=VALUE("str", "Name of the parent; null when the kernel reports it in another namespace.", "up0"),
+    mode=VALUE("str", "The macvlan mode.", "bridge"),
+), name="mv0", netns="n1", addresses=["10.60.0.1/24"], where="the device and of its parent")
+
+
 @dataclass(frozen=True)
 class MacvlanInfo:
     """A macvlan device as the kernel reports it; ``parent`` is an ifindex, in this namespace unless
@@ -89,24 +97,17 @@ class MacvlanInfo:
 
 
 @dataclass(frozen=True)
-class Macvlan:
+class Macvlan(Device):
     """A macvlan device ``name`` on parent ``link``, both in ``netns``."""
 
-    name: str
     link: Optional[str] = None
-    netns: Optional[str] = HOST
     mode: str = "bridge"
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "macvlan"
 
     def __post_init__(self):
-        validate_device(self)
-        check_bool(self.up, "up")
+        super().__post_init__()
         check_bool(self.recreate, "recreate")
         if self.state == "present" and self.link is None:
             raise ValidationError("link (the parent interface) is required when state is present")
@@ -119,10 +120,6 @@ class Macvlan:
                                   "addresses, which this module does not manage; use one of %s" % ", ".join(MODES))
         if self.mode not in MODES:
             raise ValidationError("mode %r is not one of %s" % (self.mode, ", ".join(MODES)))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("macvlan", self.netns, self.name)
 
 
 @dataclass(frozen=True)
@@ -395,7 +392,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 
 
 KIND = Kind(
-    name="macvlan", section="macvlans", desired=Macvlan, plan=plan_macvlan, options=OPTIONS,
+    name="macvlan", desired=Macvlan, plan=plan_macvlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("link",), link_kind="macvlan", parse=parse,
     info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     snapshot=("mode",), lower=lower, stands_on=stands_on, takes_over=stands_on, section_noun="macvlan devices",

@@ -23,7 +23,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_netns_name,
     validate_state,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import STATE
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ACTIONS, STATE, STATE_VALUE, VALUE, VIEW
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, kernel_made, tenant_text
 
 OPTIONS = dict(
@@ -52,6 +52,22 @@ OPTIONS = dict(
         "Write a dot inside an interface name as C(/), as C(sysctl) does (C(net.ipv4.conf.eth0/100.rp_filter)).",
         "Keys not listed are left alone. Booleans are written as V(1) and V(0).",
     ]),
+)
+
+
+RETURNS = dict(
+    actions=ACTIONS("create namespace iris_network", "set lo up in iris_network"),
+    netns=VIEW("namespace", dict(
+        name=VALUE("str", "Name of the namespace.", "iris_network"),
+        state=STATE_VALUE(),
+        loopback_up=VALUE("bool", "Whether C(lo) is up.", True),
+        sysctls=VALUE("dict", "The values of the managed sysctls, only when O(sysctls) is given.",
+                      {"net.ipv4.ip_forward": "1"}, returned="when O(sysctls) is given"),
+    ), absent=False),
+    interfaces=dict(
+        description=["The interfaces in the namespace after the task; empty when it is absent.", "Predicted in check mode."],
+        returned="always", type="list", elements="dict",
+        sample=[dict(name="lo", index=1, kind=None, mtu=65536, up=True, addresses=["127.0.0.1/8", "::1/128"])]),
 )
 
 
@@ -273,7 +289,7 @@ def describe(reader) -> list:
 
 KIND = Kind(
     endpoints=nothing,
-    name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS,
+    name="netns", section="namespaces", desired=Netns, plan=plan_netns, options=OPTIONS, returns=RETURNS,
     owned=owned, namespaces=namespaces, reads=reads, read=read,
     stands_on=nothing, container=True, section_skip=("state", "force"),
     describe=describe,

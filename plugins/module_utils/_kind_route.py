@@ -15,7 +15,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label, validate_ifname, validate_netns_name, validate_state
 from ansible_collections.netvirt.linux.plugins.module_utils._model import interface as parse_interface
-from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ACTIONS, NETNS, STATE, STATE_VALUE, VALUE, VIEW
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult
 
 OPTIONS = dict(
@@ -56,6 +56,19 @@ OPTIONS = dict(
     netns=NETNS("the route"),
     state=STATE("the route", "A route with the same table, destination and metric but another gateway or device"
                 " is replaced in place."),
+)
+
+
+RETURNS = dict(
+    actions=ACTIONS("add route default via 10.0.1.254 in client"),
+    route=VIEW("route", dict(
+        dst=VALUE("str", "Destination network.", "0.0.0.0/0"),
+        table=VALUE("int", "Routing table number.", 254),
+        metric=VALUE("int", "Metric, the kernel's default when none was asked for.", 0),
+        state=STATE_VALUE(),
+        gateway=VALUE("str", "Next hop, if any. Only when present.", "10.0.1.254"),
+        dev=VALUE("str", "Output device. Only when present.", "veth0"),
+    ), absent=False),
 )
 
 RTN_UNICAST = 1
@@ -406,7 +419,7 @@ def describe(reader) -> list:
 
 KIND = Kind(
     endpoints=nothing,
-    name="route", section="routes", desired=Route, plan=plan_route, options=OPTIONS,
+    name="route", desired=Route, plan=plan_route, options=OPTIONS, returns=RETURNS,
     owned=nothing, namespaces=lambda desired: [desired.netns], reads=lambda desired: [(desired.netns, "routes")],
     read=read, stands_on=stands_on, reaches=reaches, connects=connects,
     exclusive=exclusive,

@@ -31,7 +31,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHAS
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind, nothing
 from ansible_collections.netvirt.linux.plugins.module_utils._model import HOST, Link, netns_label, validate_ifname, validate_netns_name, validate_state
-from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, STATE
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ACTIONS, NETNS, STATE, VALUE, VIEW
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult
 
 # The major number of the module's qdisc handles: 0x4e56 is "NV". Root qdiscs the kernel gives a device
@@ -97,6 +97,29 @@ OPTIONS: Dict[str, Dict[str, Any]] = dict(
     ]),
     netns=NETNS("the interface"),
     state=STATE("the shaping", "V(absent) deletes the interface's root qdisc: the kernel gives it its default back."),
+)
+
+RETURNS = dict(
+    actions=ACTIONS("shape 'veth0' in lab1: 10mbit (tbf 4e56:)"),
+    shaping=VIEW("interface's root qdisc", dict(
+        interface=VALUE("str", "The interface.", "veth0"),
+        netns=VALUE("str", "Its namespace; null for the host's own.", "lab1"),
+        state=VALUE("str", "V(present) when a root qdisc other than the kernel's default is set, else V(absent).",
+                    "present"),
+        qdisc=VALUE("str", "The root qdisc's kind (C(tbf), C(netem), or the kernel's default such as C(noqueue)).",
+                    "tbf"),
+        handle=VALUE("str", "The root qdisc's handle. Only when present.", "4e56:"),
+        owned=VALUE("bool", "Whether the root qdisc is this module's (handle C(4e56:)). Only when present.", True),
+        rate=VALUE("str", "The rate, as tc(8) writes it. Only when set.", "10mbit"),
+        burst=VALUE("str", "A tbf's burst in bytes, when it is not the default.", "32000b"),
+        delay=VALUE("str", "The added delay. Only when set.", "20ms"),
+        jitter=VALUE("str", "The delay's variation. Only when set.", "5ms"),
+        loss=VALUE("str", "The random loss. Only when set.", "1%"),
+        duplicate=VALUE("str", "The duplicated packets. Only when set.", "0.5%"),
+        reorder=VALUE("str", "The reordered packets. Only when set.", "25%"),
+        corrupt=VALUE("str", "The corrupted packets. Only when set.", "0.1%"),
+        limit=VALUE("int", "The queue in packets, when it is not the default.", 1000),
+    ), absent=False),
 )
 
 # The options of an interface's shaping given in another kind's entry (a veth's shaping and peer_shaping): the
@@ -640,7 +663,7 @@ def describe(reader) -> list:
 
 
 KIND = Kind(
-    name="shaping", section="shaping", desired=Shaping, plan=plan_shaping, options=OPTIONS,
+    name="shaping", section="shaping", desired=Shaping, plan=plan_shaping, options=OPTIONS, returns=RETURNS,
     owned=nothing, endpoints=nothing, namespaces=namespaces, reads=reads, read=read, stands_on=stands_on,
     section_skip=("state", "force"),
     section_noun="shaped interfaces",

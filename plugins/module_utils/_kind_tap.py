@@ -22,15 +22,24 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
     Link,
     NamespaceState,
+    PortDevice,
     check_bool,
     check_int,
     control_character,
     netns_label,
-    validate_device,
-    validate_master,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
+
+
+def _flag(whether: str, change: str) -> dict:
+    """A flag of the device: omitted, C(ip tuntap)'s default (off) for a new device and left alone otherwise."""
+    return dict(type="bool", description=[
+        "Whether %s." % whether,
+        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
+        change,
+    ])
+
 
 OPTIONS = dict(
     name=IFNAME("the device"),
@@ -51,21 +60,12 @@ OPTIONS = dict(
         "A name that is not a group on the managed host is an error.",
         "Omit it to leave the group alone (a new device has none).",
     ]),
-    multi_queue=dict(type="bool", description=[
-        "Whether the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net).",
-        "Fixed at creation; see O(recreate). Omitted, a new device gets C(ip tuntap)'s default (off) and an"
-        " existing one is left alone.",
-    ]),
-    pi=dict(type="bool", description=[
-        "Whether each frame read or written carries the 4-byte packet-information header.",
-        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
-        "Changed in place only while no program has the device open (a program sets its own flags when it attaches).",
-    ]),
-    vnet_hdr=dict(type="bool", description=[
-        "Whether frames carry a virtio-net header (used by QEMU/KVM for offloads).",
-        "Omitted, a new device gets C(ip tuntap)'s default (off) and an existing one is left alone.",
-        "Changed in place only while no program has the device open.",
-    ]),
+    multi_queue=_flag("the device has multiple queues (one file descriptor per queue, for multi-queue virtio-net)",
+                      "Fixed at creation; see O(recreate)."),
+    pi=_flag("each frame read or written carries the 4-byte packet-information header",
+             "Changed in place only while no program has the device open (a program sets its own flags when it attaches)."),
+    vnet_hdr=_flag("frames carry a virtio-net header (used by QEMU/KVM for offloads)",
+                   "Changed in place only while no program has the device open."),
     recreate=RECREATE("O(mode) or O(multi_queue) differ", "A program attached to the old device loses it."),
     addresses=ADDRESSES("the device", "C(192.168.1.2/24), C(fd00::1/64)"),
     mtu=MTU("the device"),
@@ -74,48 +74,47 @@ OPTIONS = dict(
 )
 
 
+RETURNS = DEVICE_RETURNS("tap", [
+    "create tap tap0 in host (owner 107)", "attach tap0 to bridge br0 in host", "set tap0 up in host",
+], dict(
+    mode=VALUE("str", "V(tap) or V(tun).", "tap"),
+    owner=VALUE("int", "Numeric id of the owning user; null when none.", 107),
+    group=VALUE("int", "Numeric id of the owning group; null when none.", None),
+    multi_queue=VALUE("bool", "Whether the device is multi-queue.", False),
+    pi=VALUE("bool", "Whether frames carry the packet-information header.", False),
+    vnet_hdr=VALUE("bool", "Whether frames carry a virtio-net header.", False),
+), name="tap0", master="br0")
+
+
 TAP_MODES = ("tap", "tun")
 
 
 @dataclass(frozen=True)
-class Tap:
+class Tap(PortDevice):
     """A persistent tun/tap device. ``None`` flags mean: ip tuntap's default at creation, left alone after."""
 
-    name: str
-    netns: Optional[str] = HOST
     mode: str = "tap"
     owner: Optional[int] = None
     group: Optional[int] = None
     multi_queue: Optional[bool] = None
     pi: Optional[bool] = None
     vnet_hdr: Optional[bool] = None
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "tap"
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         if self.mode not in TAP_MODES:
             raise ValidationError("mode must be 'tap' or 'tun', not %r" % (self.mode,))
         check_int(self.owner, 0, 2 ** 32 - 2, "owner")
         check_int(self.group, 0, 2 ** 32 - 2, "group")
         for flag in ("multi_queue", "pi", "vnet_hdr"):
             check_bool(getattr(self, flag), flag)
-        validate_master(self)
         if self.master and self.mode == "tun":
             raise ValidationError(
                 "a device in mode tun carries IP packets, not Ethernet frames, and cannot join bridge '%s'; "
                 "use mode tap" % self.master)
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("tap", self.netns, self.name)
 
     def creation_flags(self) -> Dict[str, bool]:
         """The flags a new device gets: the ones asked for, else ip tuntap's defaults (all off)."""
@@ -453,7 +452,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 
 
 KIND = Kind(
-    name="tap", section="taps", desired=Tap, plan=plan_tap, options=OPTIONS, section_skip=("state", "recreate"),
+    name="tap", desired=Tap, plan=plan_tap, options=OPTIONS, returns=RETURNS, section_skip=("state", "recreate"),
     link_kind="tun", parse=parse, info_attributes=INFO_ATTRIBUTES, link_attributes=LINK_ATTRIBUTES,
     from_params=from_params, section_noun="tun/tap devices",
     snapshot=("type", "pi", "vnet_hdr", "multi_queue", "persist", "user", "group"),

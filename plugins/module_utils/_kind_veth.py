@@ -15,16 +15,15 @@ from ansible_collections.netvirt.linux.plugins.module_utils._errors import Confl
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     HOST,
+    Device,
     Link,
     check_ipv6_mtu,
     netns_label,
     normalize_addresses,
     validate_ifname,
-    validate_mtu,
     validate_netns_name,
-    validate_state,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MTU, NETNS, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MTU, NETNS, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view
 
 OPTIONS = dict(
@@ -62,19 +61,23 @@ OPTIONS = dict(
 )
 
 
+RETURNS = DEVICE_RETURNS("veth", [
+    "create veth veth0 in host with peer iris_veth in iris_network", "add address 10.1.1.2/24 to veth0 in host",
+], dict(
+    peer=VALUE("str", "Name of the other end.", "iris_veth"),
+    peer_netns=VALUE("str", "Namespace of the other end; null for the host's own.", "iris_network"),
+    peer_mtu=VALUE("int", "MTU of the other end.", 1500),
+    peer_addresses=VALUE("list", "Addresses of the other end, likewise.", ["10.1.1.1/24"], elements="str"),
+), what="pair", the="the first end", name="veth0", addresses=["10.1.1.2/24"], up="both ends are")
+
+
 @dataclass(frozen=True)
-class Veth:
+class Veth(Device):
     """A veth pair: ``name`` in ``netns`` and ``peer`` in ``peer_netns``."""
 
-    name: str
     peer: Optional[str] = None
-    netns: Optional[str] = HOST
     peer_netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
     peer_addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    up: bool = True
-    state: str = "present"
     # Each end's shaping (the options of netvirt.linux.shaping), built into a _kind_shaping.Shaping.
     shaping: Any = None
     peer_shaping: Any = None
@@ -82,9 +85,7 @@ class Veth:
     kind = "veth"
 
     def __post_init__(self):
-        validate_state(self.state)
-        validate_ifname(self.name, "name")
-        validate_netns_name(self.netns, "netns")
+        super().__post_init__()
         validate_netns_name(self.peer_netns, "peer_netns")
         if self.peer is not None:
             validate_ifname(self.peer, "peer")
@@ -95,19 +96,12 @@ class Veth:
                 "name and peer are both '%s' in %s; the two ends of a veth pair need "
                 "different names unless they live in different namespaces" % (self.name, netns_label(self.netns))
             )
-        validate_mtu(self.mtu)
         # Store the normalized form so that equal inputs compare equal.
-        object.__setattr__(self, "addresses", normalize_addresses(self.addresses, "addresses"))
         object.__setattr__(self, "peer_addresses", normalize_addresses(self.peer_addresses, "peer_addresses"))
-        check_ipv6_mtu(self.mtu, self.addresses, "addresses")
         check_ipv6_mtu(self.mtu, self.peer_addresses, "peer_addresses")
         object.__setattr__(self, "shaping", _kind_shaping.shaping_of(self.name, self.netns, self.shaping, "shaping"))
         object.__setattr__(self, "peer_shaping", _kind_shaping.shaping_of(
             self.peer or self.name, self.peer_netns, self.peer_shaping, "peer_shaping"))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("veth", self.netns, self.name)
 
 
 def expand(desired: Veth) -> list:
@@ -389,7 +383,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 
 KIND = Kind(
     endpoints=endpoints,
-    name="veth", section="veths", desired=Veth, plan=plan_veth, options=OPTIONS, section_required=("peer",),
+    name="veth", desired=Veth, plan=plan_veth, options=OPTIONS, returns=RETURNS, section_required=("peer",),
     owned=owned, namespaces=lambda desired: [desired.netns, desired.peer_netns, HOST], names=names,
     link_kind="veth", peered=True, snapshot=(), section_noun="veth pairs", prepare=prepare,
     from_params=from_params,

@@ -8,26 +8,24 @@ from __future__ import annotations
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
-    HOST,
     MTU_MAX,
     MTU_MIN,
     Link,
     NamespaceState,
+    PortDevice,
     check_int,
     ip_or_none,
     netns_label,
-    validate_device,
     validate_ifname,
-    validate_master,
 )
-from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP
+from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
 from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
 
 _VNI = ("VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
@@ -75,6 +73,19 @@ OPTIONS = dict(
 )
 
 
+RETURNS = DEVICE_RETURNS("vxlan", [
+    "create vxlan vx-lab in host with vni 42, local 10.99.0.1, remote 10.99.0.2, dstport 4789, dev eth0",
+    "attach vx-lab to bridge br-lab in host", "set vx-lab up in host",
+], dict(
+    vni=VALUE("int", "VXLAN network identifier.", 42),
+    local=VALUE("str", "Source address; null when the kernel chooses.", "10.99.0.1"),
+    remote=VALUE("str", "Unicast peer; null when none.", "10.99.0.2"),
+    group=VALUE("str", "Multicast group; null when none.", None),
+    dstport=VALUE("int", "UDP destination port.", 4789),
+    dev=VALUE("str", "Underlay interface; null when none is pinned.", "eth0"),
+), name="vx-lab", mtu=1450, master="br-lab")
+
+
 VNI_RANGE = (0, 2 ** 24 - 1)
 VXLAN_PORT = 4789  # IANA's port; the kernel's own default (8472) predates it
 
@@ -92,31 +103,23 @@ class VxlanInfo:
 
 
 @dataclass(frozen=True)
-class Vxlan:
+class Vxlan(PortDevice):
     """A VXLAN tunnel endpoint in ``netns``; like a bridge it can never change namespace."""
 
-    name: str
     vni: Optional[int] = None
     local: Optional[str] = None
     remote: Optional[str] = None
     group: Optional[str] = None
     dstport: int = VXLAN_PORT
     dev: Optional[str] = None
-    netns: Optional[str] = HOST
-    addresses: Optional[Tuple[str, ...]] = None
-    mtu: Optional[int] = None
-    # None: leave the master alone; "": no master.
-    master: Optional[str] = None
-    up: bool = True
     recreate: bool = False
-    state: str = "present"
 
     kind = "vxlan"
     # What the kernel fixes when it creates the device, in the order messages name them.
     FIXED = ("vni", "local", "remote", "group", "dstport", "dev")
 
     def __post_init__(self):
-        validate_device(self)
+        super().__post_init__()
         if self.state == "present" and self.vni is None:
             raise ValidationError("vni is required when state is present")
         check_int(self.vni, VNI_RANGE[0], VNI_RANGE[1], "vni")
@@ -152,13 +155,8 @@ class Vxlan:
                                                                       else "IPv4", MTU_MAX, MTU_MIN, MTU_MAX - headroom))
         if self.dev is not None:
             validate_ifname(self.dev, "dev")
-        validate_master(self)
         for option, value in (("local", local), ("remote", remote), ("group", group)):
             object.__setattr__(self, option, None if value is None else str(value))
-
-    @property
-    def key(self) -> Tuple[str, Optional[str], str]:
-        return ("vxlan", self.netns, self.name)
 
 
 # Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
@@ -425,7 +423,7 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
 
 
 KIND = Kind(
-    name="vxlan", section="vxlans", desired=Vxlan, plan=plan_vxlan, options=OPTIONS,
+    name="vxlan", desired=Vxlan, plan=plan_vxlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     info_attributes=INFO_ATTRIBUTES,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,

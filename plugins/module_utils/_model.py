@@ -13,7 +13,7 @@ import functools
 import ipaddress
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Callable, ClassVar, Dict, Iterable, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._namespaces import HOST, NETNS_RUN_DIR, netns_label, stale_message  # noqa: F401 - re-exported; pylint: disable=unused-import
@@ -192,13 +192,14 @@ def check_ipv6_mtu(mtu: Optional[int], addresses: Optional[Iterable[str]], what:
 
 
 def validate_device(obj) -> None:
-    """What every device's desired state checks (state, name, netns, mtu); its addresses stored normalized."""
+    """What every device's desired state checks (state, name, netns, mtu, up); its addresses stored normalized."""
     validate_state(obj.state)
     validate_ifname(obj.name, "name")
     validate_netns_name(obj.netns, "netns")
     validate_mtu(obj.mtu)
     object.__setattr__(obj, "addresses", normalize_addresses(obj.addresses, "addresses"))
     check_ipv6_mtu(obj.mtu, obj.addresses)
+    check_bool(obj.up, "up")
 
 
 def validate_master(obj) -> None:
@@ -207,6 +208,44 @@ def validate_master(obj) -> None:
         validate_ifname(obj.master, "master")
         if obj.master == obj.name:
             raise ValidationError("%s '%s' cannot be its own master" % (obj.kind, obj.name))
+
+
+@dataclass(frozen=True)
+class Device:
+    """The fields every device's desired state shares, validated once (validate_device).
+
+    A kind's dataclass derives from it (or from PortDevice), adds its own fields, each with a default, and
+    calls ``super().__post_init__()`` before its own checks. Only ``name`` is ever given by position.
+    """
+
+    name: str
+    netns: Optional[str] = HOST
+    # None: leave the addresses alone; stored normalized (sorted, CIDR), so equal inputs compare equal.
+    addresses: Optional[Tuple[str, ...]] = None
+    mtu: Optional[int] = None
+    up: bool = True
+    state: str = "present"
+
+    kind: ClassVar[str]
+
+    def __post_init__(self):
+        validate_device(self)
+
+    @property
+    def key(self) -> Tuple[str, Optional[str], str]:
+        return (self.kind, self.netns, self.name)
+
+
+@dataclass(frozen=True)
+class PortDevice(Device):
+    """A device that may be a bridge's port."""
+
+    # None: leave the master alone; "": no master.
+    master: Optional[str] = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        validate_master(self)
 
 
 def validate_state(state: str) -> str:

@@ -142,6 +142,8 @@ def run_module(kind_name: str, result_key: str, extra=None, **module_kwargs) -> 
     from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 
     kind = _kinds.get(kind_name)
+    if kind.section_required:
+        module_kwargs.setdefault("required_if", [("state", "present", kind.section_required)])
     module = netvirt_module(argument_spec(kind.options), netns_option=False, supports_check_mode=True,
                             **module_kwargs)
     try:

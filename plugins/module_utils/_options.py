@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 DOC_ONLY = ("description", "version_added", "section_description")
 DOC_SPEC = ("type", "required", "default", "choices", "elements")
@@ -195,3 +195,57 @@ def RECREATE(difference: str, consequence: Optional[str] = None) -> dict:
         % (difference, " " + consequence if consequence else ""),
         "V(false) makes such a difference an error that changes nothing.",
     ])
+
+
+# ---------------------------------------------------------- return values ---
+# A kind's RETURNS table documents what its module returns, in RETURN's own keys. ansible-core 2.16 reads RETURN
+# from the module file itself (not from a doc fragment, nor, for a Python module, from a sidecar file), so
+# scripts/gen_return.py writes each table into its module and tests/unit/test_docs.py fails when they differ.
+
+def ACTIONS(*sample: str) -> dict:
+    """``actions``, every module's list of changes."""
+    return dict(description="The changes made, or that would be made in check mode, in order.", returned="always",
+                type="list", elements="str", sample=list(sample))
+
+
+def VIEW(what: str, contains: Dict[str, dict], absent: bool = True) -> dict:
+    """The object after the task, the kind's view (before/after in diff mode)."""
+    description = "The %s after the task (predicted in check mode)." % what
+    if absent:
+        description += " Only C(name), C(netns) and C(state) when absent."
+    return dict(description=description, returned="always", type="dict", contains=contains)
+
+
+def VALUE(type: str, description: str, sample, **more) -> dict:  # pylint: disable=redefined-builtin
+    """One returned value: ``more`` are RETURN's other keys (``elements``, ``returned``)."""
+    return dict(description=description, type=type, **more, sample=sample)
+
+
+def STATE_VALUE() -> dict:
+    return VALUE("str", "V(present) or V(absent).", "present")
+
+
+def DEVICE_VALUES(the: str, name: str, netns: Optional[str] = None, mtu: int = 1500, addresses: Iterable[str] = (),
+                  up: Optional[str] = None, where: Optional[str] = None, master: Any = False) -> Dict[str, dict]:
+    """The values every device's view has (Device's fields), with their samples: ``the`` names the device ("the
+    bridge"), ``up`` what is up when that is more ("both ends are"), ``where`` its namespace when that is more;
+    ``master``, a PortDevice's, when it is not False (its sample: a bridge's name, or None)."""
+    values = dict(
+        name=VALUE("str", "Name of %s." % the, name),
+        netns=VALUE("str", "Namespace of %s; null for the host's own." % (where or the), netns),
+        state=STATE_VALUE(),
+        mtu=VALUE("int", "MTU of %s." % the, mtu),
+        up=VALUE("bool", "Whether %s administratively up." % (up or the + " is"), True),
+        addresses=VALUE("list", "Addresses of %s, without kernel IPv6 link-local ones unless asked for." % the,
+                        list(addresses), elements="str"),
+    )
+    if master is not False:
+        values["master"] = VALUE("str", "The bridge the device is a port of; null when none.", master)
+    return values
+
+
+def DEVICE_RETURNS(kind: str, actions: List[str], values: Dict[str, dict], what: str = "device", **device) -> Dict[str, dict]:
+    """RETURN of a device kind's module: ``actions``, and the view named ``kind``, with the values every device has
+    (DEVICE_VALUES: ``device`` gives their samples, and ``the``, by default "the ``what``") and the kind's own."""
+    the = device.pop("the", "the " + what)
+    return {"actions": ACTIONS(*actions), kind: VIEW(what, dict(DEVICE_VALUES(the, **device), **values))}

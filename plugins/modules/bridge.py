@@ -24,8 +24,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.bridge
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - Timers are in seconds, as C(brctl) takes them; C(ip -d link) shows them in hundredths of a second.
   - VLAN filtering is not offered; it needs a kernel built with C(CONFIG_BRIDGE_VLAN_FILTERING).
@@ -81,71 +79,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create bridge br-test in host with stp off", "attach br-tap1 to bridge br-test in host", "set br-test up in host"]
-bridge:
-  description: The bridge after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the bridge.
-      type: str
-      sample: br-test
-    netns:
-      description: Namespace of the bridge; null for the host's own.
-      type: str
-      sample: null
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    up:
-      description: Whether the bridge is administratively up.
-      type: bool
-      sample: true
-    mtu:
-      description: MTU of the bridge.
-      type: int
-      sample: 1500
-    addresses:
-      description: Addresses of the bridge, without kernel IPv6 link-local ones unless they were asked for.
-      type: list
-      elements: str
-      sample: ["10.0.1.254/24"]
-    stp:
-      description: Whether STP is on.
-      type: bool
-      sample: false
-    forward_delay:
-      description: Forward delay in seconds.
-      type: float
-      sample: 15.0
-    hello_time:
-      description: Hello time in seconds.
-      type: float
-      sample: 2.0
-    max_age:
-      description: Max age in seconds.
-      type: float
-      sample: 20.0
-    ageing_time:
-      description: MAC ageing time in seconds.
-      type: float
-      sample: 300.0
-    priority:
-      description: Bridge priority.
-      type: int
-      sample: 32768
-    ports:
-      description: The attached interfaces by name, with the port settings the task manages.
-      type: list
-      elements: dict
-      sample: [{"name": "br-tap1"}, {"name": "br-tap2", "cost": 10}]
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [create bridge br-test in host with stp off, attach br-tap1 to bridge br-test in host, set br-test up in host]}
+bridge: {description: 'The bridge after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.', returned: always, type: dict,
+   contains: {
+    addresses: {description: 'Addresses of the bridge, without kernel IPv6 link-local ones unless asked for.', type: list, elements: str,
+       sample: [10.0.1.254/24]},
+    ageing_time: {description: MAC ageing time in seconds., type: float, sample: 300.0},
+    forward_delay: {description: Forward delay in seconds., type: float, sample: 15.0},
+    hello_time: {description: Hello time in seconds., type: float, sample: 2.0},
+    max_age: {description: Max age in seconds., type: float, sample: 20.0},
+    mtu: {description: MTU of the bridge., type: int, sample: 1500},
+    name: {description: Name of the bridge., type: str, sample: br-test},
+    netns: {description: Namespace of the bridge; null for the host's own., type: str, sample: null},
+    ports: {description: 'The attached interfaces by name, with the port settings the task manages.', type: list, elements: dict, sample: [{name: br-tap1},
+       {name: br-tap2, cost: 10}]},
+    priority: {description: Bridge priority., type: int, sample: 32768},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    stp: {description: Whether STP is on., type: bool, sample: false},
+    up: {description: Whether the bridge is administratively up., type: bool, sample: true}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module

@@ -32,7 +32,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.iptables_chain
-  - netvirt.linux._attributes
 requirements:
   - the iptables command line tools on the managed host (C(iptables-nft-save)/C(-restore) for the V(nft)
     backend, C(iptables-legacy-save)/C(-restore) for V(legacy))
@@ -95,64 +94,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create chain SSH_IN in table filter (ipv4) in the host namespace",
-           "replace the rules of chain SSH_IN in table filter (ipv4) in the host namespace (0 -> 2)"]
-backend:
-  description: The backend used, V(nft) or V(legacy).
-  returned: always
-  type: str
-  sample: nft
-engine:
-  description:
-    - What wrote (or, in check mode, would write) the tables, C(iptables-nft-restore), C(python-iptables) or
-      C(iptables-legacy-restore). Null when nothing needed changing.
-  returned: always
-  type: str
-  sample: iptables-nft-restore
-chain:
-  description: The chain after the task (predicted in check mode).
-  returned: always
-  type: dict
-  contains:
-    table:
-      description: The table.
-      type: str
-      sample: filter
-    chain:
-      description: The chain.
-      type: str
-      sample: SSH_IN
-    netns:
-      description: The namespace; null for the host's own.
-      type: str
-      sample: null
-    ipv4:
-      description: The chain in the IPv4 table, when O(ip_version) includes it.
-      type: dict
-      returned: when O(ip_version) is V(ipv4) or V(both)
-      contains:
-        state:
-          description: V(present) or V(absent).
-          type: str
-          sample: present
-        policy:
-          description: Policy of a built-in chain; null for user-defined chains.
-          type: str
-          sample: null
-        rules:
-          description: The rules, as C(iptables-save) prints them after C(-A CHAIN).
-          type: list
-          elements: str
-          sample: ["-s 10.0.1.0/24 -p tcp -m tcp --dport 22 -m comment --comment \"lab admins\" -j ACCEPT"]
-    ipv6:
-      description: The chain in the IPv6 table, likewise.
-      type: dict
-      returned: when O(ip_version) is V(ipv6) or V(both)
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [create chain SSH_IN in table filter (ipv4) in the host namespace,
+   replace the rules of chain SSH_IN in table filter (ipv4) in the host namespace (0 -> 2)]}
+backend: {description: 'The backend used, V(nft) or V(legacy).', returned: always, type: str, sample: nft}
+chain: {description: The chain after the task (predicted in check mode)., returned: always, type: dict, contains: {
+    chain: {description: The chain., type: str, sample: SSH_IN},
+    ipv4: {description: 'The chain in the IPv4 table, when O(ip_version) includes it.', type: dict, returned: when O(ip_version) is V(ipv4) or V(both),
+       contains: {
+        policy: {description: Policy of a built-in chain; null for user-defined chains., type: str, sample: null},
+        rules: {description: 'The rules, as C(iptables-save) prints them after C(-A CHAIN).', type: list, elements: str,
+           sample: [-s 10.0.1.0/24 -p tcp -m tcp --dport 22 -m comment --comment "lab admins" -j ACCEPT]},
+        state: {description: V(present) or V(absent)., type: str, sample: present}}},
+    ipv6: {description: 'The chain in the IPv6 table, likewise.', type: dict, returned: when O(ip_version) is V(ipv6) or V(both)},
+    netns: {description: The namespace; null for the host's own., type: str, sample: null},
+    table: {description: The table., type: str, sample: filter}}}
+engine: {description: ['What wrote (or, in check mode, would write) the tables, C(iptables-nft-restore), C(python-iptables) or C(iptables-legacy-restore).',
+   Null when nothing needed changing.], returned: always, type: str, sample: iptables-nft-restore}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError, PrivilegeError

@@ -25,8 +25,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.macvlan
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - The parent may be down when the macvlan is made, but no frame passes until the parent is up (and, for a
     veth end, its peer too). netvirt.linux.veth brings its ends up by default.
@@ -73,58 +71,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create macvlan mv0 in n1 on up0, mode bridge", "add address 10.60.0.1/24 to mv0 in n1",
-           "set mv0 up in n1"]
-macvlan:
-  description: The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the device.
-      type: str
-      sample: mv0
-    netns:
-      description: Namespace of the device and of its parent; null for the host's own.
-      type: str
-      sample: n1
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    link:
-      description: Name of the parent; null when the kernel reports it in another namespace.
-      type: str
-      sample: up0
-    mode:
-      description: The macvlan mode.
-      type: str
-      sample: bridge
-    mtu:
-      description: MTU of the device.
-      type: int
-      sample: 1500
-    up:
-      description: Whether the device is administratively up.
-      type: bool
-      sample: true
-    addresses:
-      description: Addresses of the device, without kernel IPv6 link-local ones unless they were asked for.
-      type: list
-      elements: str
-      sample: ["10.60.0.1/24"]
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: ['create macvlan mv0 in n1 on up0, mode bridge', add address 10.60.0.1/24 to mv0 in n1, set mv0 up in n1]}
+macvlan: {description: 'The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.', returned: always, type: dict,
+   contains: {
+    addresses: {description: 'Addresses of the device, without kernel IPv6 link-local ones unless asked for.', type: list, elements: str,
+       sample: [10.60.0.1/24]},
+    link: {description: Name of the parent; null when the kernel reports it in another namespace., type: str, sample: up0},
+    mode: {description: The macvlan mode., type: str, sample: bridge},
+    mtu: {description: MTU of the device., type: int, sample: 1500},
+    name: {description: Name of the device., type: str, sample: mv0},
+    netns: {description: Namespace of the device and of its parent; null for the host's own., type: str, sample: n1},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    up: {description: Whether the device is administratively up., type: bool, sample: true}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    run_module("macvlan", "macvlan", required_if=[("state", "present", ("link",))])
+    run_module("macvlan", "macvlan")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.netns
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 seealso:
   - module: netvirt.linux.veth
 """
@@ -44,43 +42,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create namespace iris_network", "set lo up in iris_network"]
-netns:
-  description: The namespace after the task (predicted in check mode).
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the namespace.
-      type: str
-      sample: iris_network
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    loopback_up:
-      description: Whether C(lo) is up.
-      type: bool
-      sample: true
-    sysctls:
-      description: The values of the managed sysctls, only when O(sysctls) is given.
-      type: dict
-      returned: when O(sysctls) is given
-      sample: {"net.ipv4.ip_forward": "1"}
-interfaces:
-  description:
-    - The interfaces in the namespace after the task; empty when it is absent.
-    - Predicted in check mode.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - {name: lo, index: 1, kind: null, mtu: 65536, up: true, addresses: ["127.0.0.1/8", "::1/128"]}
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [create namespace iris_network, set lo up in iris_network]}
+interfaces: {description: [The interfaces in the namespace after the task; empty when it is absent., Predicted in check mode.], returned: always, type: list,
+   elements: dict, sample: [{name: lo, index: 1, kind: null, mtu: 65536, up: true, addresses: [127.0.0.1/8, '::1/128']}]}
+netns: {description: The namespace after the task (predicted in check mode)., returned: always, type: dict, contains: {
+    loopback_up: {description: Whether C(lo) is up., type: bool, sample: true},
+    name: {description: Name of the namespace., type: str, sample: iris_network},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    sysctls: {description: 'The values of the managed sysctls, only when O(sysctls) is given.', type: dict, returned: when O(sysctls) is given,
+       sample: {net.ipv4.ip_forward: '1'}}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module

@@ -18,8 +18,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.route
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 seealso:
   - module: netvirt.linux.netns
   - module: netvirt.linux.veth
@@ -48,41 +46,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["add route default via 10.0.1.254 in client"]
-route:
-  description: The route after the task (predicted in check mode).
-  returned: always
-  type: dict
-  contains:
-    dst:
-      description: Destination network.
-      type: str
-      sample: 0.0.0.0/0
-    table:
-      description: Routing table number.
-      type: int
-      sample: 254
-    metric:
-      description: Metric, the kernel's default when none was asked for.
-      type: int
-      sample: 0
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    gateway:
-      description: Next hop, if any. Only when present.
-      type: str
-      sample: 10.0.1.254
-    dev:
-      description: Output device. Only when present.
-      type: str
-      sample: veth0
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [add route default via 10.0.1.254 in client]}
+route: {description: The route after the task (predicted in check mode)., returned: always, type: dict, contains: {
+    dev: {description: Output device. Only when present., type: str, sample: veth0},
+    dst: {description: Destination network., type: str, sample: 0.0.0.0/0},
+    gateway: {description: 'Next hop, if any. Only when present.', type: str, sample: 10.0.1.254},
+    metric: {description: 'Metric, the kernel''s default when none was asked for.', type: int, sample: 0},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    table: {description: Routing table number., type: int, sample: 254}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module

@@ -27,8 +27,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.shaping
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - Shapes egress only. To shape both directions of a veth pair, shape each end.
 seealso:
@@ -60,77 +58,24 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["shape 'veth0' in lab1: 10mbit (tbf 4e56:)"]
-shaping:
-  description: The interface's root qdisc after the task (predicted in check mode).
-  returned: always
-  type: dict
-  contains:
-    interface:
-      description: The interface.
-      type: str
-      sample: veth0
-    netns:
-      description: Its namespace (null for the host's).
-      type: str
-      sample: lab1
-    state:
-      description: V(present) when a root qdisc other than the kernel's default is set, else V(absent).
-      type: str
-      sample: present
-    qdisc:
-      description: The root qdisc's kind (C(tbf), C(netem), or the kernel's default such as C(noqueue)).
-      type: str
-      sample: tbf
-    handle:
-      description: The root qdisc's handle. Only when present.
-      type: str
-      sample: "4e56:"
-    owned:
-      description: Whether the root qdisc is this module's (handle C(4e56:)). Only when present.
-      type: bool
-      sample: true
-    rate:
-      description: The rate, as tc(8) writes it. Only when set.
-      type: str
-      sample: 10mbit
-    burst:
-      description: A tbf's burst in bytes, when it is not the default.
-      type: str
-      sample: 32000b
-    delay:
-      description: The added delay. Only when set.
-      type: str
-      sample: 20ms
-    jitter:
-      description: The delay's variation. Only when set.
-      type: str
-      sample: 5ms
-    loss:
-      description: The random loss. Only when set.
-      type: str
-      sample: 1%
-    duplicate:
-      description: The duplicated packets. Only when set.
-      type: str
-      sample: 0.5%
-    reorder:
-      description: The reordered packets. Only when set.
-      type: str
-      sample: 25%
-    corrupt:
-      description: The corrupted packets. Only when set.
-      type: str
-      sample: 0.1%
-    limit:
-      description: The queue in packets, when it is not the default.
-      type: int
-      sample: 1000
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: ['shape ''veth0'' in lab1: 10mbit (tbf 4e56:)']}
+shaping: {description: The interface's root qdisc after the task (predicted in check mode)., returned: always, type: dict, contains: {
+    burst: {description: 'A tbf''s burst in bytes, when it is not the default.', type: str, sample: 32000b},
+    corrupt: {description: The corrupted packets. Only when set., type: str, sample: 0.1%},
+    delay: {description: The added delay. Only when set., type: str, sample: 20ms},
+    duplicate: {description: The duplicated packets. Only when set., type: str, sample: 0.5%},
+    handle: {description: The root qdisc's handle. Only when present., type: str, sample: '4e56:'},
+    interface: {description: The interface., type: str, sample: veth0},
+    jitter: {description: The delay's variation. Only when set., type: str, sample: 5ms},
+    limit: {description: 'The queue in packets, when it is not the default.', type: int, sample: 1000},
+    loss: {description: The random loss. Only when set., type: str, sample: 1%},
+    netns: {description: Its namespace; null for the host's own., type: str, sample: lab1},
+    owned: {description: 'Whether the root qdisc is this module''s (handle C(4e56:)). Only when present.', type: bool, sample: true},
+    qdisc: {description: 'The root qdisc''s kind (C(tbf), C(netem), or the kernel''s default such as C(noqueue)).', type: str, sample: tbf},
+    rate: {description: 'The rate, as tc(8) writes it. Only when set.', type: str, sample: 10mbit},
+    reorder: {description: The reordered packets. Only when set., type: str, sample: 25%},
+    state: {description: 'V(present) when a root qdisc other than the kernel''s default is set, else V(absent).', type: str, sample: present}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module

@@ -26,8 +26,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.tap
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - The device is made persistent (C(TUNSETPERSIST)), so it outlives the module; the program that opens it
     must ask for the same mode and multi_queue, and sets packet-info and vnet_hdr for itself.
@@ -66,70 +64,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create tap tap0 in host (owner 107)", "attach tap0 to bridge br0 in host", "set tap0 up in host"]
-tap:
-  description: The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the device.
-      type: str
-      sample: tap0
-    netns:
-      description: Namespace of the device; null for the host's own.
-      type: str
-      sample: null
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    mode:
-      description: V(tap) or V(tun).
-      type: str
-      sample: tap
-    owner:
-      description: Numeric id of the owning user; null when none.
-      type: int
-      sample: 107
-    group:
-      description: Numeric id of the owning group; null when none.
-      type: int
-      sample: null
-    multi_queue:
-      description: Whether the device is multi-queue.
-      type: bool
-      sample: false
-    pi:
-      description: Whether frames carry the packet-information header.
-      type: bool
-      sample: false
-    vnet_hdr:
-      description: Whether frames carry a virtio-net header.
-      type: bool
-      sample: false
-    mtu:
-      description: MTU of the device.
-      type: int
-      sample: 1500
-    up:
-      description: Whether the device is administratively up.
-      type: bool
-      sample: true
-    addresses:
-      description: Addresses of the device, without kernel IPv6 link-local ones unless they were asked for.
-      type: list
-      elements: str
-      sample: []
-    master:
-      description: The bridge the device is a port of; null when none.
-      type: str
-      sample: br0
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [create tap tap0 in host (owner 107), attach tap0 to bridge br0 in host, set tap0 up in host]}
+tap: {description: 'The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.', returned: always, type: dict,
+   contains: {
+    addresses: {description: 'Addresses of the device, without kernel IPv6 link-local ones unless asked for.', type: list, elements: str, sample: []},
+    group: {description: Numeric id of the owning group; null when none., type: int, sample: null},
+    master: {description: The bridge the device is a port of; null when none., type: str, sample: br0},
+    mode: {description: V(tap) or V(tun)., type: str, sample: tap},
+    mtu: {description: MTU of the device., type: int, sample: 1500},
+    multi_queue: {description: Whether the device is multi-queue., type: bool, sample: false},
+    name: {description: Name of the device., type: str, sample: tap0},
+    netns: {description: Namespace of the device; null for the host's own., type: str, sample: null},
+    owner: {description: Numeric id of the owning user; null when none., type: int, sample: 107},
+    pi: {description: Whether frames carry the packet-information header., type: bool, sample: false},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    up: {description: Whether the device is administratively up., type: bool, sample: true},
+    vnet_hdr: {description: Whether frames carry a virtio-net header., type: bool, sample: false}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module

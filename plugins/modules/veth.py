@@ -21,8 +21,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.veth
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - A veth end moved between namespaces loses its addresses and goes down; the module moves first and
     sets addresses and state afterwards.
@@ -74,66 +72,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create veth veth0 in host with peer iris_veth in iris_network", "add address 10.1.1.2/24 to veth0 in host"]
-veth:
-  description: The pair after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the first end.
-      type: str
-      sample: veth0
-    netns:
-      description: Namespace of the first end; null for the host's own.
-      type: str
-      sample: null
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    peer:
-      description: Name of the other end.
-      type: str
-      sample: iris_veth
-    peer_netns:
-      description: Namespace of the other end; null for the host's own.
-      type: str
-      sample: iris_network
-    mtu:
-      description: MTU of the first end.
-      type: int
-      sample: 1500
-    peer_mtu:
-      description: MTU of the other end.
-      type: int
-      sample: 1500
-    up:
-      description: Whether both ends are administratively up.
-      type: bool
-      sample: true
-    addresses:
-      description: Addresses of the first end, without kernel IPv6 link-local ones unless they were asked for.
-      type: list
-      elements: str
-      sample: ["10.1.1.2/24"]
-    peer_addresses:
-      description: Addresses of the other end, likewise.
-      type: list
-      elements: str
-      sample: ["10.1.1.1/24"]
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: [create veth veth0 in host with peer iris_veth in iris_network, add address 10.1.1.2/24 to veth0 in host]}
+veth: {description: 'The pair after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.', returned: always, type: dict,
+   contains: {
+    addresses: {description: 'Addresses of the first end, without kernel IPv6 link-local ones unless asked for.', type: list, elements: str,
+       sample: [10.1.1.2/24]},
+    mtu: {description: MTU of the first end., type: int, sample: 1500},
+    name: {description: Name of the first end., type: str, sample: veth0},
+    netns: {description: Namespace of the first end; null for the host's own., type: str, sample: null},
+    peer: {description: Name of the other end., type: str, sample: iris_veth},
+    peer_addresses: {description: 'Addresses of the other end, likewise.', type: list, elements: str, sample: [10.1.1.1/24]},
+    peer_mtu: {description: MTU of the other end., type: int, sample: 1500},
+    peer_netns: {description: Namespace of the other end; null for the host's own., type: str, sample: iris_network},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    up: {description: Whether both ends are administratively up., type: bool, sample: true}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    run_module("veth", "veth", required_if=[("state", "present", ("peer",))])
+    run_module("veth", "veth")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,6 @@ author:
   - netvirt.linux developers (@netvirt)
 extends_documentation_fragment:
   - netvirt.linux.kinds.vxlan
-  - netvirt.linux._netns.requirements
-  - netvirt.linux._attributes
 notes:
   - The underlay must carry UDP to O(dstport) between the hosts; a firewall on the way must let it through.
   - Frames lose 50 bytes (IPv4 underlay) to the outer headers; keep the MTU of everything on the stretched
@@ -70,78 +68,31 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-actions:
-  description: The changes made, or that would be made in check mode, in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["create vxlan vx-lab in host with vni 42, local 10.99.0.1, remote 10.99.0.2, dstport 4789, dev eth0",
-           "attach vx-lab to bridge br-lab in host", "set vx-lab up in host"]
-vxlan:
-  description: The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.
-  returned: always
-  type: dict
-  contains:
-    name:
-      description: Name of the device.
-      type: str
-      sample: vx-lab
-    netns:
-      description: Namespace of the device; null for the host's own.
-      type: str
-      sample: null
-    state:
-      description: V(present) or V(absent).
-      type: str
-      sample: present
-    vni:
-      description: VXLAN network identifier.
-      type: int
-      sample: 42
-    local:
-      description: Source address; null when the kernel chooses.
-      type: str
-      sample: 10.99.0.1
-    remote:
-      description: Unicast peer; null when none.
-      type: str
-      sample: 10.99.0.2
-    group:
-      description: Multicast group; null when none.
-      type: str
-      sample: null
-    dstport:
-      description: UDP destination port.
-      type: int
-      sample: 4789
-    dev:
-      description: Underlay interface; null when none is pinned.
-      type: str
-      sample: eth0
-    mtu:
-      description: MTU of the device.
-      type: int
-      sample: 1450
-    up:
-      description: Whether the device is administratively up.
-      type: bool
-      sample: true
-    addresses:
-      description: Addresses of the device, without kernel IPv6 link-local ones unless they were asked for.
-      type: list
-      elements: str
-      sample: []
-    master:
-      description: The bridge the device is a port of; null when none.
-      type: str
-      sample: br-lab
+actions: {description: 'The changes made, or that would be made in check mode, in order.', returned: always, type: list, elements: str,
+   sample: ['create vxlan vx-lab in host with vni 42, local 10.99.0.1, remote 10.99.0.2, dstport 4789, dev eth0', attach vx-lab to bridge br-lab in host,
+   set vx-lab up in host]}
+vxlan: {description: 'The device after the task (predicted in check mode). Only C(name), C(netns) and C(state) when absent.', returned: always, type: dict,
+   contains: {
+    addresses: {description: 'Addresses of the device, without kernel IPv6 link-local ones unless asked for.', type: list, elements: str, sample: []},
+    dev: {description: Underlay interface; null when none is pinned., type: str, sample: eth0},
+    dstport: {description: UDP destination port., type: int, sample: 4789},
+    group: {description: Multicast group; null when none., type: str, sample: null},
+    local: {description: Source address; null when the kernel chooses., type: str, sample: 10.99.0.1},
+    master: {description: The bridge the device is a port of; null when none., type: str, sample: br-lab},
+    mtu: {description: MTU of the device., type: int, sample: 1450},
+    name: {description: Name of the device., type: str, sample: vx-lab},
+    netns: {description: Namespace of the device; null for the host's own., type: str, sample: null},
+    remote: {description: Unicast peer; null when none., type: str, sample: 10.99.0.2},
+    state: {description: V(present) or V(absent)., type: str, sample: present},
+    up: {description: Whether the device is administratively up., type: bool, sample: true},
+    vni: {description: VXLAN network identifier., type: int, sample: 42}}}
 """
 
 from ansible_collections.netvirt.linux.plugins.module_utils._module import run_module
 
 
 def main():
-    run_module("vxlan", "vxlan", mutually_exclusive=[("remote", "group")], required_if=[("state", "present", ("vni",))])
+    run_module("vxlan", "vxlan", mutually_exclusive=[("remote", "group")])
 
 
 if __name__ == "__main__":

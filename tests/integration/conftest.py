@@ -9,7 +9,8 @@ from sandbox import Sandbox
 # one finishing a three-minute test while the other waits. The sort is stable: within a
 # file, and among the other files, the order stays as written.
 LONGEST_FIRST = ("test_multihost.py", "test_user_paths.py", "test_molecule.py", "test_versions.py",
-                 "test_generated_labs.py", "test_playbooks_seeds.py", "test_inprocess_parity.py")
+                 "test_generated_labs.py", "test_module_defaults.py", "test_bench.py", "test_playbooks_seeds.py",
+                 "test_inprocess_parity.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -18,6 +18,7 @@ suite (a few labs) and behind ``make fuzz``.
 
 Usage (inside the sandbox): python inprocess.py --steps STEPS.json RECORD.json
                         or: python inprocess.py --serve  (lines "STEPS.json RECORD.json" on stdin)
+          (outside, once): python inprocess.py --zygote (forks --serve runners into sandboxes)
 
 For Sandbox.module, four_steps and refused (tests/integration/sandbox.py):
 STEPS is a list of ``{"name", "module", "args", "check_mode", "diff",
@@ -69,7 +70,12 @@ def run_module(name: str, args: dict, check_mode: bool, diff: bool) -> dict:
 
 
 def run_command(task: dict) -> dict:
-    proc = subprocess.run(task["ansible.builtin.command"]["argv"], capture_output=True, text=True, check=False)
+    argv = task["ansible.builtin.command"]["argv"]
+    if len(argv) == 2 and Path(argv[1]).name == "snapshot.py" and Path(argv[1]).resolve().parent == HERE:
+        # snapshot.py's state, computed here rather than in an interpreter of its own: what it prints.
+        import snapshot
+        return {"rc": 0, "stdout": json.dumps(snapshot.state(), sort_keys=True) + "\n", "stderr": "", "changed": False}
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     result = {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "changed": False}
     if proc.returncode != 0:
         result.update(failed=True, msg="non-zero return code")
@@ -183,26 +189,40 @@ def _as_recorded(result: dict) -> dict:
     return {"status": status, "result": result}
 
 
-def call_module(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
-    """One module run in a forked child; its record's status and result."""
-    read_end, write_end = os.pipe()
+def _fork(work, *args) -> int:
+    """Fork: the child runs ``work(*args)`` and ends there (status 0, or 70 with its traceback on stderr),
+    never back in the caller's code; the parent gets the child's pid."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 0
         try:
-            os.close(read_end)
-            try:
-                data = _as_recorded(_child_result(fqcn, args, check_mode, diff))
-            except BaseException:  # noqa: BLE001 - everything must reach the parent
-                data = {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: " + traceback.format_exc()}}
-            with os.fdopen(write_end, "w") as handle:
-                json.dump(data, handle)
+            work(*args)
         except BaseException:  # noqa: BLE001 - the child never returns into the parent's code
+            traceback.print_exc()
             code = 70
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os._exit(code)
+    return pid
+
+
+def call_module(fqcn: str, args: dict, check_mode: bool, diff: bool) -> dict:
+    """One module run in a forked child; its record's status and result."""
+    read_end, write_end = os.pipe()
+
+    def child() -> None:
+        os.close(read_end)
+        try:
+            data = _as_recorded(_child_result(fqcn, args, check_mode, diff))
+        except BaseException:  # noqa: BLE001 - everything must reach the parent
+            data = {"status": "failed", "result": {"changed": False, "msg": "inprocess.py: " + traceback.format_exc()}}
+        with os.fdopen(write_end, "w") as handle:
+            json.dump(data, handle)
+
+    pid = _fork(child)
     os.close(write_end)
     with os.fdopen(read_end) as handle:
         text = handle.read()
@@ -242,15 +262,19 @@ def steps_file(steps_path: str, record_path: str) -> None:
 
 
 def serve() -> int:
-    """``--serve``: a sandbox's runner for its whole test. Reads ``STEPS RECORD`` lines on stdin,
+    """``--serve``: a sandbox's runner for its whole test. Reads ``STEPS RECORD`` lines (or ``plays
+    PLAYS RECORD``: plays_file in a child) on stdin,
     answers each with a line (``done``, or ``error`` and a traceback) once the records are written.
     Whatever the modules or the commands they run print goes to stderr, never into the answers."""
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     for line in sys.stdin:
-        steps_path, record_path = line.split()
+        words = line.split()
         try:
-            steps_file(steps_path, record_path)
+            if words[0] == "plays":
+                plays_in_child(words[1], words[2])
+            else:
+                steps_file(words[0], words[1])
             answers.write("done\n")
         except Exception:  # noqa: BLE001 - the test that asked gets the traceback
             answers.write("error " + json.dumps(traceback.format_exc()) + "\n")
@@ -258,14 +282,85 @@ def serve() -> int:
     return 0
 
 
+def zygote() -> int:
+    """``--zygote``: one per test process, started OUTSIDE any sandbox, where it only imports.
+
+    With ansible's module_utils, snapshot.py and every module of the collection loaded (the
+    0.5 CPU-second a runner spends before its first answer), it reads ``PID REQUESTS REPLIES LOG``
+    lines on stdin and for each forks a runner that enters the network and mount namespaces of
+    process PID (the sandbox's holder) with setns(2), refuses to go on if that left it in the
+    zygote's own network namespace, and then serves as ``--serve`` does, its requests and answers
+    through the two named pipes, its stderr to LOG. The zygote answers each line with the runner's
+    pid, or ``error`` and why. It never opens a socket nor runs a module itself.
+    """
+    import signal
+
+    import snapshot  # noqa: F401 - loaded once here, for every runner forked from this process
+    from ansible.module_utils import basic  # noqa: F401
+    from ansible.module_utils.common import json as _json  # noqa: F401
+
+    for path in sorted((COLLECTIONS / "ansible_collections" / "netvirt" / "linux" / "plugins" / "modules").glob("*.py")):
+        if not path.name.startswith("_"):
+            importlib.import_module("ansible_collections.netvirt.linux.plugins.modules." + path.stem)
+    _ansible_version()
+    try:
+        _summaries_as_controller(None)
+        from ansible.module_utils._internal import _event_utils, _messages  # noqa: F401
+    except ImportError:
+        pass
+    # The runners are reaped by the kernel (they are the tests' to end, by pid).
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    own_netns = os.readlink("/proc/self/ns/net")
+    cwd = os.getcwd()
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        child = _fork(_runner, *line.split(), own_netns, cwd)
+        sys.stdout.write("%d\n" % child)
+        sys.stdout.flush()
+
+
+def _runner(pid: str, requests: str, replies: str, log: str, own_netns: str, cwd: str) -> None:
+    """In a child of the zygote: into process PID's network and mount namespaces, then serve."""
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
+    for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS)):
+        handle = os.open("/proc/%s/ns/%s" % (pid, kind), os.O_RDONLY)
+        os.setns(handle, flag)
+        os.close(handle)
+    if os.readlink("/proc/self/ns/net") == own_netns:
+        raise RuntimeError("the runner is still in the zygote's network namespace")
+    os.chdir(cwd)
+    # Answers first, then requests: once the test's end of the requests is open,
+    # it knows this end of the answers is (sandbox.py's _Zygote.runner).
+    os.dup2(os.open(replies, os.O_WRONLY), 1)
+    os.dup2(os.open(requests, os.O_RDONLY), 0)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", closefd=False)
+    sys.stderr = open(2, "w", closefd=False)
+    serve()
+
+
 def main() -> int:
-    if sys.argv[1] in ("--steps", "--serve"):
+    if sys.argv[1] in ("--steps", "--serve", "--zygote"):
         sys.path[:0] = [str(COLLECTIONS), str(HERE)]
         if sys.argv[1] == "--serve":
             return serve()
+        if sys.argv[1] == "--zygote":
+            return zygote()
         steps_file(sys.argv[2], sys.argv[3])
         return 0
-    plays = json.loads(open(sys.argv[1]).read())
+    sys.path[:0] = [str(HERE)]
+    plays_file(sys.argv[1], sys.argv[2])
+    return 0
+
+
+def plays_file(plays_path: str, record_path: str) -> None:
+    """The plays' tasks, one after another in this process; their records to ``record_path``."""
+    plays = json.loads(Path(plays_path).read_text())
     records = []
     for play in plays:
         for task in play["tasks"]:
@@ -282,9 +377,17 @@ def main() -> int:
         else:
             continue
         break
-    with open(sys.argv[2], "w") as handle:
+    with open(record_path, "w") as handle:
         json.dump(records, handle)
-    return 0
+
+
+def plays_in_child(plays_path: str, record_path: str) -> None:
+    """plays_file in a child forked from this runner, so that the runner stays as it was."""
+    pid = _fork(plays_file, plays_path, record_path)
+    _pid, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError("the plays' child process failed (wait status %d); its traceback is in the runner's log"
+                           % status)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ refused() use by default.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -213,19 +214,25 @@ class Sandbox:
             tasks.append(task)
         return self.tasks(tasks, wrap=wrap)
 
-    def _inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
+    def plays_inprocess(self, path: Path, record: Path, timeout: int = 300) -> None:
+        """inprocess.py's plays (PLAYS.json, records to RECORD.json) through this sandbox's runner."""
+        self._inprocess(path, record, timeout, kind="plays ")
+
+    def _inprocess(self, path: Path, record: Path, timeout: int = 300, kind: str = "") -> None:
         """One request to this sandbox's inprocess.py --serve, started on first use (again if it ended)."""
         if self._server is not None and self._server.poll() is not None:
             self._stop_server()
         if self._server is None:
             ensure_collection_path()
             self._server_log = self.workdir / "inprocess-server.log"
-            env = dict(os.environ, **self.ansible_env(self.workdir / "unused-record.json"))
-            with open(self._server_log, "w") as log:
-                self._server = subprocess.Popen(self.prefix() + [PYTHON, str(HERE / "inprocess.py"), "--serve"],
-                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                                text=True, env=env)
-        self._server.stdin.write("%s %s\n" % (path, record))
+            self._server = _ZYGOTE.runner(self) if ZYGOTE else None
+            if self._server is None:
+                env = dict(os.environ, **self.ansible_env(self.workdir / "unused-record.json"))
+                with open(self._server_log, "w") as log:
+                    self._server = subprocess.Popen(self.prefix() + [PYTHON, str(HERE / "inprocess.py"), "--serve"],
+                                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                                    text=True, env=env)
+        self._server.stdin.write("%s%s %s\n" % (kind, path, record))
         self._server.stdin.flush()
         ready = select.select([self._server.stdout], [], [], timeout)[0]
         answer = self._server.stdout.readline() if ready else ""
@@ -236,6 +243,11 @@ class Sandbox:
             raise AssertionError("inprocess.py --serve: %s\n%s" % (
                 json.loads(answer[len("error "):]) if answer.startswith("error ") else
                 "no answer in %d s" % timeout if not ready else "it ended", log))
+
+    @property
+    def runner_pid(self) -> Optional[int]:
+        """The pid of this sandbox's in-process runner while it runs (None before its first call)."""
+        return self._server.pid if self._server is not None and self._server.poll() is None else None
 
     def _stop_server(self) -> None:
         if self._server is not None:
@@ -287,6 +299,91 @@ class Sandbox:
         assert words in result.get("msg", ""), "message %r does not say %r" % (result.get("msg"), words)
         assert after == before, "a refused task changed the kernel"
         return result
+
+
+class _Runner:
+    """A sandbox's inprocess.py --serve forked by the zygote: what Sandbox uses of a Popen."""
+
+    def __init__(self, pid: int, stdin, stdout):
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+
+    def poll(self) -> Optional[int]:
+        # The zygote ignores SIGCHLD: an ended runner is reaped at once, and its pid is gone.
+        return None if Path("/proc/%d" % self.pid).exists() else 0
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float = 10) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return 0
+
+
+class _Zygote:
+    """This test process's inprocess.py --zygote, started on first use (again if it ended).
+
+    It runs outside every sandbox and only imports; each sandbox's runner is forked from it
+    and enters the sandbox's namespaces (setns) before it serves, so that a test pays no
+    interpreter start nor imports for its runner.
+    """
+
+    def __init__(self):
+        self.proc: Optional[subprocess.Popen] = None
+
+    def runner(self, box: "Sandbox") -> Optional[_Runner]:
+        if self.proc is None or self.proc.poll() is not None:
+            env = dict(os.environ, **box.ansible_env(box.workdir / "unused-record.json"))
+            self.log = tempfile.NamedTemporaryFile(prefix="netvirt-zygote-", suffix=".log", delete=False)
+            self.proc = subprocess.Popen([PYTHON, str(HERE / "inprocess.py"), "--zygote"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        requests, replies = box.workdir / "runner.requests", box.workdir / "runner.replies"
+        for fifo in (requests, replies):
+            if fifo.exists():
+                fifo.unlink()
+            os.mkfifo(fifo)
+        self.proc.stdin.write("%d %s %s %s\n" % (box.pid, requests, replies, box._server_log))
+        self.proc.stdin.flush()
+        if not select.select([self.proc.stdout], [], [], 120)[0]:
+            raise AssertionError("inprocess.py --zygote did not answer")
+        pid = int(self.proc.stdout.readline())
+        # The runner opens its end of the answers, then of the requests (blocking on each until this
+        # side opens its own): ours of the answers at once, then ours of the requests, which fails
+        # (ENXIO) until the runner holds both. If the runner died before, its log says why.
+        answers = os.open(replies, os.O_RDONLY | os.O_NONBLOCK)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                asks = os.open(requests, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                if not Path("/proc/%d" % pid).exists() or time.monotonic() > deadline:
+                    os.close(answers)
+                    raise AssertionError("the sandbox's runner ended before it served:\n%s"
+                                         % box._server_log.read_text()[-5000:]) from None
+                time.sleep(0.002)
+        for fd in (answers, asks):
+            os.set_blocking(fd, True)
+        stdin, stdout = os.fdopen(asks, "w"), os.fdopen(answers, "r")
+        return _Runner(pid, stdin, stdout)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            os.unlink(self.log.name)
+
+
+# NETVIRT_TEST_ZYGOTE=0: each sandbox's runner starts as a process of its own (nsenter ... --serve).
+ZYGOTE = os.environ.get("NETVIRT_TEST_ZYGOTE", "1") != "0" and hasattr(os, "setns")
+_ZYGOTE = _Zygote()
+atexit.register(_ZYGOTE.close)
 
 
 def _templated(value) -> bool:

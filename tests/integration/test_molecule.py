@@ -30,9 +30,10 @@ def host_view(sandbox) -> dict:
 
 
 # make test runs one scenario end to end through Molecule (the harness: create, converge,
-# idempotence, verify, cleanup, destroy over ssh into a sandbox instance); every scenario's
-# converge, idempotence, verify and cleanup run in test_user_paths.py. The others, each a
-# minute of the same harness, are soaks: make molecule (or make soak) runs them all.
+# idempotence, verify, cleanup, destroy over ssh into a sandbox instance), and the same one's
+# converge, idempotence, verify and cleanup in test_user_paths.py. The others, each a minute
+# of the same harness, are soaks: make molecule (or make soak) runs them all, and make soak
+# walks their converges in test_user_paths.py (whose roles the shipped playbooks walk in make test).
 IN_MAKE_TEST = ("veth_lab", "default")
 
 
@@ -91,9 +92,9 @@ def test_every_role_has_a_scenario():
 
 @pytest.mark.parametrize("role, scenario", SCENARIOS, ids=["%s-%s" % s for s in SCENARIOS])
 def test_scenario_is_walked_by_the_user_path_test(role, scenario):
-    """What make test proves of a scenario it does not run through Molecule: test_user_paths.py
-    walks its converge (check, build, build again, check), runs its verify.yml after the build
-    and its cleanup.yml as the teardown."""
+    """What the suite proves of a scenario without Molecule: test_user_paths.py walks its converge
+    (check, build, build again, check), runs its verify.yml after the build and its cleanup.yml
+    as the teardown (in make test for IN_MAKE_TEST's, in make soak for the others)."""
     import test_user_paths
 
     directory = REPO / "roles" / role / "molecule" / scenario

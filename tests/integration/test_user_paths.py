@@ -125,6 +125,21 @@ def molecule_cases() -> List[Case]:
 CASES = playbook_cases() + molecule_cases()
 SINGLE = [c for c in CASES if c.hosts == 1]
 MULTI = [c for c in CASES if c.hosts > 1]
+# Every shipped playbook's path runs in make test; of the Molecule scenarios' converges, this one
+# (the scenario test_molecule.py runs through Molecule in make test). The others build what a
+# shipped playbook builds with the same role (test_every_role_is_walked_in_make_test), a minute
+# each: soaks, run by make soak.
+SCENARIO_IN_MAKE_TEST = "molecule-veth_lab-default"
+
+
+def in_make_test(case: Case) -> bool:
+    return case.scenario is None or case.id == SCENARIO_IN_MAKE_TEST
+
+
+def roles_used(path: Path) -> set:
+    """The collection's roles a playbook names (netvirt.linux.ROLE)."""
+    return set(re.findall(r"netvirt\.linux\.(\w+)", path.read_text())) & {
+        p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir()}
 
 
 # -- reading results ---------------------------------------------------------------------------
@@ -390,7 +405,8 @@ def test_user_path_on_several_hosts(sandbox, tmp_path, case, user_path_key):
     assert not problems, "%s:\n  %s" % (case.id, "\n  ".join(problems))
 
 
-@pytest.mark.parametrize("case", SINGLE, ids=[c.id for c in SINGLE])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=() if in_make_test(c) else pytest.mark.soak)
+                                  for c in SINGLE])
 def test_user_path(sandbox, tmp_path, case):
     problems, _seen = user_path(LocalTarget(sandbox, tmp_path, case))
     assert not problems, "%s:\n  %s" % (case.id, "\n  ".join(problems))
@@ -412,3 +428,13 @@ def test_discovery_covers_every_playbook_and_scenario():
     # stretched_lab.yml points each host at the others: it runs on several hosts.
     assert by_name["stretched_lab.yml"].hosts >= 2
     assert os.path.basename(str(by_name["seed000_host_netns.yml"].teardown)) == "teardown.yml"
+
+
+@pytest.mark.parametrize("role", sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir()))
+def test_every_role_is_walked_in_make_test(role):
+    """A Molecule scenario's path left to make soak leaves its role proven in make test: a shipped
+    playbook (or the scenario make test keeps) walks the user's path with it."""
+    walked = sorted(c.id for c in CASES if in_make_test(c) and role in roles_used(c.playbook))
+    assert walked, "no user path of make test runs role %s (only make soak's: %s)" % (
+        role, sorted(c.id for c in CASES if role in roles_used(c.playbook)))
+    assert any(c.id == SCENARIO_IN_MAKE_TEST for c in CASES)

@@ -127,10 +127,13 @@ def test_no_module_pastes_attributes_and_no_kinds_module_declares_options(path):
     doc = module_documentation(path)
     fragments = doc.get("extends_documentation_fragment", [])
     assert "attributes" not in doc, "use netvirt.linux._attributes (or a named part of it)"
-    assert [f for f in fragments if f.startswith("netvirt.linux._attributes")], fragments
     if path.stem in {kind.name for kind in KINDS} | {"topology"}:
         assert "options" not in doc or set(doc["options"]) <= set(LAB_OPTIONS)
         assert "netvirt.linux.kinds.%s" % path.stem in fragments
+    if path.stem in {kind.name for kind in KINDS}:  # the kind's fragment brings the attributes
+        assert not [f for f in fragments if f.startswith("netvirt.linux._attributes")], fragments
+    else:
+        assert [f for f in fragments if f.startswith("netvirt.linux._attributes")], fragments
         assert "netvirt.linux._netns" not in fragments  # its netns option comes with the kind's
 
 
@@ -143,3 +146,29 @@ def test_the_netns_fragment_and_the_attribute_fragments_render():
     assert {name: a["support"] for name, a in full.items()} == dict.fromkeys(full, "full")
     assert read_only["diff_mode"]["support"] == "none" and read_only["check_mode"]["support"] == "full"
     assert set(read_only) == set(full)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_modules_return_block_is_generated_from_its_kind(kind):
+    """ansible-core reads RETURN from the module file only: the block there is the kind's RETURNS, rendered."""
+    path = MODULES / (kind.name + ".py")
+    tree = ast.parse(path.read_text())
+    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                and [getattr(target, "id", None) for target in node.targets] == ["RETURN"])
+    assert kind.returns, "the kind %s declares no RETURNS table (returns= in its KIND)" % kind.name
+    assert text == kinds.return_documentation(kind), (
+        "RETURN of plugins/modules/%s.py differs from the RETURNS table of _kind_%s.py; edit the table and run "
+        "`python3 scripts/gen_return.py` to write the block again" % (kind.name, kind.name))
+    assert yaml.safe_load(text)["actions"]["returned"] == "always"
+    assert max(len(line) for line in text.splitlines()) <= kinds.RETURN_WIDTH
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_kinds_fragment_brings_the_attributes_and_requirements_its_module_shares(kind):
+    doc = fragment(kind.name.upper())
+    assert doc["attributes"] == yaml.safe_load(_attributes.ModuleDocFragment.DOCUMENTATION)["attributes"]
+    shared = yaml.safe_load(_netns.ModuleDocFragment.REQUIREMENTS)
+    if kind.engine == "netlink":
+        assert (doc["requirements"], doc["notes"]) == (shared["requirements"], shared["notes"])
+    else:  # iptables_chain names its own requirements
+        assert "requirements" not in doc

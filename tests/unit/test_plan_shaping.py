@@ -229,11 +229,11 @@ def test_a_veth_entry_shaping_is_drawn_too():
 def test_veth_shaping_expands_to_shaping_objects():
     from ansible_collections.netvirt.linux.plugins.module_utils import _kind_veth
 
-    veth = _kind_veth.Veth("a0", "b0", netns="a", peer_netns="b", shaping={"rate": "2mbit", "delay": None},
+    veth = _kind_veth.Veth("a0", peer="b0", netns="a", peer_netns="b", shaping={"rate": "2mbit", "delay": None},
                            peer_shaping={"rate": "1mbit"})
     assert _kind_veth.expand(veth) == [S.Shaping("a0", "a", rate="2mbit"), S.Shaping("b0", "b", rate="1mbit")]
     assert _kind_veth.expand(_kind_veth.Veth("a0", netns="a", state="absent", shaping={"rate": "2mbit"})) == []
     with pytest.raises(ValidationError, match="peer_shaping: loss '200%' is out of range"):
-        _kind_veth.Veth("a0", "b0", peer_shaping={"loss": "200%"})
+        _kind_veth.Veth("a0", peer="b0", peer_shaping={"loss": "200%"})
     with pytest.raises(ValidationError, match="shaping: unknown key\\(s\\) interface"):
-        _kind_veth.Veth("a0", "b0", shaping={"interface": "x", "rate": "1mbit"})
+        _kind_veth.Veth("a0", peer="b0", shaping={"interface": "x", "rate": "1mbit"})
