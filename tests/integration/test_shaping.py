@@ -323,3 +323,21 @@ def test_topology_veths_take_shaping_and_peer_shaping(sandbox):
     steps = sandbox.four_steps("netvirt.linux.topology", lab)
     assert steps["apply"]["summary"]["kinds"]["shaping"]["created"] == 2
     assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 1250000
+
+
+# -- a refusal halfway through a run is undone --------------------------------------------------------------
+
+
+def test_refused_at_every_step_of_a_shaped_lab_is_undone(sandbox):
+    """The tests' fault injector refuses each step in turn: a new lab leaves nothing, a changed shaping its old qdisc."""
+    from test_undo import IN_PROCESS, assert_every_step_undone, run_faults
+
+    report = run_faults(sandbox, IN_PROCESS, TOPOLOGY_LAB, "fail")
+    assert_every_step_undone(report, "fault injector")
+    assert any(step["action"].startswith("shape 'b0'") for step in report["steps"])
+    sandbox.module("netvirt.linux.topology", TOPOLOGY_LAB)
+    changed = dict(TOPOLOGY_LAB, shaping=[{"netns": "a", "interface": "a0", "rate": "10mbit"},
+                                          {"netns": "b", "interface": "b0", "rate": "1mbit", "delay": None}])
+    report = run_faults(sandbox, IN_PROCESS, changed, "fail")
+    assert_every_step_undone(report, "fault injector")
+    assert report["preview"]["actions"] == ["shape 'a0' in a: 10mbit (tbf 4e56:)", "shape 'b0' in b: 1mbit (tbf 4e56:)"]
