@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -30,7 +30,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, NETNS, STATE, UP, VALUE
-from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, device_view, master_name
 
 MODES = ("bridge", "private", "vepa", "passthru")
 # IFLA_MACVLAN_MODE as the kernel numbers it (a decoder may give the names themselves).
@@ -189,9 +189,7 @@ def macvlan_view(desired: Macvlan, link: Optional[Link], space: Optional[Namespa
         "state": "present",
         "link": _parent_name(space, info),
         "mode": info.mode,
-        "mtu": link.mtu,
-        "up": link.up,
-        "addresses": addresses_view(link, desired.addresses),
+        **device_view(link, desired),
     }
 
 
@@ -319,21 +317,8 @@ def plan_macvlan(p, desired: Macvlan) -> ObjectResult:
         _check_parent(p, desired, parent)
 
     if link is not None:
-        fixed = _fixed_changes(desired, link, space, parent)
-        if fixed and not desired.recreate:
-            raise ConflictError(
-                "macvlan '%s' in %s has %s, but the task wants %s; the kernel fixes these when a macvlan is "
-                "created. Set recreate=true to delete and create it again (traffic through it stops for a moment "
-                "and it gets a new MAC address), or delete it first with state=absent (nothing was changed)"
-                % (desired.name, netns_label(netns),
-                   ", ".join("%s %s" % (k, v[0]) for k, v in fixed),
-                   ", ".join("%s %s" % (k, v[1]) for k, v in fixed)),
-                netns=netns, name=desired.name,
-            )
-        if fixed:
-            result.actions.append(DeleteLink(netns, desired.name))
-            p.forget_link(netns, link)
-            link = None
+        link = p.recreate_fixed(result, desired, netns, link, _fixed_changes(desired, link, space, parent),
+                                "macvlan", "a macvlan", "traffic through it stops for a moment and it gets a new MAC address")
 
     if link is None:
         if not assumed:

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, PHASE_SET_LINK, DeleteLink, LinkAction, describe_options, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, PHASE_SET_LINK, LinkAction, describe_options, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -29,7 +29,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     netns_label,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
-from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, device_view
 
 
 def _flag(whether: str, change: str) -> dict:
@@ -202,10 +202,7 @@ def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[Namespac
         "multi_queue": info.multi_queue,
         "pi": info.pi,
         "vnet_hdr": info.vnet_hdr,
-        "mtu": link.mtu,
-        "up": link.up,
-        "addresses": addresses_view(link, desired.addresses),
-        "master": master_name(space, link),
+        **device_view(link, desired, space, port=True),
     }
 
 
@@ -217,21 +214,9 @@ def plan_tap(p, desired: Tap) -> ObjectResult:
     result = ObjectResult(desired.key, before=tap_view(desired, link, found_ns, p.space(found_ns)), after={})
 
     if link is not None:
-        fixed = _tap_fixed_changes(desired, link)
-        if fixed and not desired.recreate:
-            raise ConflictError(
-                "%s '%s' in %s has %s, but the task wants %s; the kernel fixes these when a tun/tap device "
-                "is created. Set recreate=true to delete and create it again (a program attached to it "
-                "loses it), or delete it first with state=absent (nothing was changed)"
-                % (link.info.mode if link.info else "tun/tap", desired.name, netns_label(found_ns),
-                   ", ".join("%s %s" % (k, v[0]) for k, v in fixed),
-                   ", ".join("%s %s" % (k, v[1]) for k, v in fixed)),
-                netns=found_ns, name=desired.name,
-            )
-        if fixed:
-            result.actions.append(DeleteLink(found_ns, desired.name))
-            p.forget_link(found_ns, link)
-            link = None
+        link = p.recreate_fixed(result, desired, found_ns, link, _tap_fixed_changes(desired, link),
+                                link.info.mode if link.info else "tun/tap", "a tun/tap device",
+                                "a program attached to it loses it")
 
     netns = desired.netns
     if link is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, DeleteLink, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, LinkAction, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -26,7 +26,7 @@ from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     validate_ifname,
 )
 from ansible_collections.netvirt.linux.plugins.module_utils._options import ADDRESSES, DEVICE_RETURNS, IFNAME, MASTER, MTU, NETNS, RECREATE, STATE, UP, VALUE
-from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, addresses_view, master_name
+from ansible_collections.netvirt.linux.plugins.module_utils._results import ObjectResult, device_view
 
 _VNI = ("VXLAN network identifier, 0 to 16777215. Every endpoint of one stretched segment uses the same one."
         " The kernel allows one device per O(vni), O(dstport) and address family in a namespace (whatever its"
@@ -231,10 +231,7 @@ def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceSt
         "group": info.group,
         "dstport": info.dstport,
         "dev": dev.name if dev is not None else None,
-        "mtu": link.mtu,
-        "up": link.up,
-        "addresses": addresses_view(link, desired.addresses),
-        "master": master_name(space, link),
+        **device_view(link, desired, space, port=True),
     }
 
 
@@ -260,21 +257,8 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
             )
 
     if link is not None:
-        fixed = _vxlan_fixed_changes(desired, link, space, dev)
-        if fixed and not desired.recreate:
-            raise ConflictError(
-                "vxlan '%s' in %s has %s, but the task wants %s; the kernel fixes these when a vxlan device "
-                "is created. Set recreate=true to delete and create it again (traffic through it stops "
-                "for a moment), or delete it first with state=absent (nothing was changed)"
-                % (desired.name, netns_label(netns),
-                   ", ".join("%s %s" % (k, _none_word(v[0])) for k, v in fixed),
-                   ", ".join("%s %s" % (k, _none_word(v[1])) for k, v in fixed)),
-                netns=netns, name=desired.name,
-            )
-        if fixed:
-            result.actions.append(DeleteLink(netns, desired.name))
-            p.forget_link(netns, link)
-            link = None
+        link = p.recreate_fixed(result, desired, netns, link, _vxlan_fixed_changes(desired, link, space, dev),
+                                "vxlan", "a vxlan device", "traffic through it stops for a moment", word=_none_word)
 
     if link is None:
         if desired.vni is None:  # Vxlan.__post_init__ requires it with state=present

@@ -339,6 +339,25 @@ class Planner:
         self.forget_link(desired.netns, link)
         return result
 
+    def recreate_fixed(self, result: ObjectResult, desired, netns: Optional[str], link: Link, fixed: list,
+                       what: str, made: str, cost: str, word=str) -> Optional[Link]:
+        """A device whose settings the kernel fixes at creation differs (``fixed``: [(option, (is, wanted))]):
+        refused unless ``desired.recreate``, else deleted to be made again. The link, or None once deleted."""
+        if not fixed:
+            return link
+        if not desired.recreate:
+            raise ConflictError(
+                "%s '%s' in %s has %s, but the task wants %s; the kernel fixes these when %s is created. Set "
+                "recreate=true to delete and create it again (%s), or delete it first with state=absent (nothing "
+                "was changed)" % (what, desired.name, netns_label(netns),
+                                  ", ".join("%s %s" % (k, word(v[0])) for k, v in fixed),
+                                  ", ".join("%s %s" % (k, word(v[1])) for k, v in fixed), made, cost),
+                netns=netns, name=desired.name,
+            )
+        result.actions.append(DeleteLink(netns, desired.name))
+        self.forget_link(netns, link)
+        return None
+
     def forget_link(self, netns, link: Link) -> None:
         space = self.space(netns)
         space.links.pop(link.name, None)

@@ -38,6 +38,14 @@ def addresses_view(link: Optional[Link], managed: Optional[Sequence[str]]) -> Li
     return sorted(link.managed_addresses(managed or ()), key=address_sort_key)
 
 
+def device_view(link: Link, desired, space: Optional[NamespaceState] = None, port: bool = False) -> dict:
+    """The values every device's view ends with: its MTU, state and addresses, and its master when it can be a port."""
+    view = {"mtu": link.mtu, "up": link.up, "addresses": addresses_view(link, desired.addresses)}
+    if port:
+        view["master"] = master_name(space, link)
+    return view
+
+
 def master_name(space: Optional[NamespaceState], link: Link) -> Optional[str]:
     """The name of the bridge (or other master) ``link`` is enslaved to, or None."""
     master = space.by_index(link.master) if space is not None and link.master is not None else None
