@@ -1,7 +1,7 @@
 import os
 
 import pytest
-from sandbox import Sandbox
+from sandbox import REPO, Sandbox
 
 # The longest files first (multi-host runs, user paths, Molecule: a minute or more a test).
 # xdist's loadgroup hands tests out in collection order, so these start at once on both
@@ -33,4 +33,32 @@ def sandbox(tmp_path):
     try:
         yield box
     finally:
+        box.close()
+
+
+@pytest.fixture(scope="session")
+def seed_lab(tmp_path_factory):
+    """``seed_lab(name)``: playbooks/NAME.yml's lab as ansible-playbook builds it on an empty sandbox,
+    built once per test process for the tests that only read it (test_playbooks_seeds.py and
+    test_lab_info.py; their tests of one playbook share an xdist group, so that one worker builds it).
+    Returns (sandbox, the build's records, the snapshot taken right after it); each reader asserts
+    the snapshot unchanged, so that a reader that changed the lab would fail the next one.
+    """
+    built = {}
+
+    def get(name):
+        if name not in built:
+            box = Sandbox(tmp_path_factory.mktemp("seed-" + name))
+            try:
+                records = box.playbook(REPO / "playbooks" / ("%s.yml" % name))[1]
+                built[name] = (box, records, box.snapshot())
+            except BaseException:
+                box.close()
+                raise
+        box, records, snapshot = built[name]
+        assert box.snapshot() == snapshot, "an earlier test changed the shared %s lab" % name
+        return built[name]
+
+    yield get
+    for box, _records, _snapshot in built.values():
         box.close()

@@ -287,8 +287,9 @@ def zygote() -> int:
 
     With ansible's module_utils, snapshot.py and every module of the collection loaded (the
     0.5 CPU-second a runner spends before its first answer), it reads ``PID REQUESTS REPLIES LOG``
-    lines on stdin and for each forks a runner that enters the network and mount namespaces of
-    process PID (the sandbox's holder) with setns(2), refuses to go on if that left it in the
+    lines on stdin and for each forks a runner that enters the network, mount and UTS namespaces
+    of process PID (the sandbox's holder; its UTS one is the machine's unless the sandbox has a
+    hostname of its own) with setns(2), refuses to go on if that left it in the
     zygote's own network namespace, and then serves as ``--serve`` does, its requests and answers
     through the two named pipes, its stderr to LOG. The zygote answers each line with the runner's
     pid, or ``error`` and why. It never opens a socket nor runs a module itself.
@@ -322,12 +323,12 @@ def zygote() -> int:
 
 
 def _runner(pid: str, requests: str, replies: str, log: str, own_netns: str, cwd: str) -> None:
-    """In a child of the zygote: into process PID's network and mount namespaces, then serve."""
+    """In a child of the zygote: into process PID's network, mount and UTS namespaces, then serve."""
     import signal
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
-    for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS)):
+    for kind, flag in (("net", os.CLONE_NEWNET), ("mnt", os.CLONE_NEWNS), ("uts", os.CLONE_NEWUTS)):
         handle = os.open("/proc/%s/ns/%s" % (pid, kind), os.O_RDONLY)
         os.setns(handle, flag)
         os.close(handle)

@@ -229,7 +229,9 @@ class Sandbox:
             if self._server is None:
                 env = dict(os.environ, **self.ansible_env(self.workdir / "unused-record.json"))
                 with open(self._server_log, "w") as log:
-                    self._server = subprocess.Popen(self.prefix() + [PYTHON, str(HERE / "inprocess.py"), "--serve"],
+                    # In the sandbox's UTS namespace too, as the zygote's runners are.
+                    self._server = subprocess.Popen(self.prefix()[:-1] + ["--uts", "--", PYTHON,
+                                                                          str(HERE / "inprocess.py"), "--serve"],
                                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                                     text=True, env=env)
         self._server.stdin.write("%s%s %s\n" % (kind, path, record))

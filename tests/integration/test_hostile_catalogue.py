@@ -4,7 +4,12 @@ Cases live in tests/integration/hostile_cases/<module>.yml (format: see the
 "Hostile-input catalogue" section of README.md and any of those files). Per
 file: one fresh sandbox (with its own hostname), the file's `setup`, a kernel
 snapshot and a snapshot of canary files outside the sandbox, then every case
-as one task of ONE playbook (ignore_errors), then both snapshots again.
+as one module call (ignore_errors) in ONE in-process run (Sandbox.steps: each
+module's main() with the arguments, check mode and diff Ansible passes, its
+result as the controller records it; test_inprocess_parity.py holds that equal
+to ansible-playbook's per module), in the sandbox's UTS namespace too, then
+both snapshots again. test_without_net_admin's refusals still go through
+ansible-playbook, one end-to-end run of the catalogue's kind.
 
 Each case must fail, its message must contain its `error` (case-insensitive),
 nothing may look like a crash (no Traceback, no MODULE FAILURE), and neither
@@ -94,11 +99,11 @@ def box_state(box: Sandbox) -> dict:
     return {"kernel": box.snapshot(), "hostname": box.run(uts(box) + ["hostname"]).stdout.strip()}
 
 
-def task_for(case: dict) -> dict:
+def step_for(case: dict) -> dict:
     check_mode = bool(case.get("check_mode", False))
     # Check-mode cases also ask for a diff: a diff must never show what it may not read.
-    return {"name": case["id"], case["module"]: case["args"], "check_mode": check_mode, "diff": check_mode,
-            "ignore_errors": True}
+    return {"name": case["id"], "module": case["module"], "args": case["args"], "check_mode": check_mode,
+            "diff": check_mode, "ignore_errors": True}
 
 
 def problems_of(case: dict, record) -> list:
@@ -127,16 +132,14 @@ def test_hostile_cases(tmp_path, path):
         for command in data.get("setup") or []:
             box.sh(command)
         files_before, before = files_state(), box_state(box)
-        proc, records = box.playbook([{"hosts": "localhost", "gather_facts": False,
-                                       "tasks": [task_for(case) for case in data["cases"]]}],
-                                     check=False, wrap=uts(box))
+        # The sandbox's runner is in its UTS namespace too (a key reaching the hostname hits the sandbox's).
+        records = box.steps([step_for(case) for case in data["cases"]], via="inprocess")
         files_after, after = files_state(), box_state(box)
     finally:
         box.close()
     by_task = {record["task"]: record for record in records}
     problems = [p for case in data["cases"] for p in problems_of(case, by_task.get(case["id"]))]
-    assert len(records) == len(data["cases"]), "%d results for %d cases:\n%s\n%s" % (
-        len(records), len(data["cases"]), proc.stdout[-3000:], proc.stderr[-3000:])
+    assert len(records) == len(data["cases"]), "%d results for %d cases" % (len(records), len(data["cases"]))
     assert not problems, "\n".join(problems)
     assert after["hostname"] == before["hostname"], "a case changed the (sandbox's) hostname"
     assert after["kernel"] == before["kernel"], "a refused case changed the kernel"

@@ -18,7 +18,7 @@ HOSTNAME = "hostile-uts"
 
 @pytest.fixture
 def box(tmp_path):
-    """A sandbox with its own hostname; every playbook also runs in its UTS namespace."""
+    """A sandbox with its own hostname; its runner, where the modules run, is in its UTS namespace."""
     (tmp_path / "box").mkdir()
     sandbox = Sandbox(tmp_path / "box", hostname=HOSTNAME)
     try:
@@ -48,8 +48,10 @@ def files_under(path) -> list:
 def refused(box, module, args, words, check_mode=False, diff=False):
     """Fails with ``words`` in the message, no traceback, kernel unchanged; returns the result."""
     before = box.snapshot()
-    task = {"name": "call", module: args, "check_mode": check_mode, "diff": diff, "ignore_errors": True}
-    result = box.tasks([task], wrap=uts(box))[-1]
+    # The sandbox's runner (in its UTS namespace too): the module's main() as Ansible calls it.
+    step = {"name": "call", "module": module, "args": args, "check_mode": check_mode, "diff": diff,
+            "ignore_errors": True}
+    result = box.steps([step], via="inprocess")[-1]
     assert result["status"] == "failed", result
     msg = result["result"].get("msg", "")
     assert words.lower() in msg.lower(), "message %r does not say %r" % (msg, words)

@@ -31,19 +31,19 @@ def apply(sandbox, **args):
 
 
 def refused(sandbox, setup, args):
-    """Run setup tasks, then the module expecting failure; return (result, snapshot before, snapshot after)."""
+    """Run setup calls, then the module expecting failure; return (result, snapshot before, snapshot after).
+
+    One in-process run (the module's main() as Ansible calls it; test_inprocess_parity.py holds its
+    records equal to ansible-playbook's)."""
     import json
 
-    from sandbox import HERE, PYTHON
-
-    snapshot = {"ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]}, "changed_when": False}
-    tasks = [dict({MODULE: step}, name="setup %d" % i) for i, step in enumerate(setup)]
-    tasks += [
-        dict(snapshot, name="snapshot before"),
-        {"name": "refused", MODULE: args, "ignore_errors": True},
-        dict(snapshot, name="snapshot after"),
+    steps = [{"name": "setup %d" % i, "module": MODULE, "args": step} for i, step in enumerate(setup)]
+    steps += [
+        {"name": "snapshot before", "snapshot": True},
+        {"name": "refused", "module": MODULE, "args": args, "ignore_errors": True},
+        {"name": "snapshot after", "snapshot": True},
     ]
-    records = {r["task"]: r for r in sandbox.tasks(tasks)}
+    records = {r["task"]: r for r in sandbox.steps(steps, via="inprocess")}
     assert records["refused"]["status"] == "failed", records["refused"]
     return (records["refused"]["result"], json.loads(records["snapshot before"]["result"]["stdout"]),
             json.loads(records["snapshot after"]["result"]["stdout"]))

@@ -7,14 +7,13 @@ import json
 import re
 
 import pytest
-from sandbox import COLLECTIONS, HERE, PYTHON, ensure_collection_path
+from sandbox import COLLECTIONS, PYTHON, ensure_collection_path
 
 MODULE = "netvirt.linux.iptables_chain"
 BACKENDS = ["legacy", "nft"]
 # Every character str.splitlines() breaks at: iptables itself splits saved tables at "\n" only.
 SEPARATORS = {"VT": "\v", "FF": "\f", "FS": "\x1c", "GS": "\x1d", "RS": "\x1e", "NEL": "\x85",
               "LS": "\u2028", "PS": "\u2029", "CR": "\r", "LF": "\n"}
-SNAPSHOT = {"ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]}, "changed_when": False}
 
 
 def raw_saves(sandbox, netns=None):
@@ -52,7 +51,9 @@ def test_control_characters_are_refused_before_anything_runs(ns_c, backend):
     """
     sandbox = ns_c
     sandbox.module(MODULE, dict(netns="c", chain="MINE", backend=backend, rules=["-s 192.0.2.9 -j DROP"]))
-    tasks = [dict(SNAPSHOT, name="snapshot before")]
+    # One in-process run (the module's main() as Ansible calls it; test_inprocess_parity.py holds its
+    # records equal to ansible-playbook's), a kernel snapshot before and after.
+    steps = [{"name": "snapshot before", "snapshot": True}]
     cases = {}
     for label, char in SEPARATORS.items():
         smuggling = '-m comment --comment "allow%s-A MINE -s 6.6.6.6 -j ACCEPT%snote" -j DROP' % (char, char)
@@ -67,10 +68,10 @@ def test_control_characters_are_refused_before_anything_runs(ns_c, backend):
                         ("chain name" if place.startswith("chain") else
                          "rule 2" if place == "rule-missing-ns" else "rule 1", ord(char)))
             cases[name] = expected
-            tasks.append({"name": name, MODULE: dict(args, backend=backend), "ignore_errors": True})
-    tasks.append(dict(SNAPSHOT, name="snapshot after"))
+            steps.append({"name": name, "module": MODULE, "args": dict(args, backend=backend), "ignore_errors": True})
+    steps.append({"name": "snapshot after", "snapshot": True})
     saves_before = raw_saves(sandbox, "c")
-    records = {r["task"]: r for r in sandbox.tasks(tasks)}
+    records = {r["task"]: r for r in sandbox.steps(steps, via="inprocess")}
     for name, expected in cases.items():
         record = records[name]
         assert record["status"] == "failed", (name, record)

@@ -208,12 +208,15 @@ def test_a_seed_lab_made_by_hand_is_rebuilt_from_its_description(sandbox, tmp_pa
     assert not [row for row in info["links"] if row["kind"] == "veth" and row["peer"] is None]
 
 
-@pytest.mark.parametrize("playbook", SEED_PLAYBOOKS)
-def test_a_seed_playbooks_lab_is_rebuilt_from_its_description(sandbox, tmp_path, playbook):
-    """Every seed state as its playbook builds it (issue 23 item 1): read, rebuilt alike by `topology`."""
-    sandbox.playbook(REPO / "playbooks" / ("%s.yml" % playbook))
-    built = sandbox.snapshot()
-    info = read(sandbox)
+@pytest.mark.parametrize("playbook", [pytest.param(name, marks=pytest.mark.xdist_group("seed-" + name))
+                                      for name in SEED_PLAYBOOKS])
+def test_a_seed_playbooks_lab_is_rebuilt_from_its_description(seed_lab, tmp_path, playbook):
+    """Every seed state as its playbook builds it (issue 23 item 1): read, rebuilt alike by `topology`.
+
+    The lab is the seed_lab fixture's (ansible-playbook on an empty sandbox, once per test process,
+    shared with test_playbooks_seeds.py, which only reads it too)."""
+    box, _records, built = seed_lab(playbook)
+    info = read(box)
     snapshot, first, second = rebuild(tmp_path, info["topology"])
     assert first["changed"] is True
     assert second["changed"] is False, second["actions"]

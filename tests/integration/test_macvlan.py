@@ -115,17 +115,21 @@ def test_the_kernel_deletes_it_with_its_parent(sandbox):
 
 def test_check_mode_assumes_a_parent_an_earlier_task_makes(sandbox):
     sandbox.sh("ip netns add n1")
-    tasks = [
-        {"name": "parent", "netvirt.linux.veth": {"name": "up0", "netns": "n1", "peer": "up1", "peer_netns": ""}},
-        {"name": "macvlan", MACVLAN: dict(BASE, addresses=["10.60.0.1/24"]), "diff": True},
+    # The two tasks of a play, in check mode and then not: one in-process run each (each call's main()
+    # as Ansible calls it, in a process of its own; test_inprocess_parity.py holds the records equal).
+    steps = [
+        {"name": "parent", "module": "netvirt.linux.veth",
+         "args": {"name": "up0", "netns": "n1", "peer": "up1", "peer_netns": ""}},
+        {"name": "macvlan", "module": MACVLAN, "args": dict(BASE, addresses=["10.60.0.1/24"]), "diff": True},
     ]
     before = sandbox.snapshot()
-    checked = {r["task"]: r["result"] for r in sandbox.tasks(tasks, check_mode=True)}
+    checked = {r["task"]: r["result"]
+               for r in sandbox.steps([dict(step, check_mode=True) for step in steps], via="inprocess")}
     assert sandbox.snapshot() == before
     assert checked["macvlan"]["changed"] is True
     assert any("link 'up0' of macvlan 'mv0' does not exist in namespace 'n1'; check mode assumes" in w
                for w in checked["macvlan"].get("warnings", [])), checked["macvlan"]
-    applied = {r["task"]: r["result"] for r in sandbox.tasks(tasks)}
+    applied = {r["task"]: r["result"] for r in sandbox.steps(steps, via="inprocess")}
     assert applied["macvlan"]["actions"] == checked["macvlan"]["actions"]
     assert applied["macvlan"]["diff"]["after"] == dict(checked["macvlan"]["diff"]["after"])
     assert info(sandbox, "mv0")["link"] == "up0"

@@ -154,24 +154,20 @@ def reference_snapshot(workdir, commands):
         reference.close()
 
 
-def build_compare(sandbox, tmp_path, playbook, commands):
-    """The lab the playbook builds is the seed's; returns the built snapshot.
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group("seed-" + lab))
+                                 for lab in sorted(REFERENCES)])
+def test_seed_playbook_builds_the_seed_lab(seed_lab, tmp_path, lab):
+    """The lab the playbook builds on an empty host (ansible-playbook, once per test process: the
+    seed_lab fixture, which test_lab_info.py reads too) is the seed's.
 
     Re-running, --check and the teardown back to the empty state are every
     playbook's user path, in test_user_paths.py.
     """
-    first = sandbox.playbook(playbook)[1]
+    _box, first, built = seed_lab(lab)
     assert changed_tasks(first), "the first run changed nothing"
     assert not [r for r in first if r["status"] == "failed"]
-    built = sandbox.snapshot()
-    assert reference_snapshot(tmp_path / "ref", commands) == built, \
+    assert reference_snapshot(tmp_path / "ref", REFERENCES[lab]) == built, \
         "the playbook built another lab than the seed's commands"
-    return built
-
-
-@pytest.mark.parametrize("lab", sorted(REFERENCES))
-def test_seed_playbook_builds_the_seed_lab(sandbox, tmp_path, lab):
-    build_compare(sandbox, tmp_path, REPO / "playbooks" / ("%s.yml" % lab), REFERENCES[lab])
 
 
 def test_every_seed_playbook_is_tested():

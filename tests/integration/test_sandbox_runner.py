@@ -1,7 +1,7 @@
 """The sandbox's in-process runner (sandbox.py, inprocess.py --serve) works inside the sandbox.
 
 Forked from a zygote that runs outside every sandbox, the runner must have entered the
-sandbox's network and mount namespaces before its first module call: what it makes is in the
+sandbox's network, mount and UTS namespaces before its first module call: what it makes is in the
 sandbox, never on the machine.
 """
 
@@ -16,7 +16,7 @@ def test_the_runner_lives_in_the_sandbox_and_its_changes_stay_there(sandbox):
     sandbox.module("netvirt.linux.netns", {"name": name})
     runner = sandbox.runner_pid
     assert runner is not None
-    for kind in ("net", "mnt"):
+    for kind in ("net", "mnt", "uts"):
         assert os.readlink("/proc/%d/ns/%s" % (runner, kind)) == os.readlink(
             "/proc/%d/ns/%s" % (sandbox.pid, kind)), "the runner is not in the sandbox's %s namespace" % kind
     assert os.readlink("/proc/%d/ns/net" % runner) != os.readlink("/proc/self/ns/net")
