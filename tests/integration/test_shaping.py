@@ -330,7 +330,7 @@ def test_topology_veths_take_shaping_and_peer_shaping(sandbox):
 
 def test_refused_at_every_step_of_a_shaped_lab_is_undone(sandbox):
     """The tests' fault injector refuses each step in turn: a new lab leaves nothing, a changed shaping its old qdisc."""
-    from test_undo import IN_PROCESS, assert_every_step_undone, run_faults
+    from undo_steps import IN_PROCESS, assert_every_step_undone, run_faults
 
     report = run_faults(sandbox, IN_PROCESS, TOPOLOGY_LAB, "fail")
     assert_every_step_undone(report, "fault injector")

@@ -12,16 +12,11 @@ in one sandbox (faults.py), not one ansible-playbook per step.
 from __future__ import annotations
 
 import copy
-import json
-import tempfile
-from pathlib import Path
 
 import pytest
-from sandbox import COLLECTIONS, HERE, PYTHON
+from undo_steps import IN_PROCESS, assert_every_step_undone, run_faults
 
 TOPOLOGY = "netvirt.linux.topology"
-# faults.py calls modules by their file's name.
-IN_PROCESS = "topology"
 
 
 def lab() -> dict:
@@ -50,40 +45,6 @@ def changed_lab() -> dict:
     changed["routes"][0]["gateway"] = "10.61.0.2"
     changed["veths"].append({"name": "eth1", "netns": "ub", "peer": "ub-br", "addresses": ["10.63.0.1/24"]})
     return changed
-
-
-def run_faults(sandbox, module: str, args: dict, mode: str) -> dict:
-    tmp = Path(tempfile.mkdtemp(dir=sandbox.workdir, prefix="faults-"))
-    scenario, report = tmp / "scenario.json", tmp / "report.json"
-    scenario.write_text(json.dumps({"module": module, "args": args, "mode": mode}))
-    proc = sandbox.run([PYTHON, str(HERE / "faults.py"), str(scenario), str(report)], check=False,
-                       env={"PYTHONPATH": str(COLLECTIONS)}, timeout=600)
-    assert proc.returncode == 0 and report.exists(), proc.stdout + proc.stderr
-    return json.loads(report.read_text())
-
-
-def assert_every_step_undone(report: dict, words: str) -> None:
-    steps = report["steps"]
-    assert len(steps) == len(report["preview"]["actions"]) >= 1, report["preview"]
-    for step in steps:
-        result, where = step["result"], "step %d (%s)" % (step["step"], step["action"])
-        assert result.get("failed"), "%s: the run did not fail: %s" % (where, result)
-        msg = result["msg"]
-        assert "Traceback" not in msg, "%s: %s" % (where, msg)
-        assert words in msg, "%s: %s" % (where, msg)
-        assert "NOT undone" not in msg and result["not_undone"] == [], "%s: %s" % (where, msg)
-        assert step["action"] in msg.split("; undone:")[0], "%s: the error does not name the step: %s" % (where, msg)
-        if step["step"] == 1:
-            assert msg.endswith("; nothing had been changed") and result["undone"] == [], "%s: %s" % (where, msg)
-        else:
-            # What the run had done before the fault is said undone, newest first.
-            assert "; undone: " in msg and result["undone"], "%s: %s" % (where, msg)
-        assert step["kernel_unchanged"], "%s: the kernel was left changed: %s" % (where, msg)
-        assert step["records_unchanged"], "%s: the lab's record was left changed: %s" % (where, msg)
-    assert not report["build"].get("failed"), report["build"].get("msg")
-    assert report["build"]["changed"] is True
-    assert report["build"]["actions"] == report["preview"]["actions"]
-    assert not report["again"].get("failed") and report["again"]["changed"] is False, report["again"]
 
 
 def test_refused_at_every_step_of_a_new_lab_leaves_nothing(sandbox):
