@@ -82,10 +82,9 @@ CASES = {
          {"check_mode": True, "diff": True}),
     ]),
     "shaping": ("ip link add s0 type veth peer name s1 && ip link set s0 up",
-                {"interface": "s0", "rate": "2mbit", "burst": "16kb"}, [
-        ("malformed rate refused", {"interface": "s0", "rate": "fast"}, {}),
-        ("netem refused where the kernel lacks it", {"interface": "s0", "delay": "20ms"}, {"check_mode": True}),
-    ]),
+                {"interface": "s0", "rate": "2mbit", "burst": "16kb"},
+                [("malformed rate refused", {"interface": "s0", "rate": "fast"}, {}),
+                 ("netem refused where the kernel lacks it", {"interface": "s0", "delay": "20ms"}, {"check_mode": True})]),
     "topology": ("", LAB, [
         ("unknown key refused", dict(LAB, name="p2", bogus=1), {}),
         ("absent in check mode", {"name": "p1", "state": "absent"}, {"check_mode": True, "diff": True}),
