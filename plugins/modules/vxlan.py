@@ -83,6 +83,7 @@ vxlan: {description: 'The device after the task (predicted in check mode). Only 
     name: {description: Name of the device., type: str, sample: vx-lab},
     netns: {description: Namespace of the device; null for the host's own., type: str, sample: null},
     remote: {description: Unicast peer; null when none., type: str, sample: 10.99.0.2},
+    remotes: {description: 'Head-end replication''s peers (O(remotes)), sorted; [] when none.', type: list, elements: str, sample: []},
     state: {description: V(present) or V(absent)., type: str, sample: present},
     up: {description: Whether the device is administratively up., type: bool, sample: true},
     vni: {description: VXLAN network identifier., type: int, sample: 42}}}
