@@ -14,6 +14,9 @@ description:
     C(ip link add NAME type vxlan id VNI ...). Put it on a bridge (O(master)) on each of several hosts, all
     with the same O(vni), and the bridges become one Ethernet segment over the hosts' own network (the underlay).
   - Addresses, MTU, up/down state and the bridge it is a port of are corrected in place.
+  - For three or more hosts without a multicast underlay, O(remotes) lists the other endpoints; each gets a copy
+    of broadcast and unknown frames (head-end replication, the all-zeros entries of C(bridge fdb append)).
+    They are changed in place.
   - The kernel fixes O(vni), O(local), O(remote) or O(group), O(dstport) and O(dev) when it creates the
     device. When they differ from the task, the module fails and changes nothing, unless O(recreate=true)
     lets it delete and create the device again.
@@ -51,6 +54,15 @@ EXAMPLES = r"""
     group: 239.1.1.100
     dev: eth1
     master: br100
+
+- name: One segment among three hosts without multicast (each host lists the other two)
+  netvirt.linux.vxlan:
+    name: vx200
+    vni: 200
+    local: 10.99.0.1
+    remotes: [10.99.0.2, 10.99.0.3]
+    dev: eth0
+    master: br200
 
 - name: Change the peer of an existing endpoint (the device is recreated)
   netvirt.linux.vxlan:
