@@ -553,7 +553,14 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
             entry[option] = getattr(info, option)
     if info.dstport is not None:
         entry["dstport"] = info.dstport
-    remotes = remotes_of(reader.world.spaces[netns], link)
+    space = reader.world.spaces[netns]
+    odd = [entry.words() for entry in fdb_of(space, link)
+           if not entry.remote and entry.dst not in (info.remote, info.group)]
+    if odd:
+        reader.warn("vxlan '%s' in %s has destinations for unknown and broadcast frames with a port, vni or underlay "
+                    "of their own (%s), which remotes does not describe; left out" % (
+                        link.name, netns_label(netns), ", ".join(odd)))
+    remotes = remotes_of(space, link)
     if remotes and not (info.remote or info.group):
         entry["remotes"] = remotes
     elif remotes:
