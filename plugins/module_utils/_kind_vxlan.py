@@ -215,7 +215,14 @@ def _remotes(given) -> Optional[list]:
             raise ValidationError("remotes: %s is a multicast address; remotes are peers' unicast addresses (a "
                                   "multicast underlay is group, with dev)" % address)
         found.add(address)
-    return sorted(found, key=lambda a: (a.version, a))
+    return sorted(found, key=_address_order)
+
+
+def _address_order(address) -> tuple:
+    """IPv4 before IPv6, then by value: how remotes are listed and changed."""
+    address = ipaddress.ip_address(address)
+    return (address.version, address)
+
 
 # Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
 VXLAN_HEADROOM = {4: 50, 6: 70}
@@ -335,7 +342,7 @@ def remotes_of(space: Optional[NamespaceState], link: Link) -> list:
     info = link.info if isinstance(link.info, VxlanInfo) else VxlanInfo()
     default = {info.remote, info.group} - {None}
     found = {entry.dst for entry in fdb_of(space, link) if entry.remote and entry.dst not in default}
-    return [str(a) for a in sorted((ipaddress.ip_address(d) for d in found), key=lambda a: (a.version, a))]
+    return sorted(found, key=_address_order)
 
 
 def _plan_remotes(p, result: ObjectResult, desired: Vxlan, link: Link) -> None:
@@ -345,7 +352,10 @@ def _plan_remotes(p, result: ObjectResult, desired: Vxlan, link: Link) -> None:
     space = p.space(desired.netns)
     current = set(fdb_of(space, link))
     wanted = {FdbEntry(address) for address in desired.remotes}
-    order = lambda entry: (ipaddress.ip_address(entry.dst).version, ipaddress.ip_address(entry.dst), entry)  # noqa: E731
+
+    def order(entry: FdbEntry) -> tuple:
+        return _address_order(entry.dst) + (entry,)
+
     for entry in sorted(current - wanted, key=order):
         result.actions.append(RemoveRemote(desired.netns, desired.name, entry))
     for entry in sorted(wanted - current, key=order):
