@@ -131,7 +131,7 @@ def test_remotes_validation(args, words):
 
 
 def test_remotes_are_a_set():
-    vx = Vxlan(**dict(HER, local="fd00::1", remotes=["fd00::3", "fd00::0002", "fd00::2"]))
+    vx = Vxlan(name="vx0", vni=42, local="fd00::1", remotes=["fd00::3", "fd00::0002", "fd00::2"])
     assert vx.remotes == ("fd00::2", "fd00::3")
 
 
