@@ -293,42 +293,29 @@ class FdbEntry(NamedTuple):
 
 
 @dataclass(frozen=True)
-class AppendRemote(LinkAction):
-    """One destination added to the all-zeros entry (`bridge fdb append 00:00:00:00:00:00 dev DEV dst ADDR`)."""
+class ChangeRemote(LinkAction):
+    """One destination added to the all-zeros entry (``add``: `bridge fdb append 00:00:00:00:00:00 dev DEV dst
+    ADDR`) or removed from it (`bridge fdb del ...`); each puts the other back."""
 
     entry: FdbEntry = FdbEntry("")
+    add: bool = True
     phase = PHASE_REMOTES
 
     def describe(self) -> str:
-        return "add remote %s to %s in %s" % (self.entry.words(), self.name, where(self.netns))
+        return "%s remote %s %s %s in %s" % ("add" if self.add else "remove", self.entry.words(),
+                                             "to" if self.add else "from", self.name, where(self.netns))
 
     def apply(self, kernel) -> None:
-        kernel.fdb_append(self.netns, kernel.ifindex(self.netns, self.name), ALL_ZEROS, *self.entry)
+        change = kernel.fdb_append if self.add else kernel.fdb_delete
+        change(self.netns, kernel.ifindex(self.netns, self.name), ALL_ZEROS, *self.entry)
 
     def undo(self, before):
-        return (RemoveRemote(self.netns, self.name, self.entry),)
+        return (ChangeRemote(self.netns, self.name, self.entry, not self.add),)
 
     def hint(self, code: int) -> Optional[str]:
         if code == errno.EAFNOSUPPORT:
             return "the address is not of the device's family (an IPv6 remote needs an IPv6 local)"
         return None
-
-
-@dataclass(frozen=True)
-class RemoveRemote(LinkAction):
-    """One destination removed from the all-zeros entry (`bridge fdb del ... dst ADDR`)."""
-
-    entry: FdbEntry = FdbEntry("")
-    phase = PHASE_REMOTES
-
-    def describe(self) -> str:
-        return "remove remote %s from %s in %s" % (self.entry.words(), self.name, where(self.netns))
-
-    def apply(self, kernel) -> None:
-        kernel.fdb_delete(self.netns, kernel.ifindex(self.netns, self.name), ALL_ZEROS, *self.entry)
-
-    def undo(self, before):
-        return (AppendRemote(self.netns, self.name, self.entry),)
 
 
 def fdb_of(space: Optional[NamespaceState], link: Link) -> Tuple[FdbEntry, ...]:
@@ -357,9 +344,9 @@ def _plan_remotes(p, result: ObjectResult, desired: Vxlan, link: Link) -> None:
         return _address_order(entry.dst) + (entry,)
 
     for entry in sorted(current - wanted, key=order):
-        result.actions.append(RemoveRemote(desired.netns, desired.name, entry))
+        result.actions.append(ChangeRemote(desired.netns, desired.name, entry, add=False))
     for entry in sorted(wanted - current, key=order):
-        result.actions.append(AppendRemote(desired.netns, desired.name, entry))
+        result.actions.append(ChangeRemote(desired.netns, desired.name, entry))
     if current != wanted:
         fdb = dict(space.fdb) if isinstance(space.fdb, dict) else {}
         fdb[link.index] = tuple(sorted(wanted, key=order))
