@@ -22,7 +22,8 @@ that exist:
   bridge (the ``bridge_in`` node, or ``host`` for a bridge in the host's
   namespace) has the bridge itself as its interface.
 - Addresses. Links take IPv4 subnets from the pool in the order they appear
-  (``p2p_prefix`` for two nodes, ``lan_prefix`` for more), the k-th node of a link
+  (``p2p_prefix`` for two nodes, ``lan_prefix`` for more or with ``bridge_in``;
+  a two-node link across hosts is still ``p2p_prefix``), the k-th node of a link
   host number k+1; a link's subnet depends on the links before it only, so an
   explicit ``prefix`` (or explicit addresses) overlapping an earlier automatic
   subnet is an error, and an automatic subnet skips the explicit ones before it.
@@ -69,6 +70,8 @@ VXLAN_OVERHEAD = 50
 IFNAME_MAX = 15
 # The topology sections the compiler writes itself; the others a lab file may give beside nodes and links.
 SECTION_ORDER = ("namespaces", "veths", "bridges", "vxlans", "routes")
+# Of those, the one a lab file cannot add entries to (its namespaces are its nodes).
+COMPILED_ONLY = ("namespaces",)
 
 Namespace = Tuple[str, Optional[str]]  # (inventory host, netns or HOST)
 
@@ -195,9 +198,9 @@ class _Compiler:
         if unknown:
             self.problem("%s: unknown key(s); a lab file takes %s and the topology sections %s" % (
                 ", ".join(map(str, unknown)), ", ".join(TOP_KEYS), ", ".join(SECTION_OPTIONS)))
-        for key in SECTION_ORDER:
+        for key in COMPILED_ONLY:
             if key in lab:
-                self.problem("%s: the compiler writes this section from nodes and links; describe them there" % key)
+                self.problem("%s: the lab's namespaces are its nodes; declare them under nodes" % key)
         try:
             self.name = _topology.validate_lab_name(lab.get("name"))
         except ValidationError as exc:
@@ -215,7 +218,7 @@ class _Compiler:
         self._read_nodes(lab.get("nodes"))
         self._read_links(lab.get("links"))
         for section in SECTION_OPTIONS:
-            if section in lab and section not in SECTION_ORDER:
+            if section in lab and section not in COMPILED_ONLY:
                 entries = lab[section]
                 if entries is None:
                     continue
@@ -611,15 +614,15 @@ class _Compiler:
                     continue
             space[end.port] = "%s's bridge-side end of %s" % (link.where, _label(end.node))
         if len(link.hosts) > 1:
-            for host in link.hosts:
-                space = self.space(host, HOST)
-                for candidate in (link.bridge + "-vx", link.bridge[:IFNAME_MAX - 3] + "-vx", "vx%d" % self.vni(link)):
-                    if len(candidate.encode("utf-8")) <= IFNAME_MAX and candidate not in space:
-                        break
-                else:
-                    self.problem("%s: no free name for the link's vxlan on host %s" % (link.where, host))
-                    continue
-                link.vxlan = candidate
+            spaces = [self.space(host, HOST) for host in link.hosts]
+            for candidate in (link.bridge + "-vx", link.bridge[:IFNAME_MAX - 3] + "-vx", "vx%d" % self.vni(link)):
+                if len(candidate.encode("utf-8")) <= IFNAME_MAX and not any(candidate in space for space in spaces):
+                    break
+            else:
+                self.problem("%s: no free name for the link's vxlan in the host's namespace" % link.where)
+                return
+            link.vxlan = candidate
+            for space in spaces:
                 space[candidate] = "%s's vxlan" % link.where
 
     def _port_name(self, link: _Link, end: _End, space: Dict[str, str]) -> Optional[str]:
@@ -657,18 +660,22 @@ class _Compiler:
                     for address in given:
                         same = [s for s in link.subnets if s.version == address.version]
                         if (link.prefix is not None or link.automatic or address.version == 6) and same and \
-                                not any(address.ip in s for s in same):
+                                address.network not in same:
                             self.problem("%s.addresses.%s: %s is outside the link's subnet %s" % (
                                 link.where, end.written, address, same[0]))
                     continue
-                count = len(link.ends)
                 for subnet in link.subnets:
-                    if count + 1 >= subnet.num_addresses:
-                        self.problem("%s.nodes: %d nodes do not fit in %s (%s)" % (
-                            link.where, count, subnet, "lan_prefix" if link.lan else "p2p_prefix"))
-                        continue
+                    if len(link.ends) + 1 >= subnet.num_addresses:
+                        continue  # said once, below
                     ip = subnet.network_address + end.index + 1
                     end.addresses.append(ipaddress.ip_interface("%s/%d" % (ip, subnet.prefixlen)))
+            for subnet in link.subnets:
+                if len(link.ends) + 1 >= subnet.num_addresses and \
+                        any(end.written not in link.addresses for end in link.ends):
+                    self.problem("%s.nodes: %d nodes do not fit in %s (%s)" % (
+                        link.where, len(link.ends), subnet,
+                        "prefix" if link.prefix is not None else
+                        "lan_prefix" if len(link.ends) > 2 or link.bridge_in is not None else "p2p_prefix"))
             for end in link.ends:
                 for address in end.addresses:
                     other = owners.get(address.ip)
@@ -696,7 +703,7 @@ class _Compiler:
         elif self.ipv4 is None:
             link.subnets = []
         else:
-            prefixlen = self.lan_prefix if link.lan else self.p2p_prefix
+            prefixlen = self.lan_prefix if len(link.ends) > 2 or link.bridge_in is not None else self.p2p_prefix
             size = 1 << (32 - prefixlen)
             taken = [s for other in earlier for s in other.subnets if s.version == 4]
             while True:
@@ -794,12 +801,12 @@ class _Compiler:
                         if address.version == version and all(address.network != s for s, _i in subnets):
                             subnets.append((address.network, link.index))
             for subnet, index in subnets:
-                distance = self._distances([n for n in on[index] if n != HOST_NODE], neighbours)
+                distance = self._distances([n for n in on[index] if self.transit(n)], neighbours)
                 for name in order:
                     if any(a.network == subnet for a, _i in addresses[name]) or name not in distance:
                         continue
                     hops = [(link, rank, other) for link, rank, other in neighbours[name]
-                            if distance.get(other) == distance[name] - 1 and other != HOST_NODE]
+                            if distance.get(other) == distance[name] - 1 and self.transit(other)]
                     if not hops:
                         continue
                     link, _rank, hop = hops[0]
@@ -807,14 +814,17 @@ class _Compiler:
                     self.routes[name].append((subnet, gateway[0], link))
                     self.forwarding[hop] = True
 
-    @staticmethod
-    def _distances(sources: List[str], neighbours) -> Dict[str, int]:
+    def transit(self, name: str) -> bool:
+        """Whether traffic may pass through the node: not the host, not a node whose forwarding is off."""
+        return name != HOST_NODE and self.nodes[name].forward is not False
+
+    def _distances(self, sources: List[str], neighbours) -> Dict[str, int]:
         distance = {name: 0 for name in sources}
         queue = deque(sources)
         while queue:
             name = queue.popleft()
-            if name == HOST_NODE:
-                continue  # never a transit
+            if not self.transit(name):
+                continue
             for _link, _rank, other in neighbours[name]:
                 if other not in distance:
                     distance[other] = distance[name] + 1
