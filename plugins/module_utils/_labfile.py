@@ -263,9 +263,8 @@ class _Compiler:
                 setattr(self, key, pool)
         for key in ("p2p_prefix", "lan_prefix"):
             value = settings[key]
-            low = self.ipv4.prefixlen if self.ipv4 is not None else 0
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 30:
-                self.problem("addressing.%s: %r must be a prefix length from %d (the pool's) to 30" % (key, value, low))
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
+                self.problem("addressing.%s: %r must be a prefix length from 1 to 30" % (key, value))
             else:
                 setattr(self, key, value)
 
@@ -703,7 +702,13 @@ class _Compiler:
         elif self.ipv4 is None:
             link.subnets = []
         else:
-            prefixlen = self.lan_prefix if len(link.ends) > 2 or link.bridge_in is not None else self.p2p_prefix
+            key = "lan_prefix" if len(link.ends) > 2 or link.bridge_in is not None else "p2p_prefix"
+            prefixlen = getattr(self, key)
+            if prefixlen < self.ipv4.prefixlen:
+                self.problem("addressing.%s: a /%d is larger than the pool %s (%s takes one)" % (
+                    key, prefixlen, self.ipv4, link.where))
+                link.subnets = []
+                return cursor
             size = 1 << (32 - prefixlen)
             taken = [s for other in earlier for s in other.subnets if s.version == 4]
             while True:

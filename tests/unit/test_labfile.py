@@ -69,3 +69,133 @@ def test_seed002_as_a_lab_file():
 def test_unknown_node_is_named():
     lab = {"name": "x", "nodes": {"h1": {}}, "links": [["h1", "h9"]]}
     assert problems(lab) == ["links[0].nodes[1]: unknown node 'h9' (declare it under nodes)"]
+
+
+def lab_of(*links, nodes=None, **top):
+    """A lab named 't' of the nodes the links name (or ``nodes``), with ``top`` keys beside."""
+    if nodes is None:
+        nodes = {}
+        for link in links:
+            for end in (link if isinstance(link, list) else link["nodes"]):
+                nodes.setdefault(end.split(":")[0], {})
+    return dict({"name": "t", "nodes": nodes, "links": list(links)}, **top)
+
+
+def shares_build(compiled):
+    """Every host's share passes the checks topology makes (and the vxlan remotes are left aside)."""
+    for share in compiled.shares.values():
+        description = {k: v for k, v in share.items() if k != "name"}
+        for vxlan in description.get("vxlans", []):
+            vxlan.pop("remotes", None)
+        build(description)
+
+
+def verdicts(compiled):
+    """{(source, address): expect} of the checks; the host is None."""
+    return {(check.get("from"), address): check["expect"] for check in compiled.checks for address in check["to"]}
+
+
+# ---- errors: each names the node or link and the key ----
+
+@pytest.mark.parametrize("lab, expected", [
+    (dict(lab_of(["a", "b"]), extra=1), "extra: unknown key(s)"),
+    (lab_of(["a", "b"], nodes={"a": {"colour": "red"}, "b": {}}), "nodes.a: unknown key(s) colour"),
+    (lab_of({"nodes": ["a", "b"], "speed": 1}), "links[0]: unknown key(s) speed"),
+    (lab_of(["a", "b"], nodes={"a": {}}), "links[0].nodes[1]: unknown node 'b' (declare it under nodes)"),
+    (lab_of(["a", "b"], nodes={"a": {"host": "lab2"}, "b": {}}),
+     "nodes.a.host: 'lab2' is not a host of this play (hosts: localhost)"),
+    (lab_of(["a:averyveryverylongname", "b"]),
+     "links[0].nodes[0]: interface name 'averyveryverylongname' is longer than 15 characters"),
+    (lab_of(["a", "b"], ["b", "c"], nodes={"a": {"gateway": "c"}, "b": {}, "c": {}}),
+     "nodes.a.gateway: a shares no link with c"),
+    (lab_of(["a", "b"], nodes={"a": {"gateway": "z"}, "b": {}}), "nodes.a.gateway: unknown node 'z'"),
+    (lab_of(["a", "b"], nodes={"a": {"gateway": "a"}, "b": {}}), "nodes.a.gateway: a node cannot be its own"),
+    (lab_of(["host", "b"], nodes={"host": {"forward": True}, "b": {}}),
+     "nodes.host.forward: the host's own forwarding is not the lab's to set"),
+    (lab_of(["host", "b"], nodes={"host": {"gateway": "b"}, "b": {}}),
+     "nodes.host.gateway: the host's own default route is not the lab's to set"),
+    (lab_of(["a", "b"], nodes={"a": {"forward": "yes"}, "b": {}}), "nodes.a.forward: 'yes' must be true or false"),
+    (lab_of(["a", "b"], ["a", "b"], ["a", "b"], addressing={"ipv4": "10.0.0.0/29"}),
+     "addressing.ipv4: pool 10.0.0.0/29 exhausted at links[2]"),
+    (lab_of(["a", "b"], addressing={"ipv6": "fd00::/80"}), "addressing.ipv6: fd00::/80 is smaller than the /64"),
+    (lab_of(["a", "b"], addressing={"p2p_prefix": 31}), "addressing.p2p_prefix: 31 must be a prefix length"),
+    (lab_of(["a", "b"], addressing={"ipv4": "fd00::/64"}), "addressing.ipv4: fd00::/64 is not an IPv4 network"),
+    (lab_of(["a", "b"], addressing={"pool": "10.0.0.0/8"}), "addressing: unknown key(s) pool"),
+    (lab_of({"nodes": ["a", "b"], "prefix": "10.0.0.0/24", "addresses": {"a": "10.0.1.1/24"}}),
+     "links[0].addresses.a: 10.0.1.1/24 is outside the link's subnet 10.0.0.0/24"),
+    (lab_of(["a", "b"], {"nodes": ["a", "b"], "addresses": {"a": "10.128.0.1/30", "b": "10.128.0.9/30"}}),
+     "links[1].addresses.a: 10.128.0.1/30 is already links[0]'s address of a"),
+    (lab_of({"nodes": ["a", "b"], "prefix": "10.1.0.0/24", "addresses": {"a": "10.1.0.2/24"}}),
+     "links[0].nodes[1]: 10.1.0.2/24 is already links[0]'s address of a"),
+    (lab_of(["a", "b"], {"nodes": ["a", "b"], "prefix": "10.128.0.0/24"}),
+     "links[1].prefix: 10.128.0.0/24 overlaps links[0]'s automatic subnet 10.128.0.0/30"),
+    (lab_of(["a", "b"], {"nodes": ["a", "b"], "addresses": {"a": "10.128.0.5/16", "b": "10.128.0.6/16"}}),
+     "links[1].addresses.a: 10.128.0.0/16 overlaps links[0]'s automatic subnet 10.128.0.0/30"),
+    (lab_of(["a", "b"], name="two words"), "name: lab name 'two words' must be 1 to 64 characters"),
+    (lab_of(["a", "b"], routing="ospf"), "routing: 'ospf' is not one of none, static"),
+    (lab_of(["a:x", "b"], ["a:x", "c"]), "links[1].nodes[0]: interface name 'x' of a is already links[0]'s interface"),
+    (lab_of(["a", "b"], ["a:eth0", "c"]), "links[1].nodes[0]: interface name 'eth0' of a is already links[0]'s"),
+    (lab_of({"nodes": ["a", "b"], "bridge_in": "z"}), "links[0].bridge_in: unknown node 'z'"),
+    (lab_of({"nodes": ["a", "b", "a"]}), "links[0].nodes[2]: node a is on this LAN twice"),
+    (lab_of({"nodes": ["a"]}), "links[0].nodes: a link joins a list of at least two nodes"),
+    (lab_of({"nodes": ["a", "b"], "addresses": {"c": "10.0.0.1/24"}}), "links[0].addresses.c: 'c' is not an end"),
+    (lab_of({"nodes": ["a", "b"], "addresses": {"a": "10.0.0.1"}}),
+     "links[0].addresses.a: '10.0.0.1' is not an address in CIDR form"),
+    (lab_of({"nodes": ["a", "b"], "shaping": {"speed": "1mbit"}}), "links[0].shaping: unknown key(s) speed"),
+    (lab_of({"nodes": ["a", "b"], "mtu": 20}), "links[0].mtu: 20 must be an MTU from 68 to 65535"),
+    (lab_of({"nodes": ["a", "b"], "name": "a-name-far-too-long"}), "links[0].name: link name 'a-name-far-too-long'"),
+    (lab_of({"nodes": ["a", "b", "c", "d"], "prefix": "10.0.0.0/30"}),
+     "links[0].nodes: 4 nodes do not fit in 10.0.0.0/30 (prefix)"),
+    (lab_of({"nodes": ["a", "b"], "ports": {"a": "pa"}}), "links[0].ports: only a LAN"),
+    (lab_of({"nodes": ["a", "b", "c"], "ports": {"z": "pz"}}), "links[0].ports.z: 'z' is not a node of this link"),
+    (lab_of(["a", "b"], namespaces=[{"name": "a"}]), "namespaces: the lab's namespaces are its nodes"),
+    (lab_of(["a", "b"], iptables_chains=[{"netns": "zz", "chain": "C"}]),
+     "iptables_chains[0].netns: 'zz' is not a node of the lab"),
+    (lab_of(["a", "b"], routes=[{"netns": "a", "dst": "10.9.0.0/24", "gateway": "10.7.0.1"}]),
+     "hosts.localhost: routes[0]: gateway 10.7.0.1 is on no subnet the lab gives namespace 'a'"),
+    (lab_of(["a", "b"], vxlan={"vni_base": 0}), "vxlan.vni_base: 0 must be a VNI from 1 to 16777215"),
+    (lab_of(["a", "b"], vxlan={"port": 70000}), "vxlan.port: 70000 must be a UDP port"),
+    (lab_of({"nodes": ["a", "b"], "vni": -1}), "links[0].vni: -1 must be a VNI"),
+    ("not a mapping", "the lab file must be a mapping"),
+    ({"name": "t", "nodes": {}}, "nodes: a mapping of node names to their options, with at least one node"),
+    ({"name": "t", "nodes": {"a/b": {}}}, "nodes.a/b: node name 'a/b' is not a valid namespace name"),
+])
+def test_error_names_node_or_link_and_key(lab, expected):
+    found = problems(lab)
+    assert any(problem.startswith(expected) for problem in found), found
+
+
+def test_multi_host_errors_name_the_host_or_link():
+    hosts = {"h1": "192.0.2.1", "h2": None}
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {"host": "h2"}})
+    assert problems(lab, hosts) == [
+        "hosts.h2: no underlay address (netvirt_underlay_address or ansible_host), which links[0] across hosts needs"]
+    hosts = {"h1": "192.0.2.1", "h2": "192.0.2.2"}
+    lab = lab_of({"nodes": ["a", "b"], "bridge_in": "a"}, nodes={"a": {}, "b": {"host": "h2"}})
+    assert problems(lab, hosts)[0].startswith("links[0].bridge_in: the link spans hosts h1, h2")
+    lab = lab_of({"nodes": ["a", "b"], "vni": 7}, {"nodes": ["a", "b"], "vni": 7}, nodes={"a": {}, "b": {"host": "h2"}})
+    assert problems(lab, hosts) == ["links[1].vni: VNI 7 is already links[0]'s"]
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {"host": "h2"}}, vxlan={"vni_base": 16777215})
+    lab["links"].append(["a", "b"])
+    assert problems(lab, hosts) == [
+        "links[1].vni: VNI 16777216 (vni_base 16777215 + link index) is over 16777215; set vxlan.vni_base"]
+    assert problems(lab, {"h1": "192.0.2.1", "h2": "not-an-ip"})[0] == \
+        "hosts.h2: underlay address 'not-an-ip' is not an IP address"
+
+
+def test_every_problem_reported_at_once():
+    lab = lab_of(["a", "zz"], ["a:" + "x" * 16, "b"], nodes={"a": {"host": "elsewhere"}, "b": {"colour": 1}},
+                 routing="ospf")
+    found = problems(lab)
+    assert len(found) == 5, found
+    message = str(LabFileError(found))
+    assert message.startswith("the lab file has 5 problem(s), nothing was changed:\n")
+    assert message.count("\n") == 5
+
+
+def test_a_prefix_larger_than_the_pool_is_named_where_a_link_takes_one():
+    lab = lab_of(["a", "b"], addressing={"ipv4": "10.0.0.0/29"})
+    assert compile_lab(lab).addresses["a"] == {"eth0": ["10.0.0.1/30"]}, "no LAN: lan_prefix 24 is never taken"
+    lab["links"].append(["a", "b", "c"])
+    lab["nodes"]["c"] = {}
+    assert problems(lab) == ["addressing.lan_prefix: a /24 is larger than the pool 10.0.0.0/29 (links[1] takes one)"]
