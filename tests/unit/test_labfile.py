@@ -1,5 +1,7 @@
 """Unit tests of the lab-file compiler: nodes and links to topology descriptions, addresses, routes, checks."""
 
+import ipaddress
+
 import pytest
 import yaml
 
@@ -199,3 +201,109 @@ def test_a_prefix_larger_than_the_pool_is_named_where_a_link_takes_one():
     lab["links"].append(["a", "b", "c"])
     lab["nodes"]["c"] = {}
     assert problems(lab) == ["addressing.lan_prefix: a /24 is larger than the pool 10.0.0.0/29 (links[1] takes one)"]
+
+
+# ---- routing and the checks ----
+
+def line(n):
+    return [["n%d" % i, "n%d" % (i + 1)] for i in range(n - 1)]
+
+
+def ring(n):
+    return line(n) + [["n%d" % (n - 1), "n0"]]
+
+
+def tree(depth):
+    """A binary tree of nodes t1 (root), t2, t3, ...; t<k>'s children are t<2k>, t<2k+1>."""
+    return [["t%d" % (k // 2), "t%d" % k] for k in range(2, 2 ** depth)]
+
+
+@pytest.mark.parametrize("links", [line(6), ring(7), tree(4), line(3) + [["n0", "n1", "x"], ["x", "y"]]],
+                         ids=["line", "ring", "tree", "lan"])
+def test_routing_static_reaches_every_address(links):
+    compiled = compile_lab(lab_of(*links, routing="static"))
+    shares_build(compiled)
+    found = verdicts(compiled)
+    nodes = list(compiled.placement)
+    count = {name: sum(len(cidrs) for cidrs in compiled.addresses[name].values()) for name in nodes}
+    assert len(found) == sum(sum(count.values()) - count[name] for name in nodes), "every node to every other's"
+    assert set(found.values()) == {"reachable"}
+
+
+def test_routing_static_turns_forwarding_on_where_traffic_passes():
+    share = compile_lab(lab_of(*line(5), routing="static")).shares["localhost"]
+    sysctls = {entry["name"]: entry.get("sysctls") for entry in share["namespaces"]}
+    assert sysctls == {"n0": None, "n1": {"net.ipv4.ip_forward": 1}, "n2": {"net.ipv4.ip_forward": 1},
+                       "n3": {"net.ipv4.ip_forward": 1}, "n4": None}
+
+
+def test_routing_static_routes_along_a_shortest_path_ties_to_the_first_link():
+    # A square n0-n1-n2-n3-n0: n0 reaches n2's far subnet (n2-n3, links[2]) through n3 (1 hop), n1-n2's through n1;
+    # the subnet of n1-n2 (links[1]) from n3 is a tie broken by the link that appears first: n2 over links[2]
+    # comes before n0 over links[3].
+    compiled = compile_lab(lab_of(*ring(4), routing="static"))
+    routes = compiled.shares["localhost"]["routes"]
+    n0 = {route["dst"]: route["gateway"] for route in routes if route["netns"] == "n0"}
+    assert n0 == {"10.128.0.4/30": "10.128.0.2", "10.128.0.8/30": "10.128.0.13"}
+    n3 = {route["dst"]: route["gateway"] for route in routes if route["netns"] == "n3"}
+    assert n3["10.128.0.4/30"] == "10.128.0.9", "n2's address on links[2], the first link of the tie"
+    assert len({(r["netns"], r["dst"]) for r in routes}) == len(routes), "one route per destination"
+
+
+def test_routing_none_reaches_only_shared_links():
+    compiled = compile_lab(lab_of(*line(4), ["n0", "n1", "n2"]))
+    networks = {name: {ipaddress.ip_interface(cidr).network for cidrs in interfaces.values() for cidr in cidrs}
+                for name, interfaces in compiled.addresses.items()}
+    found = verdicts(compiled)
+    assert len(found) == 7 + 6 + 6 + 8, "every node to every other node's addresses (n0 2, n1 3, n2 3, n3 1)"
+    for (source, target), expect in found.items():
+        shared = any(ipaddress.ip_address(target) in network for network in networks[source])
+        assert expect == ("reachable" if shared else "unreachable"), (source, target)
+    assert "routes" not in compiled.shares["localhost"]
+
+
+def test_gateways_as_linux_behaves():
+    # h1 - r - h2. r forwards; h1 has r as its gateway, h2 has none: h1's pings reach h2 but its reply has no
+    # way back, so h1 -> h2 is unreachable; h1 and h2 both reach r's two addresses (r forwards, h1's reply to
+    # r's far address is local to r).
+    lab = lab_of(["h1", "r"], ["r", "h2"], nodes={"h1": {"gateway": "r"}, "r": {"forward": True}, "h2": {}})
+    compiled = compile_lab(lab)
+    found = verdicts(compiled)
+    assert found[("h1", "10.128.0.6")] == "unreachable", "no route back from h2"
+    assert found[("h1", "10.128.0.5")] == "reachable", "r's far address is r's own"
+    assert found[("h2", "10.128.0.1")] == "unreachable", "h2 has no route to links[0]"
+    lab["nodes"]["h2"] = {"gateway": "r"}
+    found = verdicts(compile_lab(lab))
+    assert found[("h1", "10.128.0.6")] == found[("h2", "10.128.0.1")] == "reachable"
+    # Without forwarding on r, its far address is still its own, but h2 behind it is not reached; r is told to
+    # forward nothing (ip_forward 0) so that a host that forwards by default behaves the same.
+    lab["nodes"]["r"] = {}
+    compiled = compile_lab(lab)
+    found = verdicts(compiled)
+    assert found[("h1", "10.128.0.6")] == "unreachable"
+    assert found[("h1", "10.128.0.5")] == "reachable"
+    assert {"name": "r", "sysctls": {"net.ipv4.ip_forward": 0}} in compiled.shares["localhost"]["namespaces"]
+    defaults = [route for route in compiled.shares["localhost"]["routes"] if route["dst"] == "default"]
+    assert defaults == [{"netns": "h1", "dst": "default", "gateway": "10.128.0.2"},
+                        {"netns": "h2", "dst": "default", "gateway": "10.128.0.5"}]
+
+
+def test_forward_false_is_no_transit_under_routing_static():
+    # a - b - c and a - d - c: b says forward: false, so paths run through d.
+    lab = lab_of(["a", "b"], ["b", "c"], ["a", "d"], ["d", "c"], routing="static",
+                 nodes={"a": {}, "b": {"forward": False}, "c": {}, "d": {}})
+    compiled = compile_lab(lab)
+    assert set(verdicts(compiled).values()) == {"reachable"}
+    namespaces = {entry["name"]: entry.get("sysctls") for entry in compiled.shares["localhost"]["namespaces"]}
+    assert namespaces["b"] == {"net.ipv4.ip_forward": 0}
+    assert namespaces["d"] == {"net.ipv4.ip_forward": 1}
+
+
+def test_the_host_is_never_a_transit():
+    # a - host - b only: no path between a and b, whatever the routing.
+    compiled = compile_lab(lab_of(["a", "host"], ["host", "b"], routing="static"))
+    found = verdicts(compiled)
+    assert found[("a", "10.128.0.6")] == "unreachable"
+    assert found[(None, "10.128.0.6")] == "reachable"
+    assert "routes" not in compiled.shares["localhost"]
+    assert compiled.checks_for("localhost") == compiled.checks
