@@ -307,3 +307,124 @@ def test_the_host_is_never_a_transit():
     assert found[(None, "10.128.0.6")] == "reachable"
     assert "routes" not in compiled.shares["localhost"]
     assert compiled.checks_for("localhost") == compiled.checks
+
+
+# ---- the seeds in this form ----
+
+def test_seed000_the_host_and_a_namespace():
+    lab = {"name": "seed000", "nodes": {"host": {}, "iris_network": {}},
+           "links": [{"nodes": ["host:veth0", "iris_network:iris_veth"],
+                      "addresses": {"host": "10.1.1.2/24", "iris_network": "10.1.1.1/24"}}]}
+    compiled = compile_lab(lab)
+    assert compiled.shares["localhost"] == {
+        "name": "seed000", "namespaces": [{"name": "iris_network"}],
+        "veths": [{"name": "veth0", "peer": "iris_veth", "peer_netns": "iris_network",
+                   "addresses": ["10.1.1.2/24"], "peer_addresses": ["10.1.1.1/24"]}]}
+    assert compiled.checks == [{"to": ["10.1.1.1"], "expect": "reachable"},
+                               {"from": "iris_network", "to": ["10.1.1.2"], "expect": "reachable"}]
+
+
+def test_seed004_a_bridge_with_an_address_and_a_veth_pair_in_the_host():
+    lab = {"name": "seed004", "nodes": {"host": {}, "remote": {}},
+           "links": [{"name": "br0", "nodes": ["host", "remote:veth1"], "bridge_in": "host",
+                      "ports": {"remote": "veth0"},
+                      "addresses": {"host": "192.0.2.101/24", "remote": "192.0.2.102/24"}},
+                     {"nodes": ["host:veth2", "host:veth3"],
+                      "addresses": {"host:veth2": "10.20.30.40/24", "host:veth3": "10.20.30.41/24"}}]}
+    compiled = compile_lab(lab)
+    share = compiled.shares["localhost"]
+    assert share["bridges"] == [{"name": "br0", "addresses": ["192.0.2.101/24"], "ports": ["veth0"]}]
+    assert share["veths"] == [
+        {"name": "veth1", "netns": "remote", "peer": "veth0", "peer_netns": "", "addresses": ["192.0.2.102/24"]},
+        {"name": "veth2", "peer": "veth3", "addresses": ["10.20.30.40/24"], "peer_addresses": ["10.20.30.41/24"]}]
+    assert compiled.addresses["host"] == {"br0": ["192.0.2.101/24"], "veth2": ["10.20.30.40/24"],
+                                          "veth3": ["10.20.30.41/24"]}
+    shares_build(compiled)
+
+
+def test_a_lan_names_its_ends_and_the_member_holding_the_bridge_is_on_it_through_the_bridge():
+    lab = lab_of({"nodes": ["a", "b", "c"], "bridge_in": "c"}, ["host", "a", "b"])
+    compiled = compile_lab(lab)
+    share = compiled.shares["localhost"]
+    assert share["bridges"] == [{"name": "br0", "netns": "c", "addresses": ["10.128.0.3/24"],
+                                 "ports": ["br0-a", "br0-b"]},
+                                {"name": "t-br1", "addresses": ["10.128.1.1/24"], "ports": ["t-br1-a", "t-br1-b"]}]
+    assert compiled.addresses == {"a": {"eth0": ["10.128.0.1/24"], "eth1": ["10.128.1.2/24"]},
+                                  "b": {"eth0": ["10.128.0.2/24"], "eth1": ["10.128.1.3/24"]},
+                                  "c": {"br0": ["10.128.0.3/24"]}, "host": {"t-br1": ["10.128.1.1/24"]}}
+    shares_build(compiled)
+
+
+def test_the_hosts_automatic_names_are_the_labs_own():
+    compiled = compile_lab(lab_of(["host", "a"], ["host", "b"], name="campus"))
+    assert compiled.addresses["host"] == {"campus-eth0": ["10.128.0.1/30"], "campus-eth1": ["10.128.0.5/30"]}
+
+
+# ---- sections beside nodes and links ----
+
+def test_topology_sections_pass_through_to_the_host_of_their_node():
+    chain = {"netns": "r", "table": "filter", "chain": "FORWARD", "rules": ["-s 10.128.0.0/30 -j DROP"]}
+    lab = lab_of(["a", "r"], ["r", "b"], nodes={"a": {}, "r": {"forward": True}, "b": {"host": "h2"}},
+                 iptables_chains=[chain, dict(chain, netns="b")],
+                 taps=[{"name": "tap0"}])
+    compiled = compile_lab(lab, {"h1": "192.0.2.1", "h2": "192.0.2.2"})
+    assert compiled.shares["h1"]["iptables_chains"] == [chain]
+    assert compiled.shares["h2"]["iptables_chains"] == [dict(chain, netns="b")]
+    assert compiled.shares["h1"]["taps"] == [{"name": "tap0"}]
+    assert "taps" not in compiled.shares["h2"]
+    shares_build(compiled)
+
+
+# ---- across hosts ----
+
+HOSTS3 = {"h1": "192.168.50.1", "h2": "192.168.50.2", "h3": "192.168.50.3"}
+
+
+def test_two_hosts_a_link_across_is_a_bridge_and_a_vxlan_on_each():
+    lab = lab_of(["a", "b"], ["a", "c"], nodes={"a": {}, "b": {"host": "h2"}, "c": {}}, name="pair",
+                 routing="static")
+    hosts = {"h1": "192.168.50.1", "h2": "192.168.50.2"}
+    compiled = compile_lab(lab, hosts)
+    base = compiled.shares["h1"]["vxlans"][0]["vni"]
+    for host, other in (("h1", "h2"), ("h2", "h1")):
+        share = compiled.shares[host]
+        assert share["vxlans"] == [{"name": "pair-br0-vx", "vni": base, "dstport": 4789, "local": hosts[host],
+                                    "remote": hosts[other]}]
+        member = "a" if host == "h1" else "b"
+        assert share["bridges"] == [{"name": "pair-br0", "ports": ["pair-br0-" + member, "pair-br0-vx"]}]
+        assert share["veths"][0] == {"name": "eth0", "netns": member, "peer": "pair-br0-" + member,
+                                     "peer_netns": "", "addresses": compiled.addresses[member]["eth0"], "mtu": 1450}
+    assert compiled.addresses["a"]["eth0"] == ["10.128.0.1/30"], "two nodes: p2p_prefix, across hosts too"
+    assert len(compiled.shares["h1"]["veths"]) == 2 and "veths" in compiled.shares["h2"]
+    assert compiled.placement == {"a": "h1", "b": "h2", "c": "h1"}
+    assert set(verdicts(compiled).values()) == {"reachable"}
+    assert [check["from"] for check in compiled.checks_for("h2")] == ["b"]
+    assert compiled.summary() == "lab pair: 3 nodes, 2 links (1 LAN), 2 hosts, routing static"
+    shares_build(compiled)
+
+
+def test_three_hosts_head_end_replication_and_an_empty_share():
+    lab = lab_of({"nodes": ["a", "b", "c"], "mtu": 1400}, ["b", "d"],
+                 nodes={"a": {}, "b": {"host": "h2"}, "c": {"host": "h3"}, "d": {"host": "h2"}},
+                 vxlan={"vni_base": 5000, "port": 8472})
+    compiled = compile_lab(lab, dict(HOSTS3, h4="192.168.50.4"))
+    assert compiled.shares["h4"] == {"name": "t"}, "a host with no node gets an empty share"
+    for host in ("h1", "h2", "h3"):
+        (vxlan,) = compiled.shares[host]["vxlans"]
+        assert vxlan == {"name": "t-br0-vx", "vni": 5000, "dstport": 8472, "local": HOSTS3[host],
+                         "remotes": [address for other, address in HOSTS3.items() if other != host]}
+        assert {veth["mtu"] for veth in compiled.shares[host]["veths"] if veth["peer"].startswith("t-br0")} == {1400}
+    assert compiled.shares["h2"]["veths"][-1] == {"name": "eth1", "netns": "b", "peer": "eth0", "peer_netns": "d",
+                                                  "addresses": ["10.128.1.1/30"], "peer_addresses": ["10.128.1.2/30"]}
+    shares_build(compiled)
+
+
+def test_the_default_vni_base_comes_from_the_lab_name_and_a_link_may_set_its_own():
+    hosts = {"h1": "192.168.50.1", "h2": "192.168.50.2"}
+    nodes = {"a": {}, "b": {"host": "h2"}}
+    one = compile_lab(lab_of(["a", "b"], ["a", "b"], nodes=nodes, name="one"), hosts).shares["h1"]["vxlans"]
+    two = compile_lab(lab_of(["a", "b"], ["a", "b"], nodes=nodes, name="two"), hosts).shares["h1"]["vxlans"]
+    assert one[1]["vni"] == one[0]["vni"] + 1
+    assert one[0]["vni"] != two[0]["vni"]
+    own = compile_lab(lab_of(["a", "b"], {"nodes": ["a", "b"], "vni": 42}, nodes=nodes), hosts).shares["h2"]
+    assert [vxlan["vni"] for vxlan in own["vxlans"]][1] == 42
