@@ -1015,63 +1015,101 @@ _COMPILED = frozenset(("remotes",))
 
 
 class _Simulation:
-    """The lab's forwarding, as the compiled tables make it: longest prefix, connected first, then routes."""
+    """The lab's forwarding, as the compiled tables make it: longest prefix, connected first, then routes.
+
+    Addresses are (version, integer) pairs and each table entry a (version, network, mask, gateway, link)
+    tuple: a lab of 90 nodes asks for some 15,000 walks.
+    """
 
     def __init__(self, compiler: _Compiler):
         self.addresses = compiler.node_addresses()
         self.forwarding = {name: forward and name != HOST_NODE for name, forward in compiler.forwarding.items()}
-        self.table: Dict[str, List[Tuple[Any, Any, int]]] = {}
+        self.table: Dict[str, List[Tuple[int, int, int, Optional[Tuple[int, int]], int]]] = {}
         for name, addresses in self.addresses.items():
-            connected = [(a.network, None, index) for a, index in addresses]
-            self.table[name] = connected + list(compiler.routes.get(name, []))
-        self.owner: Dict[Tuple[int, Any], str] = {}
+            entries = [(a.network, None, index) for a, index in addresses] + list(compiler.routes.get(name, []))
+            # Longest prefix first; of equal ones, connected before routes (the kernel's own order, metric 0).
+            entries.sort(key=lambda entry: -entry[0].prefixlen)
+            self.table[name] = [(network.version, int(network.network_address), int(network.netmask),
+                                 None if gateway is None else _key(gateway), index)
+                                for network, gateway, index in entries]
+        self.local = {name: {_key(a.ip) for a, _i in addresses} for name, addresses in self.addresses.items()}
+        self.owner: Dict[Tuple[int, Tuple[int, int]], str] = {}
+        self.holder: Dict[Tuple[int, int], str] = {}
         for name, addresses in self.addresses.items():
             for address, index in addresses:
-                self.owner.setdefault((index, address.ip), name)
+                self.owner.setdefault((index, _key(address.ip)), name)
+                self.holder.setdefault(_key(address.ip), name)
+        # (node, address) -> whether a packet that node received (or sends) for the address gets there.
+        self._arrives: Dict[Tuple[str, Tuple[int, int]], bool] = {}
 
-    def lookup(self, node: str, ip) -> Optional[Tuple[Any, Any, int]]:
-        best = None
+    def lookup(self, node: str, ip: Tuple[int, int]):
+        version, value = ip
         for entry in self.table[node]:
-            network = entry[0]
-            if network.version == ip.version and ip in network and (best is None or network.prefixlen > best[0].prefixlen):
-                best = entry
-        return best
+            if entry[0] == version and value & entry[2] == entry[1]:
+                return entry
+        return None
 
-    def source(self, node: str, ip):
+    def following(self, node: str, ip: Tuple[int, int]) -> Optional[str]:
+        """The node a packet for ``ip`` goes to next from ``node``, if any."""
         route = self.lookup(node, ip)
         if route is None:
             return None
-        network, gateway, index = route
-        hop = ip if gateway is None else gateway
-        candidates = [a for a, i in self.addresses[node] if i == index and a.version == ip.version]
-        for address in candidates:
-            if hop in address.network:
-                return address.ip
-        return candidates[0].ip if candidates else None
+        hop = ip if route[3] is None else route[3]
+        following = self.owner.get((route[4], hop))
+        return None if following == node else following
 
-    def walk(self, node: str, ip) -> bool:
-        start = node
-        for _hop in range(64):
-            if any(a.ip == ip for a, _i in self.addresses[node]):
-                return True
-            if node != start and not self.forwarding.get(node):
-                return False
-            route = self.lookup(node, ip)
-            if route is None:
-                return False
-            _network, gateway, index = route
-            nxt = self.owner.get((index, ip if gateway is None else gateway))
-            if nxt is None or nxt == node:
-                return False
-            node = nxt
-        return False
+    def source(self, node: str, ip: Tuple[int, int]) -> Optional[Tuple[int, int]]:
+        """The address a ping from ``node`` to ``ip`` is sent from: one on the way out, in the hop's subnet."""
+        route = self.lookup(node, ip)
+        if route is None:
+            return None
+        hop = ip if route[3] is None else route[3]
+        candidates = [a for a, i in self.addresses[node] if i == route[4] and a.version == ip[0]]
+        for address in candidates:
+            if int(address.network.network_address) == hop[1] & int(address.network.netmask):
+                return _key(address.ip)
+        return _key(candidates[0].ip) if candidates else None
+
+    def arrives(self, node: str, ip: Tuple[int, int]) -> bool:
+        """Whether a packet for ``ip`` that ``node`` received from another node gets there."""
+        path: List[str] = []
+        result = False
+        while True:
+            key = (node, ip)
+            if key in self._arrives:
+                result = self._arrives[key]
+                break
+            if ip in self.local[node]:
+                result = True
+                break
+            if node in path or not self.forwarding.get(node):
+                break
+            path.append(node)
+            following = self.following(node, ip)
+            if following is None:
+                break
+            node = following
+        for visited in path:
+            self._arrives[(visited, ip)] = result
+        return result
+
+    def sent(self, node: str, ip: Tuple[int, int]) -> bool:
+        """Whether a packet ``node`` sends to ``ip`` gets there (the sender needs no forwarding)."""
+        if ip in self.local[node]:
+            return True
+        following = self.following(node, ip)
+        return following is not None and self.arrives(following, ip)
 
     def reaches(self, source: str, ip) -> bool:
-        if not self.walk(source, ip):
+        target = _key(ip)
+        if not self.sent(source, target):
             return False
-        back = self.source(source, ip)
-        target = next(name for name, addresses in self.addresses.items() if any(a.ip == ip for a, _i in addresses))
-        return back is not None and self.walk(target, back)
+        back = self.source(source, target)
+        return back is not None and self.sent(self.holder[target], back)
+
+
+def _key(ip) -> Tuple[int, int]:
+    return (ip.version, int(ip))
 
 
 def _label(node: str) -> str:

@@ -1,6 +1,8 @@
 """Unit tests of the lab-file compiler: nodes and links to topology descriptions, addresses, routes, checks."""
 
+import copy
 import ipaddress
+import random
 
 import pytest
 import yaml
@@ -85,7 +87,7 @@ def lab_of(*links, nodes=None, **top):
 
 def shares_build(compiled):
     """Every host's share passes the checks topology makes (and the vxlan remotes are left aside)."""
-    for share in compiled.shares.values():
+    for share in copy.deepcopy(compiled.shares).values():
         description = {k: v for k, v in share.items() if k != "name"}
         for vxlan in description.get("vxlans", []):
             vxlan.pop("remotes", None)
@@ -428,3 +430,111 @@ def test_the_default_vni_base_comes_from_the_lab_name_and_a_link_may_set_its_own
     assert one[0]["vni"] != two[0]["vni"]
     own = compile_lab(lab_of(["a", "b"], {"nodes": ["a", "b"], "vni": 42}, nodes=nodes), hosts).shares["h2"]
     assert [vxlan["vni"] for vxlan in own["vxlans"]][1] == 42
+
+
+# ---- generated labs: deterministic, append-stable, names within 15 characters ----
+
+WORDS = ["core", "edge", "db", "web", "app", "fw", "lb", "dns", "mail", "vpn", "cache", "log"]
+
+
+def generated(seed, long_names=False, hosts=1):
+    """A random lab: nodes on ``hosts`` hosts, point-to-point links and LANs, some ends and links named."""
+    rng = random.Random(seed)
+    count = rng.randint(3, 9)
+    names = []
+    while len(names) < count:
+        name = rng.choice(WORDS) + str(len(names))
+        if long_names:
+            name += "-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(15, 40)))
+        names.append(name)
+    host_names = ["h%d" % (i + 1) for i in range(hosts)]
+    nodes = {name: ({"host": rng.choice(host_names)} if hosts > 1 else {}) for name in names}
+    if rng.random() < 0.3:
+        nodes["host"] = {"host": host_names[0]} if hosts > 1 else {}
+    lab = {"name": "gen%d" % seed, "nodes": nodes, "links": [],
+           "routing": rng.choice(["none", "static"])}
+    if rng.random() < 0.3:
+        lab["addressing"] = {"ipv6": "fd00:%x::/48" % (seed % 65536)}
+    for index in range(rng.randint(1, 10)):
+        lab["links"].append(random_link(rng, lab, index))
+    return lab, {name: "192.168.60.%d" % (i + 1) for i, name in enumerate(host_names)}
+
+
+def random_link(rng, lab, index):
+    members = rng.sample(list(lab["nodes"]), rng.choice([2, 2, 2, 3, 4]) if len(lab["nodes"]) >= 4 else 2)
+    ends = [member + (":x%d" % index if rng.random() < 0.2 and member != "host" else "") for member in members]
+    if rng.random() < 0.3:
+        return ends
+    link = {"nodes": ends}
+    if rng.random() < 0.3:
+        link["name"] = "L%d" % index
+    if rng.random() < 0.2:
+        link["mtu"] = rng.choice([1400, 9000])
+    if rng.random() < 0.2:
+        link["shaping"] = {"rate": "10mbit"}
+    return link
+
+
+def entries_by_name(share):
+    return {(section, entry.get("netns"), entry["name"]): entry for section in ("veths", "bridges", "vxlans")
+            for entry in share.get(section, [])}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_labs_compile_build_and_stay_when_appended(seed):
+    hosts = 1 + seed % 3
+    lab, underlay = generated(seed, hosts=hosts)
+    compiled = compile_lab(lab, underlay)
+    assert compile_lab(copy.deepcopy(lab), dict(underlay)) == compiled, "deterministic"
+    shares_build(compiled)
+    if lab["routing"] == "static":
+        # Every node reaches every address of its connected component (the host is never a transit).
+        found = verdicts(compiled)
+        unreachable = [pair for pair, expect in found.items() if expect == "unreachable"]
+        assert all(not _connected(lab, source or "host", target, compiled) for source, target in unreachable)
+    rng = random.Random(seed + 1000)
+    grown = copy.deepcopy(lab)
+    grown["nodes"]["new%d" % seed] = {"host": rng.choice(list(underlay))} if hosts > 1 else {}
+    grown["links"].append([rng.choice(list(lab["nodes"])), "new%d" % seed])
+    grown["links"].append(random_link(rng, grown, len(grown["links"])))
+    appended = compile_lab(grown, underlay)
+    for node, interfaces in compiled.addresses.items():
+        for ifname, cidrs in interfaces.items():
+            assert appended.addresses[node][ifname] == cidrs, (node, ifname)
+    for host, share in compiled.shares.items():
+        before, after = entries_by_name(share), entries_by_name(appended.shares[host])
+        for key, entry in before.items():
+            assert after[key] == entry, key
+
+
+def _connected(lab, source, target, compiled):
+    """Whether the node holding ``target`` is reached from ``source`` over nodes other than the host."""
+    owner = next(name for name, interfaces in compiled.addresses.items()
+                 for cidrs in interfaces.values() for cidr in cidrs if cidr.split("/")[0] == target)
+    seen, todo = {source}, [source]
+    while todo:
+        node = todo.pop()
+        if node == owner:
+            return True
+        if node == "host" and node != source:
+            continue
+        for link in lab["links"]:
+            members = [end.split(":")[0] for end in (link if isinstance(link, list) else link["nodes"])]
+            if node in members:
+                for other in members:
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+    return False
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_generated_labs_with_long_node_names_keep_names_within_15_characters(seed):
+    lab, underlay = generated(seed, long_names=True, hosts=1 + seed % 2)
+    compiled = compile_lab(lab, underlay)
+    names = [entry[key] for share in compiled.shares.values() for section in ("veths", "bridges", "vxlans")
+             for entry in share.get(section, []) for key in ("name", "peer") if key in entry]
+    names += [port for share in compiled.shares.values() for bridge in share.get("bridges", [])
+              for port in bridge["ports"]]
+    assert names and all(len(name.encode("utf-8")) <= 15 for name in names), names
+    shares_build(compiled)
