@@ -202,7 +202,7 @@ class _Compiler:
             if key in lab:
                 self.problem("%s: the lab's namespaces are its nodes; declare them under nodes" % key)
         try:
-            self.name = _topology.validate_lab_name(lab.get("name"))
+            self.name = _topology.validate_lab_name(lab.get("name"))  # type: ignore[arg-type]  # it checks
         except ValidationError as exc:
             self.problem("name: %s" % exc.msg)
             self.name = str(lab.get("name") or "lab")
@@ -531,15 +531,16 @@ class _Compiler:
                 if end.holder:
                     end.ifname = link.bridge
                     continue
-                if end.explicit:
+                if end.explicit and end.ifname is not None:
                     holder = space.get(end.ifname)
                     if holder is not None:
                         self.problem("%s.nodes[%d]: interface name %r of %s is already %s" % (
                             link.where, end.index, end.ifname, _label(end.node), holder))
                         continue
+                    ifname = end.ifname
                 else:
-                    end.ifname = self._automatic(node, space, counters)
-                space[end.ifname] = "%s's interface" % link.where
+                    ifname = end.ifname = self._automatic(node, space, counters)
+                space[ifname] = "%s's interface" % link.where
             if link.lan:
                 self._ports(link)
 
@@ -614,7 +615,8 @@ class _Compiler:
             space[end.port] = "%s's bridge-side end of %s" % (link.where, _label(end.node))
         if len(link.hosts) > 1:
             spaces = [self.space(host, HOST) for host in link.hosts]
-            for candidate in (link.bridge + "-vx", link.bridge[:IFNAME_MAX - 3] + "-vx", "vx%d" % self.vni(link)):
+            bridge = link.bridge or ""
+            for candidate in (bridge + "-vx", bridge[:IFNAME_MAX - 3] + "-vx", "vx%d" % self.vni(link)):
                 if len(candidate.encode("utf-8")) <= IFNAME_MAX and not any(candidate in space for space in spaces):
                     break
             else:
@@ -627,8 +629,8 @@ class _Compiler:
     def _port_name(self, link: _Link, end: _End, space: Dict[str, str]) -> Optional[str]:
         bridge = link.bridge or "br"
         node = "".join(c for c in end.node if c.isascii() and (c.isalnum() or c in "-_.")) or "n"
-        suffixes = ["-" + node, "-%d" % end.index, "-%x" % (zlib.crc32(("%d/%s" % (link.index, end.written))
-                                                                        .encode("utf-8")) & 0xFFFFFF)]
+        digest = zlib.crc32(("%d/%s" % (link.index, end.written)).encode("utf-8")) & 0xFFFFFF
+        suffixes = ["-" + node, "-%d" % end.index, "-%x" % digest]
         for suffix in suffixes:
             if len(suffix) > IFNAME_MAX - 1:
                 continue
@@ -810,13 +812,13 @@ class _Compiler:
                 for name in order:
                     if any(a.network == subnet for a, _i in addresses[name]) or name not in distance:
                         continue
-                    hops = [(link, rank, other) for link, rank, other in neighbours[name]
+                    hops = [(via, rank, other) for via, rank, other in neighbours[name]
                             if distance.get(other) == distance[name] - 1 and self.transit(other)]
                     if not hops:
                         continue
-                    link, _rank, hop = hops[0]
-                    gateway = [a.ip for a, i in addresses[hop] if i == link and a.version == version]
-                    self.routes[name].append((subnet, gateway[0], link))
+                    via, _rank, hop = hops[0]
+                    gateway = [a.ip for a, i in addresses[hop] if i == via and a.version == version]
+                    self.routes[name].append((subnet, gateway[0], via))
                     self.forwarding[hop] = True
 
     def transit(self, name: str) -> bool:
@@ -1120,8 +1122,13 @@ def _where(netns: Optional[str]) -> str:
     return "the host's namespace" if netns is HOST else "node %s" % netns
 
 
-def compile_lab(lab, hosts: Optional[Mapping[str, Optional[str]]] = None) -> CompiledLab:
-    """Compile a lab file (a mapping) for the play's hosts (host -> underlay address, in play order)."""
+def compile_lab(lab, hosts: Optional[Mapping[str, Optional[str]]] = None, validate: Any = True) -> CompiledLab:
+    """Compile a lab file (a mapping) for the play's hosts (host -> underlay address, in play order).
+
+    ``validate``: check every host's share as `topology` does (True, the default), none (False), or only
+    the share of the host named (an action plugin compiling the lab once per host checks its own).
+    Raise LabFileError with every problem found.
+    """
     compiler = _Compiler(lab, hosts)
     compiler.read()
     if compiler.problems:
@@ -1135,7 +1142,8 @@ def compile_lab(lab, hosts: Optional[Mapping[str, Optional[str]]] = None) -> Com
     shares = compiler.shares()
     if compiler.problems:
         raise LabFileError(compiler.problems)
-    compiler.validate(shares)
+    if validate:
+        compiler.validate(shares if validate is True else {validate: shares[validate]} if validate in shares else {})
     if compiler.problems:
         raise LabFileError(compiler.problems)
     addresses: Dict[str, Dict[str, List[str]]] = {name: {} for name in compiler.nodes}

@@ -538,3 +538,54 @@ def test_generated_labs_with_long_node_names_keep_names_within_15_characters(see
               for port in bridge["ports"]]
     assert names and all(len(name.encode("utf-8")) <= 15 for name in names), names
     shares_build(compiled)
+
+
+def test_ipv6_a_64_per_link_beside_ipv4_with_routes_forwarding_and_checks():
+    explicit = {"nodes": ["b", "c"], "addresses": {"b": "192.0.2.1/24", "c": "192.0.2.2/24"}}
+    lab = lab_of(["a", "r"], {"nodes": ["r", "b", "c"]}, explicit, routing="static", addressing={"ipv6": "fd00:128::/48"},
+                 nodes={"a": {"gateway": "r"}, "r": {}, "b": {}, "c": {}})
+    compiled = compile_lab(lab)
+    assert compiled.addresses["a"] == {"eth0": ["10.128.0.1/30", "fd00:128::1/64"]}
+    assert compiled.addresses["r"]["eth1"] == ["10.128.1.1/24", "fd00:128:0:1::1/64"]
+    assert compiled.addresses["b"]["eth1"] == ["192.0.2.1/24"], "explicit addresses win, IPv6 too"
+    share = compiled.shares["localhost"]
+    assert {"name": "r", "sysctls": {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1}} in \
+        share["namespaces"]
+    a_routes = [route for route in share["routes"] if route["netns"] == "a"]
+    assert a_routes == [
+        {"netns": "a", "dst": "10.128.1.0/24", "gateway": "10.128.0.2"},
+        {"netns": "a", "dst": "192.0.2.0/24", "gateway": "10.128.0.2"},
+        {"netns": "a", "dst": "fd00:128:0:1::/64", "gateway": "fd00:128::2"},
+        {"netns": "a", "dst": "default", "gateway": "10.128.0.2"},
+        {"netns": "a", "dst": "default", "gateway": "fd00:128::2"}]
+    assert set(verdicts(compiled).values()) == {"reachable"}
+    assert ("a", "fd00:128:0:1::3") in verdicts(compiled)
+    shares_build(compiled)
+
+
+def test_an_ipv6_pool_runs_out_by_links():
+    lab = lab_of(*[["a", "b"]] * 3, addressing={"ipv6": "fd00::/63"})
+    assert problems(lab) == ["addressing.ipv6: pool fd00::/63 exhausted at links[2]"]
+
+
+def test_three_hosts_of_ten_nodes_one_lan_across_all_reach_every_pair():
+    nodes = {"n%d_%d" % (h, i): {"host": "h%d" % (h + 1)} for h in range(3) for i in range(10)}
+    links = [["n%d_%d" % (h, i - 1), "n%d_%d" % (h, i)] for h in range(3) for i in range(1, 10)]
+    links.append(["n0_0", "n1_0", "n2_0"])
+    compiled = compile_lab({"name": "big", "routing": "static", "nodes": nodes, "links": links}, HOSTS3)
+    found = verdicts(compiled)
+    addresses = 3 * 9 * 2 + 3
+    assert len(found) == 30 * addresses - addresses, "every node to every other node's addresses"
+    assert set(found.values()) == {"reachable"}
+    assert all(len(compiled.checks_for(host)) == 10 for host in HOSTS3)
+
+
+def test_validation_of_one_hosts_share_or_none():
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {"host": "h2"}},
+                 routes=[{"netns": "b", "dst": "10.9.0.0/24", "gateway": "10.7.0.1"}])
+    hosts = {"h1": "192.0.2.1", "h2": "192.0.2.2"}
+    assert problems(lab, hosts)[0].startswith("hosts.h2: routes[0]: gateway 10.7.0.1")
+    assert compile_lab(lab, hosts, validate="h1").shares["h2"]["routes"][-1]["gateway"] == "10.7.0.1"
+    assert compile_lab(lab, hosts, validate=False).placement == {"a": "h1", "b": "h2"}
+    with pytest.raises(LabFileError):
+        compile_lab(lab, hosts, validate="h2")
