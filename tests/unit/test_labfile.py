@@ -445,7 +445,7 @@ def generated(seed, long_names=False, hosts=1):
     while len(names) < count:
         name = rng.choice(WORDS) + str(len(names))
         if long_names:
-            name += "-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(15, 40)))
+            name += "-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _letter in range(rng.randint(15, 40)))
         names.append(name)
     host_names = ["h%d" % (i + 1) for i in range(hosts)]
     nodes = {name: ({"host": rng.choice(host_names)} if hosts > 1 else {}) for name in names}
