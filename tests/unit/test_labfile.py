@@ -2,12 +2,13 @@
 
 import copy
 import ipaddress
+import json
 import random
 
 import pytest
 import yaml
 
-from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab, to_lab
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 CAMPUS = yaml.safe_load("""
@@ -589,3 +590,82 @@ def test_validation_of_one_hosts_share_or_none():
     assert compile_lab(lab, hosts, validate=False).placement == {"a": "h1", "b": "h2"}
     with pytest.raises(LabFileError):
         compile_lab(lab, hosts, validate="h2")
+
+
+# ---- the other way: a topology description as a lab file ----
+
+def normalized(share):
+    """A share's entries as sorted JSON texts per section, empty address lists and sysctl value types aside."""
+    result = {}
+    for section, entries in share.items():
+        if section == "name":
+            continue
+        texts = []
+        for entry in entries:
+            entry = {k: v for k, v in entry.items() if v not in ([], None) and not (k == "up" and v is True)}
+            if "sysctls" in entry:
+                entry["sysctls"] = {k: str(v) for k, v in entry["sysctls"].items()}
+            if "ports" in entry:
+                entry["ports"] = [port["name"] if isinstance(port, dict) else port for port in entry["ports"]]
+            texts.append(json.dumps(entry, sort_keys=True))
+        result[section] = sorted(texts)
+    return result
+
+
+@pytest.mark.parametrize("lab", [
+    CAMPUS,
+    lab_of({"nodes": ["a", "b", "c"], "bridge_in": "c"}, ["host", "a", "b"], ["a", "b"]),
+    dict(lab_of(*ring(5), routing="static", addressing={"ipv6": "fd00:1::/48"})),
+], ids=["campus", "lans", "ring-static"])
+def test_to_lab_gives_back_what_compiles_to_the_same_description(lab):
+    share = compile_lab(lab).shares["localhost"]
+    adopted, notes = to_lab(share)
+    again = compile_lab(adopted).shares["localhost"]
+    assert normalized(again) == normalized(share)
+    assert adopted["name"] == share["name"]
+    assert ("routes" in share) == any(note.startswith("routes: kept as topology entries") for note in notes)
+    assert all("namespaces" not in note for note in notes), notes
+
+
+def test_to_lab_of_a_lab_info_reading_of_seed002():
+    reading = {
+        "namespaces": [{"name": "bridge"}, {"name": "net0"}, {"name": "net1"}],
+        "veths": [{"name": "bridge-net0", "netns": "bridge", "peer": "net0-bridge", "peer_netns": "net0",
+                   "addresses": [], "peer_addresses": ["10.0.1.1/24"], "up": True},
+                  {"name": "bridge-net1", "netns": "bridge", "peer": "net1-bridge", "peer_netns": "net1",
+                   "addresses": [], "peer_addresses": ["10.0.1.2/24"], "up": True}],
+        "bridges": [{"name": "br", "netns": "bridge", "ports": [{"name": "bridge-net0"}, {"name": "bridge-net1"}],
+                     "addresses": [], "up": True}],
+    }
+    lab, notes = to_lab(reading, name="seed002")
+    assert lab == {"name": "seed002", "nodes": {"bridge": {}, "net0": {}, "net1": {}}, "links": [
+        {"name": "br", "nodes": ["net0:net0-bridge", "net1:net1-bridge"], "bridge_in": "bridge",
+         "ports": {"net0": "bridge-net0", "net1": "bridge-net1"},
+         "addresses": {"net0": ["10.0.1.1/24"], "net1": ["10.0.1.2/24"]}}]}
+    assert notes == []
+    compiled = compile_lab(lab).shares["localhost"]
+    assert compiled["bridges"] == [{"name": "br", "netns": "bridge", "ports": ["bridge-net0", "bridge-net1"]}]
+
+
+def test_to_lab_keeps_what_has_no_lab_form_as_topology_entries():
+    reading = {
+        "namespaces": [{"name": "a", "sysctls": {"net.ipv4.conf.all.rp_filter": "0"}}, {"name": "b"}],
+        "veths": [{"name": "x", "netns": "a", "peer": "y", "peer_netns": "b", "up": False},
+                  {"name": "p", "netns": "a", "peer": "q", "peer_netns": ""}],
+        "bridges": [{"name": "br9", "ports": ["q", "tap0"], "stp": True}],
+        "taps": [{"name": "tap0", "master": "br9"}],
+        "routes": [{"netns": "a", "dst": "default", "gateway": "10.0.0.1"}],
+    }
+    lab, notes = to_lab(reading)
+    assert lab["nodes"] == {"a": {}, "b": {}}
+    assert lab["veths"] == [reading["veths"][0], reading["veths"][1]]
+    assert lab["bridges"] == reading["bridges"] and lab["taps"] == reading["taps"]
+    assert lab["routes"] == reading["routes"] and "links" not in lab
+    assert notes == [
+        "namespaces[0]: net.ipv4.conf.all.rp_filter of node a have no lab form: left out",
+        "bridges[0]: bridge br9 is kept as a topology entry (its ports or settings have no lab form)",
+        "veths[0]: veth x is kept as a topology entry",
+        "veths[1]: veth p is kept as a topology entry",
+        "taps: kept as topology entries (1)",
+        "routes: kept as topology entries (1)",
+    ]
