@@ -206,7 +206,6 @@ class _Compiler:
         except ValidationError as exc:
             self.problem("name: %s" % exc.msg)
             self.name = str(lab.get("name") or "lab")
-        self._read_hosts()
         self._read_addressing(lab.get("addressing"))
         routing = lab.get("routing", "none")
         routing = "none" if routing is None else routing
@@ -226,14 +225,6 @@ class _Compiler:
                     self.problem("%s: a list of mappings (the topology section's entries)" % section)
                     continue
                 self.extra[section] = [dict(entry) for entry in entries]
-
-    def _read_hosts(self) -> None:
-        for host, address in self.hosts.items():
-            if address is not None:
-                try:
-                    ipaddress.ip_address(address)
-                except ValueError:
-                    self.problem("hosts.%s: underlay address %r is not an IP address" % (host, address))
 
     def _read_addressing(self, addressing) -> None:
         if addressing is None:
@@ -580,8 +571,9 @@ class _Compiler:
                 link.bridge = candidate
                 break
             if wanted is not None:
-                self.problem("%s.name: bridge name %r in %s is already %s" % (
-                    link.where, candidate, _where(netns), taken[0]))
+                key = "name" if link.name else "nodes[%d]" % holders[0].index
+                self.problem("%s.%s: bridge name %r in %s is already %s" % (
+                    link.where, key, candidate, _where(netns), taken[0]))
                 link.bridge = candidate
                 return
         else:
@@ -958,9 +950,18 @@ class _Compiler:
                 for host in link.hosts:
                     needed.setdefault(host, []).append(link.where)
         for host, wheres in needed.items():
-            if self.hosts[host] is None:
+            address = self.hosts[host]
+            if address is None:
                 self.problem("hosts.%s: no underlay address (netvirt_underlay_address or ansible_host), which %s "
                              "across hosts need%s" % (host, ", ".join(wheres), "s" if len(wheres) == 1 else ""))
+                continue
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                # Only where a vxlan needs it: ansible_host is often a DNS name, and a lab on one host needs none.
+                self.problem("hosts.%s: underlay address %r is not an IP address (set netvirt_underlay_address), "
+                             "which %s across hosts need%s" % (host, address, ", ".join(wheres),
+                                                              "s" if len(wheres) == 1 else ""))
         vnis: Dict[int, str] = {}
         for link in self.links:
             if len(link.hosts) > 1:

@@ -184,8 +184,13 @@ def test_multi_host_errors_name_the_host_or_link():
     lab["links"].append(["a", "b"])
     assert problems(lab, hosts) == [
         "links[1].vni: VNI 16777216 (vni_base 16777215 + link index) is over 16777215; set vxlan.vni_base"]
-    assert problems(lab, {"h1": "192.0.2.1", "h2": "not-an-ip"})[0] == \
-        "hosts.h2: underlay address 'not-an-ip' is not an IP address"
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {"host": "h2"}})
+    assert problems(lab, {"h1": "192.0.2.1", "h2": "lab2.example"}) == [
+        "hosts.h2: underlay address 'lab2.example' is not an IP address (set netvirt_underlay_address), which "
+        "links[0] across hosts needs"]
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {}})
+    assert compile_lab(lab, {"h1": "lab1.example", "h2": None}).shares["h2"] == {"name": "t"}, \
+        "an underlay address is only read where a link crosses hosts"
 
 
 def test_every_problem_reported_at_once():
