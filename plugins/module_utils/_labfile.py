@@ -3,43 +3,60 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A lab file (nodes and links) compiled into one `topology` description per host.
 
-Pure: data in, data out, no kernel. The same lab file and hosts always give the
-same names, addresses and VNIs, and appending a node or a link changes none
-that exist:
+Pure: data in, data out, no kernel. ``compile_lab(lab, hosts)`` returns a CompiledLab (placement, shares,
+addresses, checks, summary()); ``to_lab(description)`` goes the other way. The same lab file and hosts
+always give the same names, addresses and VNIs, and appending a node or a link changes none that exist
+(routes may change: a new link can make a shorter path). What the file may say, beside issue 26's keys:
 
-- Interfaces. A node's interfaces are ``eth0``, ``eth1``, ... in the order its
-  links appear; an end named in the file (``node:ifname``) takes no number, and an
-  automatic name skips a name an earlier end of that namespace holds (a later
-  explicit name that an earlier end holds is an error, never a rename). The
-  reserved node ``host`` is the machine's own namespace: its automatic names are
-  ``<lab>-eth<k>`` (a machine has its own ``eth0``).
-- Links. Two nodes on one host: one veth pair (the first end is the pair's
-  ``name``). Three or more nodes, ``bridge_in``, or nodes on several hosts: a
-  bridge named after the link (its ``name``, else ``br<index>`` inside a node or
-  ``<lab>-br<index>`` in the host's namespace) and, for each member, a veth from its
-  interface to a port of the bridge named ``<bridge>-<node>`` (or shorter forms,
-  every one checked against the names of its namespace). A member that holds the
-  bridge (the ``bridge_in`` node, or ``host`` for a bridge in the host's
-  namespace) has the bridge itself as its interface.
-- Addresses. Links take IPv4 subnets from the pool in the order they appear
-  (``p2p_prefix`` for two nodes, ``lan_prefix`` for more or with ``bridge_in``;
-  a two-node link across hosts is still ``p2p_prefix``), the k-th node of a link
-  host number k+1; a link's subnet depends on the links before it only, so an
-  explicit ``prefix`` (or explicit addresses) overlapping an earlier automatic
-  subnet is an error, and an automatic subnet skips the explicit ones before it.
-  With ``ipv6``, link i takes the pool's i-th /64 beside.
-- Across hosts: a link whose nodes sit on several hosts is a bridge on each of
-  them joined by a vxlan with VNI ``vni_base + link index`` (``vni_base`` derived
-  from the lab's name unless given).
-- Routing ``static``: for every node a route to every lab subnet it is not on,
-  via the next hop of a shortest path (breadth first over nodes, links as
-  hyperedges); of equal next hops, the one over the link that appears first, then
-  the node declared first. The node ``host`` never forwards (the machine's
-  forwarding is not the lab's to set), so no path runs through it.
-- Checks: every node to every other node's addresses, ``reachable`` where the
-  compiled tables (connected subnets, static and default routes, forwarding)
-  carry a ping there and its reply back.
+- Top level: ``vxlan: {vni_base, port}``, and any `topology` section but ``namespaces`` (``iptables_chains``,
+  ``routes``, ``taps``, ...), its entries given to the host of the node their ``netns`` names (none: the
+  first host). Unknown keys are errors.
+- A link mapping: ``ports: {node: name}`` names a member's bridge-side end, ``vni`` a link's own VNI;
+  ``addresses`` is keyed by node, or by ``node:ifname`` as written when a node is on a link twice (a veth with
+  both ends in one namespace); a value is a CIDR or a list (IPv4 and IPv6; empty: no address).
+
+What it makes of them:
+
+- Interfaces. A node's interfaces are ``eth0``, ``eth1``, ... in the order its links appear; an end named
+  in the file (``node:ifname``) takes no number, and an automatic name skips a name an earlier end of that
+  namespace holds (a later explicit name that an earlier end holds is an error, never a rename). The
+  reserved node ``host`` is the machine's own namespace (``netns`` omitted, ``peer_netns: ''``): its
+  automatic names are ``<lab>-eth<k>`` (``<lab>``: the lab name's first 6 characters), as a machine has
+  its own ``eth0``.
+- Links. Two nodes on one host: one veth pair, the first end its ``name``. Three or more nodes,
+  ``bridge_in``, or nodes on several hosts: a bridge named after the link (its ``name``, else ``br<index>``
+  inside a node, ``<lab>-br<index>`` in the host's namespace) and for each member a veth from its
+  interface (the veth's ``name``) to a port of the bridge (``peer``) named ``<bridge>-<node>``, else
+  ``<bridge>-<position>`` or ``<bridge>-<crc>`` when that is too long or taken; every name is checked
+  against the names of its namespace. A member that holds the bridge (the ``bridge_in`` node, or ``host``
+  for a bridge in the host's namespace) has the bridge itself as its interface, with its addresses.
+  ``mtu`` goes on every veth of the link; ``shaping`` on each member's own end (the veth's ``shaping``, and
+  ``peer_shaping`` for the second end of a pair), so each direction is shaped once, as lab_info reads it back.
+- Addresses. Links take IPv4 subnets from the pool in the order they appear (``p2p_prefix`` for two
+  nodes, also across hosts; ``lan_prefix`` for more or with ``bridge_in``), the k-th node of a link host
+  number k+1. A link whose every end has explicit addresses and no ``prefix`` takes no subnet. A link's
+  subnet depends on the links before it only: an explicit ``prefix`` or explicit addresses overlapping an
+  earlier automatic subnet is an error naming both, and an automatic subnet skips the explicit ones before
+  it. With ``ipv6``, link i takes the pool's i-th /64 beside. One address on two ends is an error.
+- Across hosts: a link whose nodes sit on several hosts is, on each host holding a member, a bridge in the
+  host's namespace with a vxlan port (VNI ``vni_base + link index``, ``vni_base`` from the lab name's CRC-32
+  unless given; ``local`` this host's underlay address, ``remote`` the other's, ``remotes`` the others' with
+  three or more), its veths' MTU 1450 unless the link gives one.
+- Forwarding. ``forward: true`` and transit nodes get ``net.ipv4.ip_forward: 1`` (and IPv6's
+  ``net.ipv6.conf.all.forwarding`` when the lab has IPv6 addresses); ``forward: false`` and nodes that are
+  someone's ``gateway`` without forwarding get 0, so that a machine whose namespaces inherit forwarding
+  behaves as the checks say. The node ``host`` is refused ``forward`` and ``gateway`` (the machine's own
+  forwarding and default route are not the lab's to set), never forwards in the checks, and is never a
+  transit; under ``routing: static`` it gets routes to the lab's subnets like any node.
+- Routing ``static``: for every node a route to every lab subnet it is not on, via the next hop of a
+  shortest path (breadth first over nodes, links as hyperedges, per address family), through nodes that may
+  forward (not ``host``, not ``forward: false``); of equal next hops, the one over the link that appears first,
+  then the node declared first. Overlapping subnets on two links are refused there (a route would be ambiguous).
+- Checks: every node to every other node's addresses, ``reachable`` where the compiled tables (connected
+  subnets, static and default routes, longest prefix first, forwarding) carry a ping there and its reply
+  from the target's address back to the source address the source would choose.
 """
+
 
 from __future__ import annotations
 
