@@ -115,6 +115,8 @@ class CompiledLab:
     routing: str = "none"
     links: int = 0
     lans: int = 0
+    # What the caller should know: what the checks do not simulate (iptables chains).
+    notes: List[str] = field(default_factory=list)
 
     def checks_for(self, host: str) -> List[dict]:
         """The checks whose source node is placed on ``host`` (the node ``host`` is ``from`` omitted)."""
@@ -1181,6 +1183,9 @@ def compile_lab(lab, hosts: Optional[Mapping[str, Optional[str]]] = None, valida
         routing=compiler.routing,
         links=len(compiler.links),
         lans=sum(1 for link in compiler.links if link.lan),
+        notes=["checks: the lab's iptables_chains (%d) are not simulated: the checks say what its addresses, "
+               "routes and forwarding do without them (NAT and filters may change what is reached)"
+               % len(compiler.extra["iptables_chains"])] if compiler.extra.get("iptables_chains") else [],
     )
 
 

@@ -379,6 +379,10 @@ def test_topology_sections_pass_through_to_the_host_of_their_node():
     assert compiled.shares["h1"]["iptables_chains"] == [chain]
     assert compiled.shares["h2"]["iptables_chains"] == [dict(chain, netns="b")]
     assert compiled.shares["h1"]["taps"] == [{"name": "tap0"}]
+    assert compiled.notes == ["checks: the lab's iptables_chains (2) are not simulated: the checks say what its "
+                              "addresses, routes and forwarding do without them (NAT and filters may change what "
+                              "is reached)"]
+    assert compile_lab(CAMPUS).notes == []
     assert "taps" not in compiled.shares["h2"]
     shares_build(compiled)
 
