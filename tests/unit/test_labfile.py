@@ -4,6 +4,7 @@ import copy
 import ipaddress
 import json
 import random
+from pathlib import Path
 
 import pytest
 import yaml
@@ -678,3 +679,68 @@ def test_to_lab_keeps_what_has_no_lab_form_as_topology_entries():
         "taps: kept as topology entries (1)",
         "routes: kept as topology entries (1)",
     ]
+
+
+ISSUE_EXAMPLE = yaml.safe_load("""
+name: campus                   # required: the lab's name, its ownership marker on every host
+addressing:                    # optional; these are the defaults
+  ipv4: 10.128.0.0/16          # pool; links take subnets from it in order of first appearance
+  p2p_prefix: 30               # 2-node links
+  lan_prefix: 24               # 3-or-more-node links
+  ipv6: null                   # e.g. fd00:128::/48 → a /64 per link, beside IPv4
+routing: none                  # or static: every node gets routes to every lab subnet along shortest paths
+nodes:                         # node name → options; each node is a network namespace of that name
+  h1: {}
+  r1: {forward: true}          # IP forwarding (implied for transit nodes under routing: static)
+  h2: {gateway: r1}            # default route via r1's address on the link they share
+  h3: {host: lab2}             # placed on inventory host lab2 (default: the host running the play)
+  host: {}                     # the reserved name `host` is the machine's own namespace (seed 000, 004)
+links:                         # a list of node-name lists, or mappings
+  - [h1, r1]                                          # 2 nodes: a veth pair
+  - {nodes: [r1, h2], mtu: 1400, shaping: {rate: 10mbit, delay: 5ms}}
+  - {name: lan, nodes: [h1, h2, h3], prefix: 10.9.0.0/24}   # 3+ nodes: a bridge named after the link
+  - {nodes: [h1, r1], addresses: {h1: 192.0.2.1/24, r1: 192.0.2.2/24}}   # explicit addresses win
+  - [h2:uplink, host:veth-h2]                         # `node:ifname` names an end (containerlab's form)
+""")
+
+
+def test_the_issues_example_as_written_on_two_hosts():
+    hosts = {"localhost": "192.168.70.1", "lab2": "192.168.70.2"}
+    compiled = compile_lab(ISSUE_EXAMPLE, hosts)
+    assert compiled.placement == {"h1": "localhost", "r1": "localhost", "h2": "localhost", "h3": "lab2",
+                                  "host": "localhost"}
+    lab2 = compiled.shares["lab2"]
+    assert lab2["namespaces"] == [{"name": "h3"}]
+    assert lab2["bridges"] == [{"name": "lan", "ports": ["lan-h3", "lan-vx"]}]
+    assert lab2["vxlans"] == [{"name": "lan-vx", "vni": compiled.shares["localhost"]["vxlans"][0]["vni"],
+                               "dstport": 4789, "local": "192.168.70.2", "remote": "192.168.70.1"}]
+    assert lab2["veths"] == [{"name": "eth0", "netns": "h3", "peer": "lan-h3", "peer_netns": "",
+                              "addresses": ["10.9.0.3/24"], "mtu": 1450}]
+    assert compiled.shares["localhost"]["bridges"] == [{"name": "lan", "ports": ["lan-h1", "lan-h2", "lan-vx"]}]
+    found = verdicts(compiled)
+    assert found[("h3", "10.9.0.1")] == "reachable", "across the stretched LAN"
+    assert found[("h2", "10.128.0.1")] == "unreachable", "h1 has no route back to h2's links"
+    assert found[("h2", "192.0.2.2")] == "reachable", "r1's own address, through h2's gateway"
+    assert found[("h1", "10.128.0.6")] == "unreachable", "routing none: h1 has no route to links[1]"
+    assert compiled.summary() == "lab campus: 5 nodes, 5 links (1 LAN), 2 hosts, routing none"
+    shares_build(compiled)
+
+
+def test_seed002_in_lab_form_is_the_seed_playbooks_lab():
+    playbook = yaml.safe_load((Path(__file__).resolve().parents[2] / "playbooks" / "seed002_bridge_netns.yml")
+                              .read_text())
+    play = playbook[0]
+    members = play["vars"]["seed002_members"]
+    role = play["roles"][0]["vars"]
+    lab = {"name": "seed002", "nodes": {"net0": {}, "net1": {}, "bridge": {}},
+           "links": [{"name": "br", "nodes": ["%s:%s" % (m["netns"], m["name"]) for m in members],
+                      "bridge_in": "bridge", "ports": {m["netns"]: m["port"] for m in members},
+                      "addresses": {m["netns"]: m["addresses"] for m in members}}]}
+    share = compile_lab(lab).shares["localhost"]
+    # What the bridge_lab role gives topology for these members (roles/bridge_lab/tasks/present.yml).
+    assert share["veths"] == [{"name": m["name"], "netns": m["netns"], "peer": m["port"],
+                               "peer_netns": role["bridge_lab_bridge_netns"], "addresses": m["addresses"]}
+                              for m in members]
+    assert share["bridges"] == [{"name": role["bridge_lab_bridge"], "netns": role["bridge_lab_bridge_netns"],
+                                 "ports": [m["port"] for m in members]}]
+    assert {ns["name"] for ns in share["namespaces"]} == {"net0", "net1", "bridge"}
