@@ -775,24 +775,24 @@ class _Compiler:
         for node in self.nodes.values():
             if node.gateway is None:
                 continue
-            shared = None
-            for link in self.links:
-                nodes = {end.node for end in link.ends}
-                if node.name in nodes and node.gateway in nodes:
-                    shared = link
-                    break
-            if shared is None:
+            shared = [link for link in self.links if {node.name, node.gateway} <= {end.node for end in link.ends}]
+            if not shared:
                 self.problem("nodes.%s.gateway: %s shares no link with %s" % (node.name, node.name, node.gateway))
                 continue
+            found = False
             for version in (4, 6):
-                gateway = [a for a, index in addresses[node.gateway] if index == shared.index and a.version == version]
-                mine = [a for a, index in addresses[node.name] if index == shared.index and a.version == version]
-                if gateway and mine:
-                    default = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
-                    self.routes[node.name].append((default, gateway[0].ip, shared.index))
-                elif version == 4:
-                    self.problem("nodes.%s.gateway: %s has no IPv4 address on %s, which it shares with %s" % (
-                        node.name, node.gateway if not gateway else node.name, shared.where, node.name))
+                # The first shared link where both have an address of the family.
+                for link in shared:
+                    gateway = [a for a, i in addresses[node.gateway] if i == link.index and a.version == version]
+                    mine = [a for a, i in addresses[node.name] if i == link.index and a.version == version]
+                    if gateway and mine:
+                        default = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+                        self.routes[node.name].append((default, gateway[0].ip, link.index))
+                        found = True
+                        break
+            if not found:
+                self.problem("nodes.%s.gateway: %s and %s have addresses on no link they share (%s)" % (
+                    node.name, node.name, node.gateway, ", ".join(link.where for link in shared)))
 
     def _static_routes(self, addresses) -> None:
         order = list(self.nodes)

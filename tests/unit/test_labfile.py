@@ -744,3 +744,12 @@ def test_seed002_in_lab_form_is_the_seed_playbooks_lab():
     assert share["bridges"] == [{"name": role["bridge_lab_bridge"], "netns": role["bridge_lab_bridge_netns"],
                                  "ports": [m["port"] for m in members]}]
     assert {ns["name"] for ns in share["namespaces"]} == {"net0", "net1", "bridge"}
+
+
+def test_a_gateway_is_reached_over_the_first_shared_link_with_addresses():
+    lab = lab_of({"nodes": ["h", "r"], "addresses": {"h": [], "r": []}}, ["h", "r"],
+                 nodes={"h": {"gateway": "r"}, "r": {"forward": True}})
+    routes = compile_lab(lab).shares["localhost"]["routes"]
+    assert routes == [{"netns": "h", "dst": "default", "gateway": "10.128.0.2"}]
+    lab["links"].pop()
+    assert problems(lab) == ["nodes.h.gateway: h and r have addresses on no link they share (links[0])"]
