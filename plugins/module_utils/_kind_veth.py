@@ -245,8 +245,8 @@ def plan_veth(p, desired: Veth) -> ObjectResult:
                                          desired.mtu))
         mtu = desired.mtu or 1500
         ns, peer_ns = desired.netns, desired.peer_netns
-        link = Link(desired.name, index=0, kind="veth", mtu=mtu, up=False, peer=(peer_ns, desired.peer))
-        peer = Link(desired.peer, index=0, kind="veth", mtu=mtu, up=False, peer=(ns, desired.name))
+        link = Link(desired.name, index=p.new_index(), kind="veth", mtu=mtu, up=False, peer=(peer_ns, desired.peer))
+        peer = Link(desired.peer, index=p.new_index(), kind="veth", mtu=mtu, up=False, peer=(ns, desired.name))
         p.space(ns).links[link.name] = link
         p.space(peer_ns).links[peer.name] = peer
     else:

@@ -237,3 +237,18 @@ def test_veth_shaping_expands_to_shaping_objects():
         _kind_veth.Veth("a0", peer="b0", peer_shaping={"loss": "200%"})
     with pytest.raises(ValidationError, match="shaping: unknown key\\(s\\) interface"):
         _kind_veth.Veth("a0", peer="b0", shaping={"interface": "x", "rate": "1mbit"})
+
+
+def test_two_new_veths_shaped_alike_in_one_namespace_are_both_shaped():
+    # Both new ends once shared the placeholder index 0, so the second's shaping found the first's as made.
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kind_veth
+
+    veths = [_kind_veth.Veth(name, peer="eth0", netns="a", peer_netns=peer, shaping={"rate": "10mbit"})
+             for name, peer in (("b0", "b"), ("c0", "c"))]
+    objects = veths + [shaping for veth in veths for shaping in _kind_veth.expand(veth)]
+    spaces = world().spaces
+    spaces.update({ns: NamespaceState(ns, {"lo": Link("lo", 1, None, 65536, True)}, qdiscs=S.Qdiscs((), TICKS))
+                   for ns in ("b", "c")})
+    plan = P.plan(objects, World(namespaces=frozenset("abc"), spaces=spaces))
+    assert [a for a in describe(plan) if a.startswith("shape")] == [
+        "shape 'b0' in a: 10mbit (tbf 4e56:)", "shape 'c0' in a: 10mbit (tbf 4e56:)"]
