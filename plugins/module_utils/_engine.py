@@ -56,6 +56,15 @@ def reads_for(desired: Sequence) -> dict:
     return reads
 
 
+def prune_reads(desired: Sequence, owner: Optional[str], prune: bool) -> list:
+    """[(kind.read, items)] a lab that prunes reads in every namespace it reads (Kind.prune_reads): what its
+    kinds made on its devices may outlive the objects that made it (a dropped shaping's qdisc). A teardown
+    (nothing desired) deletes every device of the lab, and what they carry with them: it reads none."""
+    if owner is None or not prune or not desired:
+        return []
+    return [(kind.read, set(kind.prune_reads)) for kind in _kinds.KINDS if kind.prune_reads]
+
+
 @dataclass
 class Outcome:
     """What one reconcile run did (or, in check mode, would do)."""
@@ -99,11 +108,13 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         spaces += [netns for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST})
                    if netns not in listed]
     reads = reads_for(desired)
+    everywhere = prune_reads(desired, owner, prune)
     # A lab reads whole namespaces (it prunes, marks and pairs across them); a task of named devices reads those.
     names = names_to_read(desired) if owner is None and desired else None
     # Removing a whole lab (nothing desired) plans from devices and their marks alone: no address dumps.
     addresses = bool(desired)
-    world = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+    world = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses,
+                        everywhere=everywhere)
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
@@ -129,7 +140,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # was planned (a removal alone needs no check: nothing desired is left to compare).
             after = plan.projected
             if read_back:
-                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses,
+                                    everywhere=everywhere)
             # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
             made = adopt | {end for action in outcome.applied for end in action.creates()}
             # Only the objects that changed are checked (a removal alone needs no check), from what is

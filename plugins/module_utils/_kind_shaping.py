@@ -632,6 +632,26 @@ def plan_shaping(p, desired: Shaping) -> ObjectResult:
     return result
 
 
+def prune(p, desired, interfaces) -> List[ObjectResult]:
+    """A pruning lab's qdiscs of the module's own (handle 4e56:) on its devices that stay, which no shaping of
+    ``desired`` names any more: deleted, the kernel giving the device its default back. Anyone else's root qdisc,
+    and the module's on a device the lab does not own, are left alone."""
+    kept = {obj.key for obj in desired if obj.state == "present"}
+    results: List[ObjectResult] = []
+    for netns, link in interfaces:
+        space = p.space(netns)
+        qdiscs = space.qdiscs
+        qdisc = qdiscs.root(link.index) if qdiscs is not None else None
+        if qdisc is None or not qdisc.ours or ("shaping", netns, link.name) in kept:
+            continue
+        gone = Shaping(link.name, netns, state="absent")
+        results.append(ObjectResult(gone.key, before=shaping_view(gone, qdisc, qdiscs.ticks),
+                                    after=shaping_view(gone, None, qdiscs.ticks),
+                                    actions=[DeleteShaping(netns, link.name)]))
+        space.qdiscs = replace(qdiscs, roots=tuple(other for other in qdiscs.roots if other.index != link.index))
+    return results
+
+
 def stands_on(desired: Shaping) -> list:
     return [(desired.netns, desired.interface)]
 
@@ -670,4 +690,6 @@ KIND = Kind(
     section_doc=("Each entry makes the root qdisc of one of the lab's interfaces; it goes with the interface.",),
     describe=describe,
     describe_reads=("qdiscs",),
+    prune=prune,
+    prune_reads=("qdiscs",),
 )

@@ -43,7 +43,7 @@ import socket
 import time
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
@@ -443,13 +443,14 @@ class Kernel:
 
     def read(self, namespaces: Iterable[Optional[str]], reads: Optional[Reads] = None,
              everything: bool = False, names: Optional[Dict[Optional[str], set]] = None,
-             addresses: bool = True) -> World:
+             addresses: bool = True, everywhere: Sequence[Tuple[Callable, set]] = ()) -> World:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); what else kinds read (routes,
         sysctls) only where ``reads`` says a desired object needs it. With
         ``names`` ({netns: {device}}, _engine.names_to_read), only those
         devices and the ends they pair with are read, one request each. ``addresses=False``: no
-        address dumps (a lab's removal looks only at devices and their marks)."""
+        address dumps (a lab's removal looks only at devices and their marks). ``everywhere``: [(read, items)]
+        read in every namespace read (what a pruning lab's kinds look for on its devices, _engine.prune_reads)."""
         existing = set(list_namespaces())
         stale = set()
         world = World()
@@ -467,7 +468,10 @@ class Kernel:
                 else:
                     # A namespace read only to find a lab's marks needs no addresses.
                     space = self.read_namespace(netns, addresses=addresses and netns in named)
-                for read, items in (reads or {}).get(netns, ()):
+                wanted: Dict[Callable, set] = {}
+                for read, items in list((reads or {}).get(netns, ())) + list(everywhere):
+                    wanted.setdefault(read, set()).update(items)
+                for read, items in wanted.items():
                     for field_name, value in read(self, netns, items).items():
                         setattr(space, field_name, value)
             except NamespaceStaleError:

@@ -341,3 +341,58 @@ def test_refused_at_every_step_of_a_shaped_lab_is_undone(sandbox):
     report = run_faults(sandbox, IN_PROCESS, changed, "fail")
     assert_every_step_undone(report, "fault injector")
     assert report["preview"]["actions"] == ["shape 'a0' in a: 10mbit (tbf 4e56:)", "shape 'b0' in b: 1mbit (tbf 4e56:)"]
+
+
+# -- prune: a shaping dropped from the lab's description is taken off, its interface kept ---------------------
+
+PRUNED_LAB = dict(TOPOLOGY_LAB, veths=TOPOLOGY_LAB["veths"] + [
+    {"name": "c0", "netns": "a", "peer": "c1", "peer_netns": "", "shaping": {"rate": "10mbit"},
+     "peer_shaping": {"rate": "4mbit"}},
+    {"name": "e0", "netns": "a", "peer": "e1", "peer_netns": "b"},
+])
+
+
+def test_prune_takes_off_a_dropped_shaping_and_leaves_foreign_qdiscs(sandbox):
+    """Dropping b0's shaping entry and c1's peer_shaping deletes the module's qdiscs on them (the lab's interfaces
+    stay); someone's htb on the lab's e0, and the module's qdisc on a device the lab does not own, are not touched."""
+    sandbox.module("netvirt.linux.topology", PRUNED_LAB)
+    sandbox.sh("ip netns exec a tc qdisc add dev e0 root handle 1: htb; ip link add x0 type veth peer name x1")
+    sandbox.module(SHAPING, {"interface": "x0", "rate": "3mbit"})
+    dropped = dict(PRUNED_LAB, shaping=TOPOLOGY_LAB["shaping"][:1],
+                   veths=[PRUNED_LAB["veths"][0], dict(PRUNED_LAB["veths"][1], peer_shaping=None), PRUNED_LAB["veths"][2]])
+    steps = sandbox.four_steps("netvirt.linux.topology", dropped)
+    assert steps["check"]["actions"] == ["delete shaping of 'c1' in host", "delete shaping of 'b0' in b"]
+    removed = {tuple(obj["key"]): obj for obj in steps["apply"]["objects"] if obj["key"][0] == "shaping"
+               and obj["after"]["state"] == "absent"}
+    assert set(removed) == {("shaping", "b", "b0"), ("shaping", None, "c1")}
+    diffs = {d["before_header"]: d for d in steps["check"]["diff"]}
+    assert diffs["shaping b0 in b"]["before"]["rate"] == "500kbit" and diffs["shaping b0 in b"]["after"]["state"] == "absent"
+    assert steps["apply"]["summary"]["kinds"]["shaping"]["removed"] == 2
+    assert root_qdisc(sandbox, "b", "b0") is None and root_qdisc_host(sandbox, "c1") is None, "defaults are back"
+    assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == 250000
+    assert root_qdisc(sandbox, "a", "c0")["options"]["rate"] == 1250000
+    assert root_qdisc(sandbox, "a", "e0")["handle"] == "1:", "someone's qdisc on the lab's interface stays"
+    assert root_qdisc_host(sandbox, "x0")["options"]["rate"] == 375000, "the module's qdisc on a stranger stays"
+    assert {"b0", "c1"} <= set(sandbox.links("b")) | set(sandbox.links())
+    # lab_info's description of what is left rebuilds it: fed back to the lab, it changes nothing.
+    sandbox.sh("ip netns exec a tc qdisc del dev e0 root; ip link del x0")
+    info = sandbox.module("netvirt.linux.lab_info", {})
+    ends = {}
+    for veth in info["topology"]["veths"]:
+        ends.update({veth["name"]: veth.get("shaping"), veth["peer"]: veth.get("peer_shaping")})
+    assert ends == {"a0": {"rate": "2mbit"}, "b0": None, "c0": {"rate": "10mbit"}, "c1": None, "e0": None, "e1": None}
+    assert sandbox.module("netvirt.linux.topology", dict(info["topology"], name="slow"))["changed"] is False
+    # The lab's teardown takes the rest of its shaping with its interfaces, and leaves a stranger's alone.
+    sandbox.sh("ip link add y0 type veth peer name y1")
+    sandbox.module(SHAPING, {"interface": "y0", "rate": "3mbit"})
+    gone = sandbox.four_steps("netvirt.linux.topology", {"name": "slow", "state": "absent"})
+    assert not sandbox.namespaces() and "c1" not in sandbox.links()
+    assert root_qdisc_host(sandbox, "y0")["handle"] == "4e56:"
+    assert gone["apply"]["changed"] is True
+
+
+def root_qdisc_host(sandbox, dev):
+    """The host device's root qdisc, as root_qdisc reads one in a namespace."""
+    out = sandbox.run(["tc", "-j", "qdisc", "show", "dev", dev]).stdout
+    roots = [q for q in (json.loads(out) if out.strip() else []) if q.get("root")]
+    return roots[0] if roots and roots[0]["handle"] != "0:" else None
