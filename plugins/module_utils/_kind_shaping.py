@@ -632,6 +632,25 @@ def plan_shaping(p, desired: Shaping) -> ObjectResult:
     return result
 
 
+def prepare(p, objects) -> None:
+    """The plan's shapings by interface, for the views of the devices they shape (end_shaping)."""
+    p.notes["shaping"] = {obj.key: obj for obj in objects}
+
+
+def end_shaping(p, netns: Optional[str], link: Optional[Link], planned: bool = False,
+                kept: bool = True) -> Optional[Dict[str, Any]]:
+    """A device's shaping as an entry's ``shaping`` option writes it (C(rate: 10mbit)), for another kind's view (a
+    veth's ends): the module's qdisc on it as read (None: none, someone else's, or not read); ``planned``: once the
+    plan is applied, what a shaping of this plan makes it, else, when the device is ``kept`` where it was read
+    (not made, nor moved: a move takes its qdisc off), what it has."""
+    if link is None:
+        return None
+    shaping = p.notes.get("shaping", {}).get(("shaping", netns, link.name)) if planned else None
+    if shaping is not None:
+        return text_options(shaping) if shaping.state == "present" else None
+    return read_back(p.space(netns), link) if kept else None
+
+
 def prune(p, desired, interfaces) -> List[ObjectResult]:
     """A pruning lab's qdiscs of the module's own (handle 4e56:) on its devices that stay, which no shaping of
     ``desired`` names any more: deleted, the kernel giving the device its default back. Anyone else's root qdisc,
@@ -692,4 +711,5 @@ KIND = Kind(
     describe_reads=("qdiscs",),
     prune=prune,
     prune_reads=("qdiscs",),
+    prepare=prepare,
 )

@@ -303,7 +303,7 @@ def test_a_lab_needing_netem_is_not_half_built(sandbox, check_mode):
 
 
 def test_veth_shaping_both_ends_in_one_task_four_steps(lab):
-    """A link shaped both ways is one veth task (shaping, peer_shaping); the pair's own view is unchanged."""
+    """A link shaped both ways is one veth task (shaping, peer_shaping); the pair's view shows each end's shaping."""
     lab.sh("ip -n a link del a0")
     args = {"name": "a0", "netns": "a", "peer": "b0", "peer_netns": "b", "addresses": ["10.0.0.1/24"],
             "peer_addresses": ["10.0.0.2/24"], "shaping": {"rate": "2mbit"}, "peer_shaping": {"rate": "4mbit"}}
@@ -312,8 +312,19 @@ def test_veth_shaping_both_ends_in_one_task_four_steps(lab):
     assert "shape 'b0' in b: 4mbit (tbf 4e56:)" in steps["apply"]["actions"]
     assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 250000
     assert root_qdisc(lab, "b", "b0")["options"]["rate"] == 500000
-    changed = lab.module("netvirt.linux.veth", dict(args, peer_shaping={"rate": "1mbit"}))
+    diff = steps["check"]["diff"][0]
+    assert "shaping" not in diff["before"] and "peer_shaping" not in diff["before"]
+    assert (diff["after"]["shaping"], diff["after"]["peer_shaping"]) == ({"rate": "2mbit"}, {"rate": "4mbit"})
+    assert (steps["apply"]["veth"]["shaping"], steps["apply"]["veth"]["peer_shaping"]) == (
+        {"rate": "2mbit"}, {"rate": "4mbit"})
+    changed = lab.module("netvirt.linux.veth", dict(args, peer_shaping={"rate": "1mbit"}), diff=True)
     assert changed["changed"] is True and changed["actions"] == ["shape 'b0' in b: 1mbit (tbf 4e56:)"]
+    assert changed["diff"][0]["before"]["peer_shaping"] == {"rate": "4mbit"}
+    assert changed["veth"]["peer_shaping"] == {"rate": "1mbit"} and changed["veth"]["shaping"] == {"rate": "2mbit"}
+    # Without the options the task leaves the qdiscs alone, and its view still shows them as read.
+    plain = {key: value for key, value in args.items() if "shaping" not in key}
+    unchanged = lab.module("netvirt.linux.veth", plain)
+    assert unchanged["changed"] is False and unchanged["veth"]["peer_shaping"] == {"rate": "1mbit"}
     lab.refused("netvirt.linux.veth", dict(args, peer_shaping={"rate": "fast"}), "peer_shaping: rate 'fast' is malformed")
 
 
@@ -323,6 +334,19 @@ def test_topology_veths_take_shaping_and_peer_shaping(sandbox):
     steps = sandbox.four_steps("netvirt.linux.topology", lab)
     assert steps["apply"]["summary"]["kinds"]["shaping"]["created"] == 2
     assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 1250000
+    (veth,) = [obj["after"] for obj in steps["apply"]["objects"] if obj["key"][0] == "veth"]
+    assert (veth["shaping"], veth["peer_shaping"]) == ({"rate": "10mbit"}, {"rate": "10mbit"})
+
+
+def test_topology_veth_view_shows_the_shaping_section_of_its_ends(sandbox):
+    """The veth's object view shows each end's shaping, made by the lab's shaping section too (planned after it)."""
+    steps = sandbox.four_steps("netvirt.linux.topology", TOPOLOGY_LAB)
+    (veth,) = [obj for obj in steps["check"]["objects"] if obj["key"][0] == "veth"]
+    assert (veth["after"]["shaping"], veth["after"]["peer_shaping"]) == (
+        {"rate": "2mbit"}, {"rate": "500kbit", "burst": "32768b", "limit": 40})
+    again = sandbox.module("netvirt.linux.topology", TOPOLOGY_LAB)
+    (veth,) = [obj for obj in again["objects"] if obj["key"][0] == "veth"]
+    assert veth["after"]["shaping"] == {"rate": "2mbit"} and not veth["changed"]
 
 
 # -- a refusal halfway through a run is undone --------------------------------------------------------------
