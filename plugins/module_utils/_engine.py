@@ -74,6 +74,9 @@ class Outcome:
     # check mode, the planner's projection.
     world: World
     applied: list = field(default_factory=list)
+    # What was read before any change (what undo puts back), and the lab's record as the run found it.
+    before: Optional[World] = None
+    record: Optional[LabRecord] = None
 
     @property
     def changed(self) -> bool:
@@ -121,7 +124,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
     held = record.held() if record is not None else ()
     plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt,
                      unmarked=held)
-    outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
+    outcome = Outcome(plan=plan, world=plan.projected if check_mode else world, before=world, record=record)
     if check_mode:
         return outcome
     if plan.changed:
@@ -153,16 +156,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
                 verify(changed, _read_for(kernel, changed, owner), owner=owner, adopt=made,
                        unmarked=held)
         except NetvirtError as exc:
-            undone, kept = undo(kernel, outcome.applied, world, not_made=exc.details.get("not_made", ()))
-            if record is not None and not kept:
-                # Everything this run made is gone again: so is what its record said it would make.
-                if record.known:
-                    journal.save(record)
-                else:
-                    journal.remove()
-            exc.msg += undo_text(outcome.applied, undone, kept)
-            exc.args = (exc.msg,)
-            exc.details.update(undone=undone, not_undone=kept)
+            undo_run(kernel, outcome, exc, journal)
             raise
         outcome.world = after if read_back else plan.projected
     if record is not None:
@@ -177,6 +171,24 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         else:
             journal.remove()
     return outcome
+
+
+def undo_run(kernel, outcome: Outcome, exc: NetvirtError, journal=None, kept_too: Sequence[str] = ()) -> None:
+    """The run failed after ``outcome.applied`` (a step of its own, or a later part of the task: a lab's iptables
+    chains): put back what it changed, the lab's record with it, and say so in ``exc``. ``kept_too``: what the
+    later part changed and could not put back (the record then keeps what it says)."""
+    undone, kept = undo(kernel, outcome.applied, outcome.before, not_made=exc.details.get("not_made", ()))
+    kept = kept + list(kept_too)
+    record = outcome.record
+    if record is not None and journal is not None and not kept:
+        # Everything this run made is gone again: so is what its record said it would make.
+        if record.known:
+            journal.save(record)
+        else:
+            journal.remove()
+    exc.msg += undo_text(outcome.applied or kept_too, undone, kept)
+    exc.args = (exc.msg,)
+    exc.details.update(undone=undone, not_undone=kept)
 
 
 def _read_for(kernel, desired: Sequence, owner: Optional[str]) -> World:
