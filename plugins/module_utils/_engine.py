@@ -217,9 +217,10 @@ def undo(kernel, applied: Sequence[Action], before: World, not_made: Sequence[st
 
     THE UNDO RULE: what the run made (namespaces, devices) is deleted; what it changed on objects that
     were there before is set back to the values read before the run (MTU, up/down, addresses, marks,
-    bridge membership and options, port settings, namespace moves, sysctls, routes); a change on
-    something the run made goes with it. What cannot be put back is named (a deletion: a device is not
-    made again as it was; a port that rejoins its old bridge gets that bridge's default port settings).
+    bridge membership and options, port settings, namespace moves, sysctls, routes, a tap's flags, owner and
+    group, a macvlan's mode, shaping); a change on something the run made goes with it. What cannot be put
+    back is named (a deletion: a device is not made again as it was; a port that rejoins its old bridge gets
+    that bridge's default port settings; a tap's owner or group that was unset).
     """
     made = [end for action in applied for end in action.creates()]
     created = set(made)
