@@ -177,7 +177,8 @@ def undo_run(kernel, outcome: Outcome, exc: NetvirtError, journal=None, kept_too
     """The run failed after ``outcome.applied`` (a step of its own, or a later part of the task: a lab's iptables
     chains): put back what it changed, the lab's record with it, and say so in ``exc``. ``kept_too``: what the
     later part changed and could not put back (the record then keeps what it says)."""
-    undone, kept = undo(kernel, outcome.applied, outcome.before, not_made=exc.details.get("not_made", ()))
+    before = outcome.before if outcome.before is not None else World()
+    undone, kept = undo(kernel, outcome.applied, before, not_made=exc.details.get("not_made", ()))
     kept = kept + list(kept_too)
     record = outcome.record
     if record is not None and journal is not None and not kept:
@@ -266,8 +267,9 @@ def _within(action: Action, created: set, spaces: set) -> bool:
     return name is not None and (netns, name) in created
 
 
-def undo_text(applied: Sequence[Action], undone: Sequence[str], kept: Sequence[str]) -> str:
-    """The end of a failed run's message: what it had changed and what of that was put back."""
+def undo_text(applied: Sequence, undone: Sequence[str], kept: Sequence[str]) -> str:
+    """The end of a failed run's message: what it had changed (actions, or what else it names) and what of that
+    was put back."""
     if not applied:
         return "; nothing had been changed"
     text = "; undone: %s" % (", ".join(undone) if undone else "nothing")

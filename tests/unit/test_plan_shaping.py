@@ -239,7 +239,6 @@ def test_veth_shaping_expands_to_shaping_objects():
         _kind_veth.Veth("a0", peer="b0", shaping={"interface": "x", "rate": "1mbit"})
 
 
-
 MARK = "netvirt:lab=slow"
 
 
