@@ -631,6 +631,7 @@ def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: b
                         % (where(plan.netns, plan.family, plan.table, action.chain),
                            chain_lines(now, action.chain), chain_lines(plan.projected, action.chain)))
     except E.NetvirtError as exc:
-        exc.details.setdefault("written", written)
+        if written:
+            exc.details.setdefault("written", written)
         raise
     return outcome
