@@ -2,9 +2,9 @@
 run made and changed is undone, every step of it, and the lab's record is as it was.
 
 The failure is real, not injected: the xtables lock. A holder inside the sandbox (its own /run, as in
-test_xtables_lock.py) lets the run's proof of the chains take the lock, takes it the moment the proof lets go,
-and keeps it while the run builds the lab's namespaces and devices; the chains' write then waits lock_timeout
-seconds and gives up.
+test_xtables_lock.py) lets the run's proof of the chains take the lock, takes it the moment the proof lets go
+(closes the lock file), and keeps it while the run builds the lab's namespaces and devices; the chains' write
+then waits lock_timeout seconds and gives up.
 """
 
 import copy
@@ -15,18 +15,17 @@ from test_xtables_lock import LOCK, private_run, release
 
 TOPOLOGY = "netvirt.linux.topology"
 
-# Takes the lock right after the next holder (the run's proof) lets it go, then keeps it.
+# Takes the lock the moment the run's proof lets it go (its first close of the lock file, seen by inotify, so
+# never missed however late this process is scheduled), then keeps it.
 AFTER_THE_PROOF = """
-import fcntl, os, sys, time
+import ctypes, fcntl, os, struct, sys, time
+IN_CLOSE = 0x08 | 0x10
+libc = ctypes.CDLL(None, use_errno=True)
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+watch = libc.inotify_init()
+assert watch >= 0 and libc.inotify_add_watch(watch, sys.argv[1].encode(), IN_CLOSE) >= 0
 print("watching", flush=True)
-while True:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        break
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    time.sleep(0.0002)
+os.read(watch, 4096)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("held", flush=True)
 time.sleep(300)
