@@ -410,7 +410,11 @@ def read_back(space, link) -> Optional[Dict[str, Any]]:
 
 
 def read(kernel, netns: Optional[str], items) -> Dict[str, object]:
-    """Root qdiscs, one dump; with ``netem`` (asked in the host), whether the kernel has netem at all."""
+    """Root qdiscs, one dump; with ``netem`` (asked in the host), whether the kernel has netem at all. A pruning
+    lab's look alone (``owned_qdiscs``) first reads only their handles: where none is the module's, nothing more."""
+    if not set(items) & {"qdiscs", "netem"}:
+        if not any(handle >> 16 == HANDLE_MAJOR for _index, handle in kernel.root_qdisc_handles(netns)):
+            return {"qdiscs": Qdiscs()}
     roots = tuple(Qdisc(record["index"], record["kind"], record["handle"], _settings(record["kind"], record["options"]))
                   for record in kernel.qdiscs(netns) if record["parent"] == TC_H_ROOT)
     missing = frozenset(("netem",)) if "netem" in items and not kernel.qdisc_kind_available("netem") else frozenset()
@@ -710,6 +714,6 @@ KIND = Kind(
     describe=describe,
     describe_reads=("qdiscs",),
     prune=prune,
-    prune_reads=("qdiscs",),
+    prune_reads=("owned_qdiscs",),
     prepare=prepare,
 )

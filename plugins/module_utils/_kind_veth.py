@@ -355,8 +355,9 @@ def endpoints(desired) -> list:
 
 
 def reads(desired) -> list:
-    """Each end's root qdisc, for the view's shaping of each end (read with the shaping kind's, in one dump)."""
-    return [(desired.netns, "qdiscs"), (desired.peer_netns, "qdiscs")]
+    """Each end's root qdisc, for the view's shaping of each end: decoded only in a namespace where one is the
+    shaping module's (_kind_shaping.read), and with the shaping kind's own read, in one dump."""
+    return [(desired.netns, "owned_qdiscs"), (desired.peer_netns, "owned_qdiscs")]
 
 
 def names(desired) -> dict:

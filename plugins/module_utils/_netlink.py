@@ -97,6 +97,7 @@ NETLINK_GET_STRICT_CHK = 12
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 16, 17, 18, 19, 20, 21, 22, 90
+RTM_GETQDISC = 38
 NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
 AF_INET6 = 10
 # A route of any scope, as `ip route del` matches it.
@@ -193,6 +194,12 @@ class Reader:
             if name is None or record.name == name:
                 return record
         return None
+
+    def root_qdiscs(self) -> List[Tuple[int, int]]:
+        """(device index, handle) of every device's root qdisc (an RTM_GETQDISC dump, nothing decoded)."""
+        found = [_nlwire.root_qdisc(raw) for raw in self.request(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP,
+                                                                   _nlwire.qdisc_request())]
+        return [root for root in found if root is not None]
 
     def netnsid(self, fd: int) -> Optional[int]:
         """The id this namespace gives the namespace ``fd`` refers to (NETNSA_NSID), or None."""
@@ -371,6 +378,11 @@ class Kernel:
         sock = self._ipr(netns)
         with _refusals():
             sock.tc("del", index=index, parent=TC_H_ROOT)
+
+    def root_qdisc_handles(self, netns: Optional[str]) -> List[Tuple[int, int]]:
+        """(device index, handle) of every root qdisc of ``netns``, read without pyroute2 (a cheap look for
+        whose they are, before ``qdiscs`` decodes them)."""
+        return self.reader(netns).root_qdiscs()
 
     def qdiscs(self, netns: Optional[str]) -> List[Dict[str, Any]]:
         """Every qdisc of ``netns`` (pyroute2: an RTM_GETQDISC dump), as plain dicts: ``index``, ``kind``,
