@@ -262,3 +262,11 @@ def test_macvlan_requests_as_pyroute2_decodes_them():
         assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_MACVLAN_MODE") == mode
         record = w.LinkRecord(w.message(16, 0, 1, w.newlink_request("mv0", "macvlan", parent=9)))
         assert w.decode(record.raw, record.attributes, LINK_ATTRIBUTES) == {"IFLA_LINK": 9, "IFLA_LINK_NETNSID": None}
+
+
+def test_a_qdisc_dump_is_asked_for_and_its_root_qdiscs_found():
+    assert w.qdisc_request() == w.TCMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    root = w.message(36, w.NLM_F_MULTI, 7, w.TCMSG.pack(0, 4, 0x4E560000, w.TC_H_ROOT, 1) + w.attribute(1, b"tbf\0"))
+    child = w.message(36, w.NLM_F_MULTI, 7, w.TCMSG.pack(0, 4, 0x10000, 0x4E560001, 1) + w.attribute(1, b"pfifo\0"))
+    found, done = w.replies(root + child, 7)
+    assert [w.root_qdisc(raw) for raw in found] == [(4, 0x4E560000), None] and not done
