@@ -197,8 +197,8 @@ class Reader:
 
     def root_qdiscs(self) -> List[Tuple[int, int]]:
         """(device index, handle) of every device's root qdisc (an RTM_GETQDISC dump, nothing decoded)."""
-        found = [_nlwire.root_qdisc(raw) for raw in self.request(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP,
-                                                                   _nlwire.qdisc_request())]
+        answer = self.request(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, _nlwire.qdisc_request())
+        found = [_nlwire.root_qdisc(raw) for raw in answer]
         return [root for root in found if root is not None]
 
     def netnsid(self, fd: int) -> Optional[int]:
