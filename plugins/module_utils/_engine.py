@@ -56,6 +56,15 @@ def reads_for(desired: Sequence) -> dict:
     return reads
 
 
+def prune_reads(desired: Sequence, owner: Optional[str], prune: bool) -> list:
+    """[(kind.read, items)] a lab that prunes reads in every namespace it reads (Kind.prune_reads): what its
+    kinds made on its devices may outlive the objects that made it (a dropped shaping's qdisc). A teardown
+    (nothing desired) deletes every device of the lab, and what they carry with them: it reads none."""
+    if owner is None or not prune or not desired:
+        return []
+    return [(kind.read, set(kind.prune_reads)) for kind in _kinds.KINDS if kind.prune_reads]
+
+
 @dataclass
 class Outcome:
     """What one reconcile run did (or, in check mode, would do)."""
@@ -65,6 +74,9 @@ class Outcome:
     # check mode, the planner's projection.
     world: World
     applied: list = field(default_factory=list)
+    # What was read before any change (what undo puts back), and the lab's record as the run found it.
+    before: Optional[World] = None
+    record: Optional[LabRecord] = None
 
     @property
     def changed(self) -> bool:
@@ -99,18 +111,20 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         spaces += [netns for netns in sorted(record.namespaces | {ns for ns, _name in record.pending if ns is not HOST})
                    if netns not in listed]
     reads = reads_for(desired)
+    everywhere = prune_reads(desired, owner, prune)
     # A lab reads whole namespaces (it prunes, marks and pairs across them); a task of named devices reads those.
     names = names_to_read(desired) if owner is None and desired else None
     # Removing a whole lab (nothing desired) plans from devices and their marks alone: no address dumps.
     addresses = bool(desired)
-    world = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+    world = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses,
+                        everywhere=everywhere)
     adopt = set()
     if record is not None:
         adopt = set(record.pending) | {(ns, "lo") for ns in record.namespaces if ns in world.stale}
     held = record.held() if record is not None else ()
     plan = make_plan(desired, world, owner=owner, prune=prune, assume_missing=check_mode, adopt=adopt,
                      unmarked=held)
-    outcome = Outcome(plan=plan, world=plan.projected if check_mode else world)
+    outcome = Outcome(plan=plan, world=plan.projected if check_mode else world, before=world, record=record)
     if check_mode:
         return outcome
     if plan.changed:
@@ -129,7 +143,8 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
             # was planned (a removal alone needs no check: nothing desired is left to compare).
             after = plan.projected
             if read_back:
-                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses)
+                after = kernel.read(spaces, reads=reads, everything=everything, names=names, addresses=addresses,
+                                    everywhere=everywhere)
             # What this run made is the lab's: a mark the kernel did not keep is reported, not refused.
             made = adopt | {end for action in outcome.applied for end in action.creates()}
             # Only the objects that changed are checked (a removal alone needs no check), from what is
@@ -141,16 +156,7 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
                 verify(changed, _read_for(kernel, changed, owner), owner=owner, adopt=made,
                        unmarked=held)
         except NetvirtError as exc:
-            undone, kept = undo(kernel, outcome.applied, world, not_made=exc.details.get("not_made", ()))
-            if record is not None and not kept:
-                # Everything this run made is gone again: so is what its record said it would make.
-                if record.known:
-                    journal.save(record)
-                else:
-                    journal.remove()
-            exc.msg += undo_text(outcome.applied, undone, kept)
-            exc.args = (exc.msg,)
-            exc.details.update(undone=undone, not_undone=kept)
+            undo_run(kernel, outcome, exc, journal)
             raise
         outcome.world = after if read_back else plan.projected
     if record is not None:
@@ -165,6 +171,25 @@ def reconcile(kernel, desired: Sequence, check_mode: bool, owner: Optional[str] 
         else:
             journal.remove()
     return outcome
+
+
+def undo_run(kernel, outcome: Outcome, exc: NetvirtError, journal=None, kept_too: Sequence[str] = ()) -> None:
+    """The run failed after ``outcome.applied`` (a step of its own, or a later part of the task: a lab's iptables
+    chains): put back what it changed, the lab's record with it, and say so in ``exc``. ``kept_too``: what the
+    later part changed and could not put back (the record then keeps what it says)."""
+    before = outcome.before if outcome.before is not None else World()
+    undone, kept = undo(kernel, outcome.applied, before, not_made=exc.details.get("not_made", ()))
+    kept = kept + list(kept_too)
+    record = outcome.record
+    if record is not None and journal is not None and not kept:
+        # Everything this run made is gone again: so is what its record said it would make.
+        if record.known:
+            journal.save(record)
+        else:
+            journal.remove()
+    exc.msg += undo_text(outcome.applied or kept_too, undone, kept)
+    exc.args = (exc.msg,)
+    exc.details.update(undone=undone, not_undone=kept)
 
 
 def _read_for(kernel, desired: Sequence, owner: Optional[str]) -> World:
@@ -193,9 +218,10 @@ def undo(kernel, applied: Sequence[Action], before: World, not_made: Sequence[st
 
     THE UNDO RULE: what the run made (namespaces, devices) is deleted; what it changed on objects that
     were there before is set back to the values read before the run (MTU, up/down, addresses, marks,
-    bridge membership and options, port settings, namespace moves, sysctls, routes); a change on
-    something the run made goes with it. What cannot be put back is named (a deletion: a device is not
-    made again as it was; a port that rejoins its old bridge gets that bridge's default port settings).
+    bridge membership and options, port settings, namespace moves, sysctls, routes, a tap's flags, owner and
+    group, a macvlan's mode, shaping); a change on something the run made goes with it. What cannot be put
+    back is named (a deletion: a device is not made again as it was; a port that rejoins its old bridge gets
+    that bridge's default port settings; a tap's owner or group that was unset).
     """
     made = [end for action in applied for end in action.creates()]
     created = set(made)
@@ -241,8 +267,9 @@ def _within(action: Action, created: set, spaces: set) -> bool:
     return name is not None and (netns, name) in created
 
 
-def undo_text(applied: Sequence[Action], undone: Sequence[str], kept: Sequence[str]) -> str:
-    """The end of a failed run's message: what it had changed and what of that was put back."""
+def undo_text(applied: Sequence, undone: Sequence[str], kept: Sequence[str]) -> str:
+    """The end of a failed run's message: what it had changed (actions, or what else it names) and what of that
+    was put back."""
     if not applied:
         return "; nothing had been changed"
     text = "; undone: %s" % (", ".join(undone) if undone else "nothing")

@@ -616,14 +616,22 @@ def _reconcile(desired: Sequence[IptablesChain], backend: Backend, check_mode: b
     if check_mode:
         return outcome
 
-    for plan, engine in zip([p for p in plans if p.actions], chosen):
-        kernel.apply(plan, engine)
-        # Trust the kernel, not the plan: what iptables-save shows now must be what was planned.
-        now = kernel.read(plan.netns, plan.family, plan.table)
-        for action in plan.actions:
-            if chain_lines(now, action.chain) != chain_lines(plan.projected, action.chain):
-                raise E.KernelError(
-                    "after writing %s, iptables-save shows %s instead of %s"
-                    % (where(plan.netns, plan.family, plan.table, action.chain),
-                       chain_lines(now, action.chain), chain_lines(plan.projected, action.chain)))
+    # (netns, table) written so far: a caller that undoes its own changes when this fails names what stays.
+    written: List[Tuple[Optional[str], str]] = []
+    try:
+        for plan, engine in zip([p for p in plans if p.actions], chosen):
+            kernel.apply(plan, engine)
+            written.append((plan.netns, where(plan.netns, plan.family, plan.table)))
+            # Trust the kernel, not the plan: what iptables-save shows now must be what was planned.
+            now = kernel.read(plan.netns, plan.family, plan.table)
+            for action in plan.actions:
+                if chain_lines(now, action.chain) != chain_lines(plan.projected, action.chain):
+                    raise E.KernelError(
+                        "after writing %s, iptables-save shows %s instead of %s"
+                        % (where(plan.netns, plan.family, plan.table, action.chain),
+                           chain_lines(now, action.chain), chain_lines(plan.projected, action.chain)))
+    except E.NetvirtError as exc:
+        if written:
+            exc.details.setdefault("written", written)
+        raise
     return outcome

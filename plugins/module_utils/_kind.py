@@ -148,6 +148,13 @@ class Kind:
     # expand(desired) -> objects of other kinds its options stand for (a veth's shaping of either end): built with
     # it by its module and by `topology`, and planned after it. None: none.
     expand: Optional[Callable[..., list]] = None
+    # prune(planner, desired, interfaces) -> [ObjectResult]: for a lab that prunes, what of this kind the lab made
+    # on ``interfaces`` (the lab's devices that stay, [(netns, Link)] as read) that ``desired`` (the lab's objects
+    # of this kind) no longer names, removed (a dropped shaping's qdisc). None: nothing of it outlives its
+    # devices. A teardown deletes every device of the lab, and what they carry with them: it calls none.
+    prune: Optional[Callable[..., list]] = None
+    # The items ``read`` reads that ``prune`` needs, read in every namespace a pruning lab reads.
+    prune_reads: Tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.section:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_UPPER, PHASE_MOVE_LINK, PHASE_SET_LINK, LinkAction, _before_link, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -170,6 +170,14 @@ class SetMacvlanMode(LinkAction):
 
     def describe(self) -> str:
         return "set macvlan mode %s on %s in %s" % (self.mode, self.name, where(self.netns))
+
+    def undo(self, before):
+        """The mode read before the run (the planner never changes one to or from passthru in place)."""
+        link = _before_link(before, self.netns, self.name)
+        info = link.info if link is not None else None
+        if not isinstance(info, MacvlanInfo) or info.mode is None:
+            return None
+        return (SetMacvlanMode(self.netns, self.name, info.mode),)
 
 
 def _parent_name(space: Optional[NamespaceState], info: MacvlanInfo) -> Optional[str]:

@@ -410,7 +410,11 @@ def read_back(space, link) -> Optional[Dict[str, Any]]:
 
 
 def read(kernel, netns: Optional[str], items) -> Dict[str, object]:
-    """Root qdiscs, one dump; with ``netem`` (asked in the host), whether the kernel has netem at all."""
+    """Root qdiscs, one dump; with ``netem`` (asked in the host), whether the kernel has netem at all. A pruning
+    lab's look alone (``owned_qdiscs``) first reads only their handles: where none is the module's, nothing more."""
+    if not set(items) & {"qdiscs", "netem"}:
+        if not any(handle >> 16 == HANDLE_MAJOR for _index, handle in kernel.root_qdisc_handles(netns)):
+            return {"qdiscs": Qdiscs()}
     roots = tuple(Qdisc(record["index"], record["kind"], record["handle"], _settings(record["kind"], record["options"]))
                   for record in kernel.qdiscs(netns) if record["parent"] == TC_H_ROOT)
     missing = frozenset(("netem",)) if "netem" in items and not kernel.qdisc_kind_available("netem") else frozenset()
@@ -632,6 +636,45 @@ def plan_shaping(p, desired: Shaping) -> ObjectResult:
     return result
 
 
+def prepare(p, objects) -> None:
+    """The plan's shapings by interface, for the views of the devices they shape (end_shaping)."""
+    p.notes["shaping"] = {obj.key: obj for obj in objects}
+
+
+def end_shaping(p, netns: Optional[str], link: Optional[Link], planned: bool = False,
+                kept: bool = True) -> Optional[Dict[str, Any]]:
+    """A device's shaping as an entry's ``shaping`` option writes it (C(rate: 10mbit)), for another kind's view (a
+    veth's ends): the module's qdisc on it as read (None: none, someone else's, or not read); ``planned``: once the
+    plan is applied, what a shaping of this plan makes it, else, when the device is ``kept`` where it was read
+    (not made, nor moved: a move takes its qdisc off), what it has."""
+    if link is None:
+        return None
+    shaping = p.notes.get("shaping", {}).get(("shaping", netns, link.name)) if planned else None
+    if shaping is not None:
+        return text_options(shaping) if shaping.state == "present" else None
+    return read_back(p.space(netns), link) if kept else None
+
+
+def prune(p, desired, interfaces) -> List[ObjectResult]:
+    """A pruning lab's qdiscs of the module's own (handle 4e56:) on its devices that stay, which no shaping of
+    ``desired`` names any more: deleted, the kernel giving the device its default back. Anyone else's root qdisc,
+    and the module's on a device the lab does not own, are left alone."""
+    kept = {obj.key for obj in desired if obj.state == "present"}
+    results: List[ObjectResult] = []
+    for netns, link in interfaces:
+        space = p.space(netns)
+        qdiscs = space.qdiscs
+        qdisc = qdiscs.root(link.index) if qdiscs is not None else None
+        if qdisc is None or not qdisc.ours or ("shaping", netns, link.name) in kept:
+            continue
+        gone = Shaping(link.name, netns, state="absent")
+        results.append(ObjectResult(gone.key, before=shaping_view(gone, qdisc, qdiscs.ticks),
+                                    after=shaping_view(gone, None, qdiscs.ticks),
+                                    actions=[DeleteShaping(netns, link.name)]))
+        space.qdiscs = replace(qdiscs, roots=tuple(other for other in qdiscs.roots if other.index != link.index))
+    return results
+
+
 def stands_on(desired: Shaping) -> list:
     return [(desired.netns, desired.interface)]
 
@@ -669,5 +712,8 @@ KIND = Kind(
     section_noun="shaped interfaces",
     section_doc=("Each entry makes the root qdisc of one of the lab's interfaces; it goes with the interface.",),
     describe=describe,
-    describe_reads=("qdiscs",),
+    describe_reads=("owned_qdiscs",),
+    prune=prune,
+    prune_reads=("owned_qdiscs",),
+    prepare=prepare,
 )

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, PHASE_SET_LINK, LinkAction, describe_options, where
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, PHASE_SET_LINK, LinkAction, _before_link, describe_options, where
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
@@ -186,6 +186,20 @@ class SetTunParams(_TunAction):
 
     def describe(self) -> str:
         return "set %s on %s %s in %s" % (describe_options(self.changes), self.mode, self.name, where(self.netns))
+
+    def undo(self, before):
+        """The flags, owner and group read before the run; None when an owner or group was unset then (the
+        kernel takes no unset one: TUNSETOWNER and TUNSETGROUP refuse an invalid id)."""
+        link = _before_link(before, self.netns, self.name)
+        info = link.info if link is not None else None
+        if not isinstance(info, TunInfo):
+            return None
+        old = {option: getattr(info, option) for option, _value in self.changes}
+        if any(old.get(option, 0) is None for option in ("owner", "group")):
+            return None
+        return (SetTunParams(self.netns, self.name, mode=info.mode, owner=old.get("owner"), group=old.get("group"),
+                             multi_queue=info.multi_queue, pi=info.pi, vnet_hdr=info.vnet_hdr,
+                             changes=tuple((option, old[option]) for option, _value in self.changes)),)
 
 
 def tap_view(desired: Tap, link: Optional[Link], netns, space: Optional[NamespaceState]) -> dict:

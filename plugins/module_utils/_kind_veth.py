@@ -68,6 +68,9 @@ RETURNS = DEVICE_RETURNS("veth", [
     peer_netns=VALUE("str", "Namespace of the other end; null for the host's own.", "iris_network"),
     peer_mtu=VALUE("int", "MTU of the other end.", 1500),
     peer_addresses=VALUE("list", "Addresses of the other end, likewise.", ["10.1.1.1/24"], elements="str"),
+    shaping=VALUE("dict", "The first end's shaping (a root qdisc of M(netvirt.linux.shaping)), as O(shaping) takes"
+                  " it. Only when set.", {"rate": "10mbit"}),
+    peer_shaping=VALUE("dict", "The other end's, likewise. Only when set.", {"rate": "10mbit", "delay": "20ms"}),
 ), what="pair", the="the first end", name="veth0", addresses=["10.1.1.2/24"], up="both ends are")
 
 
@@ -138,10 +141,12 @@ class CreateVeth(Action):
         return "the kernel refused the MTU for this device" if code == errno.EINVAL else None
 
 
-def veth_view(desired: Veth, end: Optional[Link], end_netns, peer: Optional[Link], peer_netns) -> dict:
+def veth_view(desired: Veth, end: Optional[Link], end_netns, peer: Optional[Link], peer_netns,
+              shaping: Optional[dict] = None, peer_shaping: Optional[dict] = None) -> dict:
+    """The pair's view; each end's shaping (_kind_shaping.end_shaping) only when it has one."""
     if end is None:
         return {"name": desired.name, "netns": desired.netns, "state": "absent"}
-    return {
+    view = {
         "name": end.name,
         "netns": end_netns,
         "state": "present",
@@ -153,6 +158,18 @@ def veth_view(desired: Veth, end: Optional[Link], end_netns, peer: Optional[Link
         "addresses": addresses_view(end, desired.addresses),
         "peer_addresses": addresses_view(peer, desired.peer_addresses),
     }
+    for option, value in (("shaping", shaping), ("peer_shaping", peer_shaping)):
+        if value is not None:
+            view[option] = value
+    return view
+
+
+def _shaped_view(p, desired: Veth, ends, planned: bool = False, kept=(True, True)) -> dict:
+    """veth_view with each end's shaping: ``ends`` (end, its netns, peer, its netns)."""
+    link, ns, peer, peer_ns = ends
+    return veth_view(desired, link, ns, peer, peer_ns,
+                     _kind_shaping.end_shaping(p, ns, link, planned, kept[0]),
+                     _kind_shaping.end_shaping(p, peer_ns, peer, planned, kept[1]))
 
 
 def _search_order(p, desired: Veth) -> List[Optional[str]]:
@@ -233,7 +250,7 @@ def plan_veth(p, desired: Veth) -> ObjectResult:
     found = _find_pair(p, desired)
     if found:
         ns, link, peer_ns, peer = found
-        before = veth_view(desired, link, ns, peer, peer_ns)
+        before = _shaped_view(p, desired, (link, ns, peer, peer_ns))
     else:
         _refuse_foreign(p, desired.netns, desired.name, desired.peer, desired.peer_netns, "name")
         _refuse_foreign(p, desired.peer_netns, desired.peer, desired.name, desired.netns, "peer")
@@ -258,7 +275,8 @@ def plan_veth(p, desired: Veth) -> ObjectResult:
 
     link = p.settle(result, ns, link, desired.addresses, desired)
     peer = p.settle(result, peer_ns, peer, desired.peer_addresses, desired)
-    result.after = veth_view(desired, link, ns, peer, peer_ns)
+    kept = (bool(found) and found[0] == ns, bool(found) and found[2] == peer_ns)
+    result.after = _shaped_view(p, desired, (link, ns, peer, peer_ns), planned=True, kept=kept)
     return result
 
 
@@ -292,7 +310,7 @@ def _plan_veth_absent(p, desired: Veth) -> ObjectResult:
             % (desired.name, netns_label(desired.netns), desired.peer, place, netns_label(desired.peer_netns)),
             netns=desired.netns, name=desired.name,
         )
-    result = ObjectResult(desired.key, before=veth_view(desired, link, desired.netns, peer, peer_ns),
+    result = ObjectResult(desired.key, before=_shaped_view(p, desired, (link, desired.netns, peer, peer_ns)),
                           after=veth_view(desired, None, None, None, None))
     result.actions.append(DeleteLink(desired.netns, desired.name))
     del p.space(desired.netns).links[desired.name]
@@ -334,6 +352,12 @@ def owned(desired) -> list:
 
 def endpoints(desired) -> list:
     return [(desired.netns, desired.name, desired.addresses), (desired.peer_netns, desired.peer, desired.peer_addresses)]
+
+
+def reads(desired) -> list:
+    """Each end's root qdisc, for the view's shaping of each end: decoded only in a namespace where one is the
+    shaping module's (_kind_shaping.read), and with the shaping kind's own read, in one dump."""
+    return [(desired.netns, "owned_qdiscs"), (desired.peer_netns, "owned_qdiscs")]
 
 
 def names(desired) -> dict:
@@ -389,4 +413,6 @@ KIND = Kind(
     from_params=from_params,
     describe=describe,
     expand=expand,
+    reads=reads,
+    read=_kind_shaping.read,
 )

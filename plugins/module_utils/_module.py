@@ -96,7 +96,8 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
     changes, written once the netlink objects (their namespaces) are there.
     """
     from ansible_collections.netvirt.linux.plugins.module_utils import _netlink, _ownership, _sysctl
-    from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile
+    from ansible_collections.netvirt.linux.plugins.module_utils._engine import reconcile, undo_run
+    from ansible_collections.netvirt.linux.plugins.module_utils._errors import NetvirtError
 
     preflight()
     # Bad sysctl keys and values are refused before anything is created for them.
@@ -107,7 +108,16 @@ def run(module: AnsibleModule, desired: Sequence, owner: Optional[str] = None, p
         outcome = reconcile(kernel, desired, check_mode=module.check_mode, owner=owner, prune=prune,
                             read_back=read_back, journal=journal)
         if chains is not None and not module.check_mode:
-            chains.apply(journal)
+            try:
+                chains.apply(journal)
+            except NetvirtError as exc:
+                # The netlink part of the lab was reconciled in this run: what it changed is put back. Tables
+                # written before the failure go with the namespaces this run made; those in others stay, named.
+                gone = {netns for action in outcome.applied for netns, name in action.creates() if name == "lo"}
+                written = ["iptables %s (written before the failure)" % text
+                           for netns, text in exc.details.pop("written", ()) if netns not in gone]
+                undo_run(kernel, outcome, exc, journal, kept_too=written)
+                raise
         if journal is not None:
             outcome.plan.warnings.extend(w for w in journal.warnings if w not in outcome.plan.warnings)
         return outcome

@@ -44,7 +44,7 @@ import socket
 import time
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _kinds, _nlwire
 from ansible_collections.netvirt.linux.plugins.module_utils._actions import Action
@@ -100,6 +100,7 @@ NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 16, 17, 18, 19, 20, 21, 22, 90
 NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x4, 0x200, 0x400, 0x800
 RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
+RTM_GETQDISC = 38
 AF_INET6 = 10
 # A route of any scope, as `ip route del` matches it.
 RT_SCOPE_NOWHERE = 255
@@ -201,6 +202,12 @@ class Reader:
         found = [_nlwire.NeighbourRecord(raw) for raw in
                  self.request(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, _nlwire.fdb_request(index))]
         return [record for record in found if not index or record.index == index]
+
+    def root_qdiscs(self) -> List[Tuple[int, int]]:
+        """(device index, handle) of every device's root qdisc (an RTM_GETQDISC dump, nothing decoded)."""
+        answer = self.request(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, _nlwire.qdisc_request())
+        found = [_nlwire.root_qdisc(raw) for raw in answer]
+        return [root for root in found if root is not None]
 
     def netnsid(self, fd: int) -> Optional[int]:
         """The id this namespace gives the namespace ``fd`` refers to (NETNSA_NSID), or None."""
@@ -404,6 +411,11 @@ class Kernel:
         with _refusals():
             sock.tc("del", index=index, parent=TC_H_ROOT)
 
+    def root_qdisc_handles(self, netns: Optional[str]) -> List[Tuple[int, int]]:
+        """(device index, handle) of every root qdisc of ``netns``, read without pyroute2 (a cheap look for
+        whose they are, before ``qdiscs`` decodes them)."""
+        return self.reader(netns).root_qdiscs()
+
     def qdiscs(self, netns: Optional[str]) -> List[Dict[str, Any]]:
         """Every qdisc of ``netns`` (pyroute2: an RTM_GETQDISC dump), as plain dicts: ``index``, ``kind``,
         ``handle``, ``parent`` (numbers, TC_H_ROOT for a root qdisc) and ``options``, the kind's TCA_OPTIONS as
@@ -475,13 +487,14 @@ class Kernel:
 
     def read(self, namespaces: Iterable[Optional[str]], reads: Optional[Reads] = None,
              everything: bool = False, names: Optional[Dict[Optional[str], set]] = None,
-             addresses: bool = True) -> World:
+             addresses: bool = True, everywhere: Sequence[Tuple[Callable, set]] = ()) -> World:
         """One link dump and one address dump for each namespace that exists (for
         every namespace with ``everything``); what else kinds read (routes,
         sysctls) only where ``reads`` says a desired object needs it. With
         ``names`` ({netns: {device}}, _engine.names_to_read), only those
         devices and the ends they pair with are read, one request each. ``addresses=False``: no
-        address dumps (a lab's removal looks only at devices and their marks)."""
+        address dumps (a lab's removal looks only at devices and their marks). ``everywhere``: [(read, items)]
+        read in every namespace read (what a pruning lab's kinds look for on its devices, _engine.prune_reads)."""
         existing = set(list_namespaces())
         stale = set()
         world = World()
@@ -499,7 +512,10 @@ class Kernel:
                 else:
                     # A namespace read only to find a lab's marks needs no addresses.
                     space = self.read_namespace(netns, addresses=addresses and netns in named)
-                for read, items in (reads or {}).get(netns, ()):
+                wanted: Dict[Callable, set] = {}
+                for read, items in list((reads or {}).get(netns, ())) + list(everywhere):
+                    wanted.setdefault(read, set()).update(items)
+                for read, items in wanted.items():
                     for field_name, value in read(self, netns, items).items():
                         setattr(space, field_name, value)
             except NamespaceStaleError:

@@ -327,6 +327,21 @@ class AddressRecord:
         return self.local or self.address
 
 
+TCMSG = struct.Struct("=BxxxiIII")  # family, device index, handle, parent, info
+TC_H_ROOT = 0xFFFFFFFF
+
+
+def qdisc_request() -> bytes:
+    """The body of an RTM_GETQDISC dump: every qdisc of the namespace."""
+    return TCMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+
+
+def root_qdisc(raw: bytes) -> Optional[Tuple[int, int]]:
+    """(device index, handle) of an RTM_NEWQDISC message for a device's root qdisc; None for another qdisc."""
+    _family, index, handle, parent, _info = TCMSG.unpack_from(raw, NLMSGHDR.size)
+    return (index, handle) if parent == TC_H_ROOT else None
+
+
 def nsid(raw: bytes) -> Optional[int]:
     """NETNSA_NSID of an RTM_NEWNSID answer, unsigned as the kernel writes it (NOT_ASSIGNED is 2**32 - 1)."""
     found = attributes(raw, NLMSGHDR.size + RTGENMSG.size, len(raw))

@@ -195,6 +195,27 @@ def refuse_strangers_taken_along(p, doomed, removed) -> None:
             "yourself, then run again (nothing was changed)" % ("; ".join(problems), p.owner))
 
 
+def plan_kind_prunes(p, desired) -> List[ObjectResult]:
+    """What kinds made on the lab's devices that stay (``Kind.prune``) and ``desired`` no longer names.
+
+    Called once ``plan_removal`` has taken the devices that go out of the projection: only those that stay,
+    carry the lab's mark and sit where they were read (a device moved by this plan is looked at no further)."""
+    interfaces = []
+    for netns in [HOST] + sorted(ns for ns in p.spaces if ns is not HOST):
+        if netns not in p.spaces or (netns is not HOST and netns not in p.namespaces):
+            continue
+        read = p.world.spaces.get(netns)
+        for link in sorted(p.space(netns).links.values(), key=lambda item: item.name):
+            was = read.get(link.name) if read is not None else None
+            if was is not None and was.index == link.index and marked(p, netns, link.name):
+                interfaces.append((netns, link))
+    results: List[ObjectResult] = []
+    for kind in _kinds.KINDS:
+        if kind.prune is not None:
+            results.extend(kind.prune(p, [obj for obj in desired if obj.kind == kind.name], interfaces))
+    return results
+
+
 def marked(p, netns: Optional[str], name: str) -> bool:
     link = p.spaces.get(netns).get(name) if netns in p.spaces else None
     return link is not None and (link.alias == p.owner or (netns, name) in p.adopt)

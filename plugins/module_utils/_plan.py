@@ -415,6 +415,7 @@ def plan(desired: Sequence, world: World, owner: Optional[str] = None, prune: bo
         keep_namespaces = {obj.name for obj in desired if _kinds.get(obj.kind).container}
         keep_links = {end for obj in desired for end in _ownership.owned_interfaces(obj)}
         removed = _ownership.plan_removal(planner, keep_namespaces, keep_links, result.reaped)
+        removed += _ownership.plan_kind_prunes(planner, desired)
         deleted = {(a.netns, a.name) for obj in removed for a in obj.actions if isinstance(a, DeleteLink)}
         deleted.update(result.reaped)
         doomed = {obj.key[1] for obj in removed if obj.key[0] == "netns"}

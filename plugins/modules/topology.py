@@ -53,10 +53,11 @@ description:
   - "iptables chains (O(iptables_chains)) live in the lab's namespaces and go with them. Their rules are loaded
     into a throwaway namespace and every chain is planned before anything changes, so a rule iptables refuses
     fails the task, named by its place (for example C(iptables_chains[0])), with nothing changed. They are
-    written once the netlink part of the lab is reconciled, and listed in the lab's record with the backend
-    that wrote them: with O(prune=true), a chain the lab wrote in a namespace that stays, but that the
-    description no longer names, is removed (a user-defined chain is deleted; a built-in chain is emptied and
-    its policy set back to V(ACCEPT), as in a new namespace)."
+    written once the netlink part of the lab is reconciled (when that fails, what the run changed in the netlink
+    part is undone), and listed in the lab's record with the backend that wrote them: with O(prune=true), a
+    chain the lab wrote in a namespace that stays, but that the description no longer names, is removed (a
+    user-defined chain is deleted; a built-in chain is emptied and its policy set back to V(ACCEPT), as in a
+    new namespace)."
   - In check mode nothing is written, not even the record.
 author:
   - netvirt.linux developers (@netvirt)

@@ -85,6 +85,9 @@ veth: {description: 'The pair after the task (predicted in check mode). Only C(n
     peer_addresses: {description: 'Addresses of the other end, likewise.', type: list, elements: str, sample: [10.1.1.1/24]},
     peer_mtu: {description: MTU of the other end., type: int, sample: 1500},
     peer_netns: {description: Namespace of the other end; null for the host's own., type: str, sample: iris_network},
+    peer_shaping: {description: 'The other end''s, likewise. Only when set.', type: dict, sample: {rate: 10mbit, delay: 20ms}},
+    shaping: {description: 'The first end''s shaping (a root qdisc of M(netvirt.linux.shaping)), as O(shaping) takes it. Only when set.', type: dict,
+       sample: {rate: 10mbit}},
     state: {description: V(present) or V(absent)., type: str, sample: present},
     up: {description: Whether both ends are administratively up., type: bool, sample: true}}}
 """

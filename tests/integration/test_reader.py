@@ -469,3 +469,32 @@ def test_a_lab_of_namespaces_veths_and_a_bridge_with_port_settings_needs_no_pyro
             assert port["cost"] == 7 and port["hairpin"] is True, port
     assert changed == [True, False, True]
     assert sandbox.namespaces() == set() and set(sandbox.links()) == {"lo"}
+
+
+QDISCS = r"""
+import json, sys
+from ansible_collections.netvirt.linux.plugins.module_utils import _kind_shaping
+from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
+
+with Kernel() as kernel:
+    light = sorted(list(root) for root in kernel.root_qdisc_handles(None))
+    looked = kernel.read([None], everywhere=[(_kind_shaping.read, {"owned_qdiscs"})]).spaces[None].qdiscs
+    imported = "pyroute2" in sys.modules
+    full = sorted([q["index"], q["handle"]] for q in kernel.qdiscs(None) if q["parent"] == 0xFFFFFFFF)
+print(json.dumps({"light": light, "full": full, "imported": imported,
+                  "looked": sorted([q.index, q.kind, q.handle] for q in looked.roots)}))
+"""
+
+
+def test_root_qdiscs_read_by_hand_are_iproutes_and_decoded_only_where_one_is_the_modules(sandbox):
+    """The look a pruning lab takes (and a veth's view) reads root qdiscs' handles without pyroute2; only where
+    one carries the module's handle (4e56:) are they decoded."""
+    sandbox.sh("ip link add v0 type veth peer name v1; ip link set v0 up; ip link set v1 up\n"
+               "tc qdisc add dev v0 root handle 1: htb")
+    found = json.loads(python(sandbox, QDISCS))
+    assert found["light"] == found["full"] and any(handle >> 16 == 1 for _index, handle in found["light"])
+    assert found["looked"] == [] and found["imported"] is False, found
+    sandbox.sh("tc qdisc add dev v1 root handle 4e56: tbf rate 1mbit burst 16k latency 50ms")
+    found = json.loads(python(sandbox, QDISCS))
+    assert found["light"] == found["full"], found
+    assert {(kind, handle >> 16) for _index, kind, handle in found["looked"]} >= {("htb", 1), ("tbf", 0x4E56)}

@@ -303,7 +303,7 @@ def test_a_lab_needing_netem_is_not_half_built(sandbox, check_mode):
 
 
 def test_veth_shaping_both_ends_in_one_task_four_steps(lab):
-    """A link shaped both ways is one veth task (shaping, peer_shaping); the pair's own view is unchanged."""
+    """A link shaped both ways is one veth task (shaping, peer_shaping); the pair's view shows each end's shaping."""
     lab.sh("ip -n a link del a0")
     args = {"name": "a0", "netns": "a", "peer": "b0", "peer_netns": "b", "addresses": ["10.0.0.1/24"],
             "peer_addresses": ["10.0.0.2/24"], "shaping": {"rate": "2mbit"}, "peer_shaping": {"rate": "4mbit"}}
@@ -312,8 +312,19 @@ def test_veth_shaping_both_ends_in_one_task_four_steps(lab):
     assert "shape 'b0' in b: 4mbit (tbf 4e56:)" in steps["apply"]["actions"]
     assert root_qdisc(lab, "a", "a0")["options"]["rate"] == 250000
     assert root_qdisc(lab, "b", "b0")["options"]["rate"] == 500000
-    changed = lab.module("netvirt.linux.veth", dict(args, peer_shaping={"rate": "1mbit"}))
+    diff = steps["check"]["diff"][0]
+    assert "shaping" not in diff["before"] and "peer_shaping" not in diff["before"]
+    assert (diff["after"]["shaping"], diff["after"]["peer_shaping"]) == ({"rate": "2mbit"}, {"rate": "4mbit"})
+    assert (steps["apply"]["veth"]["shaping"], steps["apply"]["veth"]["peer_shaping"]) == (
+        {"rate": "2mbit"}, {"rate": "4mbit"})
+    changed = lab.module("netvirt.linux.veth", dict(args, peer_shaping={"rate": "1mbit"}), diff=True)
     assert changed["changed"] is True and changed["actions"] == ["shape 'b0' in b: 1mbit (tbf 4e56:)"]
+    assert changed["diff"][0]["before"]["peer_shaping"] == {"rate": "4mbit"}
+    assert changed["veth"]["peer_shaping"] == {"rate": "1mbit"} and changed["veth"]["shaping"] == {"rate": "2mbit"}
+    # Without the options the task leaves the qdiscs alone, and its view still shows them as read.
+    plain = {key: value for key, value in args.items() if "shaping" not in key}
+    unchanged = lab.module("netvirt.linux.veth", plain)
+    assert unchanged["changed"] is False and unchanged["veth"]["peer_shaping"] == {"rate": "1mbit"}
     lab.refused("netvirt.linux.veth", dict(args, peer_shaping={"rate": "fast"}), "peer_shaping: rate 'fast' is malformed")
 
 
@@ -323,6 +334,19 @@ def test_topology_veths_take_shaping_and_peer_shaping(sandbox):
     steps = sandbox.four_steps("netvirt.linux.topology", lab)
     assert steps["apply"]["summary"]["kinds"]["shaping"]["created"] == 2
     assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == root_qdisc(sandbox, "b", "b0")["options"]["rate"] == 1250000
+    (veth,) = [obj["after"] for obj in steps["apply"]["objects"] if obj["key"][0] == "veth"]
+    assert (veth["shaping"], veth["peer_shaping"]) == ({"rate": "10mbit"}, {"rate": "10mbit"})
+
+
+def test_topology_veth_view_shows_the_shaping_section_of_its_ends(sandbox):
+    """The veth's object view shows each end's shaping, made by the lab's shaping section too (planned after it)."""
+    steps = sandbox.four_steps("netvirt.linux.topology", TOPOLOGY_LAB)
+    (veth,) = [obj for obj in steps["check"]["objects"] if obj["key"][0] == "veth"]
+    assert (veth["after"]["shaping"], veth["after"]["peer_shaping"]) == (
+        {"rate": "2mbit"}, {"rate": "500kbit", "burst": "32768b", "limit": 40})
+    again = sandbox.module("netvirt.linux.topology", TOPOLOGY_LAB)
+    (veth,) = [obj for obj in again["objects"] if obj["key"][0] == "veth"]
+    assert veth["after"]["shaping"] == {"rate": "2mbit"} and not veth["changed"]
 
 
 # -- a refusal halfway through a run is undone --------------------------------------------------------------
@@ -341,3 +365,58 @@ def test_refused_at_every_step_of_a_shaped_lab_is_undone(sandbox):
     report = run_faults(sandbox, IN_PROCESS, changed, "fail")
     assert_every_step_undone(report, "fault injector")
     assert report["preview"]["actions"] == ["shape 'a0' in a: 10mbit (tbf 4e56:)", "shape 'b0' in b: 1mbit (tbf 4e56:)"]
+
+
+# -- prune: a shaping dropped from the lab's description is taken off, its interface kept ---------------------
+
+PRUNED_LAB = dict(TOPOLOGY_LAB, veths=TOPOLOGY_LAB["veths"] + [
+    {"name": "c0", "netns": "a", "peer": "c1", "peer_netns": "", "shaping": {"rate": "10mbit"},
+     "peer_shaping": {"rate": "4mbit"}},
+    {"name": "e0", "netns": "a", "peer": "e1", "peer_netns": "b"},
+])
+
+
+def test_prune_takes_off_a_dropped_shaping_and_leaves_foreign_qdiscs(sandbox):
+    """Dropping b0's shaping entry and c1's peer_shaping deletes the module's qdiscs on them (the lab's interfaces
+    stay); someone's htb on the lab's e0, and the module's qdisc on a device the lab does not own, are not touched."""
+    sandbox.module("netvirt.linux.topology", PRUNED_LAB)
+    sandbox.sh("ip netns exec a tc qdisc add dev e0 root handle 1: htb; ip link add x0 type veth peer name x1")
+    sandbox.module(SHAPING, {"interface": "x0", "rate": "3mbit"})
+    dropped = dict(PRUNED_LAB, shaping=TOPOLOGY_LAB["shaping"][:1],
+                   veths=[PRUNED_LAB["veths"][0], dict(PRUNED_LAB["veths"][1], peer_shaping=None), PRUNED_LAB["veths"][2]])
+    steps = sandbox.four_steps("netvirt.linux.topology", dropped)
+    assert steps["check"]["actions"] == ["delete shaping of 'c1' in host", "delete shaping of 'b0' in b"]
+    removed = {tuple(obj["key"]): obj for obj in steps["apply"]["objects"] if obj["key"][0] == "shaping"
+               and obj["after"]["state"] == "absent"}
+    assert set(removed) == {("shaping", "b", "b0"), ("shaping", None, "c1")}
+    diffs = {d["before_header"]: d for d in steps["check"]["diff"]}
+    assert diffs["shaping b0 in b"]["before"]["rate"] == "500kbit" and diffs["shaping b0 in b"]["after"]["state"] == "absent"
+    assert steps["apply"]["summary"]["kinds"]["shaping"]["removed"] == 2
+    assert root_qdisc(sandbox, "b", "b0") is None and root_qdisc_host(sandbox, "c1") is None, "defaults are back"
+    assert root_qdisc(sandbox, "a", "a0")["options"]["rate"] == 250000
+    assert root_qdisc(sandbox, "a", "c0")["options"]["rate"] == 1250000
+    assert root_qdisc(sandbox, "a", "e0")["handle"] == "1:", "someone's qdisc on the lab's interface stays"
+    assert root_qdisc_host(sandbox, "x0")["options"]["rate"] == 375000, "the module's qdisc on a stranger stays"
+    assert {"b0", "c1"} <= set(sandbox.links("b")) | set(sandbox.links())
+    # lab_info's description of what is left rebuilds it: fed back to the lab, it changes nothing.
+    sandbox.sh("ip netns exec a tc qdisc del dev e0 root; ip link del x0")
+    info = sandbox.module("netvirt.linux.lab_info", {})
+    ends = {}
+    for veth in info["topology"]["veths"]:
+        ends.update({veth["name"]: veth.get("shaping"), veth["peer"]: veth.get("peer_shaping")})
+    assert ends == {"a0": {"rate": "2mbit"}, "b0": None, "c0": {"rate": "10mbit"}, "c1": None, "e0": None, "e1": None}
+    assert sandbox.module("netvirt.linux.topology", dict(info["topology"], name="slow"))["changed"] is False
+    # The lab's teardown takes the rest of its shaping with its interfaces, and leaves a stranger's alone.
+    sandbox.sh("ip link add y0 type veth peer name y1")
+    sandbox.module(SHAPING, {"interface": "y0", "rate": "3mbit"})
+    gone = sandbox.four_steps("netvirt.linux.topology", {"name": "slow", "state": "absent"})
+    assert not sandbox.namespaces() and "c1" not in sandbox.links()
+    assert root_qdisc_host(sandbox, "y0")["handle"] == "4e56:"
+    assert gone["apply"]["changed"] is True
+
+
+def root_qdisc_host(sandbox, dev):
+    """The host device's root qdisc, as root_qdisc reads one in a namespace."""
+    out = sandbox.run(["tc", "-j", "qdisc", "show", "dev", dev]).stdout
+    roots = [q for q in (json.loads(out) if out.strip() else []) if q.get("root")]
+    return roots[0] if roots and roots[0]["handle"] != "0:" else None

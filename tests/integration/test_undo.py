@@ -108,3 +108,29 @@ def test_an_address_the_kernel_ignores_is_an_error_not_a_change_every_run(sandbo
         result = sandbox.refused("netvirt.linux.veth", {"name": "v0", "peer": "v1", "addresses": ["0.0.0.0/8"]},
                                  "0.0.0.0/8")
         assert not result.get("changed"), result
+
+
+def tun_macvlan_lab() -> dict:
+    """A tap with owner and group set, and a macvlan on a veth end, in one namespace."""
+    return {
+        "name": "undo3",
+        "namespaces": [{"name": "uc"}],
+        "veths": [{"name": "p0", "netns": "uc", "peer": "p1", "addresses": ["10.67.0.1/24"]}],
+        "macvlans": [{"name": "mv0", "netns": "uc", "link": "p0", "mode": "bridge", "addresses": ["10.67.0.2/24"]}],
+        "taps": [{"name": "tapc", "netns": "uc", "owner": "0", "group": "0", "addresses": ["10.68.0.1/24"]}],
+    }
+
+
+def test_refused_at_every_step_of_a_tap_and_macvlan_change_puts_their_old_settings_back(sandbox):
+    sandbox.module(TOPOLOGY, tun_macvlan_lab())
+    changed = copy.deepcopy(tun_macvlan_lab())
+    changed["macvlans"][0].update(mode="private", addresses=["10.67.0.3/24"])
+    changed["taps"][0].update(owner="1", group="1", pi=True, vnet_hdr=True, addresses=["10.68.0.2/24"])
+    report = run_faults(sandbox, IN_PROCESS, changed, "fail")
+    assert_every_step_undone(report, "fault injector")
+    actions = report["preview"]["actions"]
+    assert "set macvlan mode private on mv0 in uc" in actions, actions
+    assert any(action.startswith("set ") and "on tap tapc in uc" in action for action in actions), actions
+    # Each change is followed by another step whose refusal had it undone.
+    last = report["steps"][-1]["result"]["undone"]
+    assert "set macvlan mode private on mv0 in uc" in last and any("on tap tapc" in text for text in last), last

@@ -287,3 +287,11 @@ def test_forwarding_entry_requests_as_pyroute2_encodes_and_decodes_them():
             9, 0x80, 2, "00:00:00:00:00:00", dst)
         assert (record.port, record.vni, record.via) == (extra.get("port"), extra.get("vni"), extra.get("via"))
     assert w.NDMSG.unpack(w.fdb_request(5)) == (socket.AF_BRIDGE, 5, 0, 0, 0)
+
+
+def test_a_qdisc_dump_is_asked_for_and_its_root_qdiscs_found():
+    assert w.qdisc_request() == w.TCMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    root = w.message(36, w.NLM_F_MULTI, 7, w.TCMSG.pack(0, 4, 0x4E560000, w.TC_H_ROOT, 1) + w.attribute(1, b"tbf\0"))
+    child = w.message(36, w.NLM_F_MULTI, 7, w.TCMSG.pack(0, 4, 0x10000, 0x4E560001, 1) + w.attribute(1, b"pfifo\0"))
+    found, done = w.replies(root + child, 7)
+    assert [w.root_qdisc(raw) for raw in found] == [(4, 0x4E560000), None] and not done

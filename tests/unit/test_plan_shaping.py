@@ -252,3 +252,45 @@ def test_two_new_veths_shaped_alike_in_one_namespace_are_both_shaped():
     plan = P.plan(objects, World(namespaces=frozenset("abc"), spaces=spaces))
     assert [a for a in describe(plan) if a.startswith("shape")] == [
         "shape 'b0' in a: 10mbit (tbf 4e56:)", "shape 'c0' in a: 10mbit (tbf 4e56:)"]
+
+
+MARK = "netvirt:lab=slow"
+
+
+def pair(name, index, peer, peer_index):
+    return [Link(name, index, "veth", 1500, True, alias=MARK, peer=("a", peer)),
+            Link(peer, peer_index, "veth", 1500, True, alias=MARK, peer=("a", name))]
+
+
+def lab_world():
+    """Namespace a of lab "slow": the pairs a0-a1 and e0-e1 the lab's (a0 with the module's qdisc, e0 with someone's
+    htb), x0 a stranger's device carrying the module's qdisc."""
+    links = [Link("lo", 1, None, 65536, True, alias=MARK), Link("x0", 9, "tun", 1500, True)]
+    links += pair("a0", 7, "a1", 10) + pair("e0", 8, "e1", 11)
+    shaped = ours(S.Shaping("a0", "a", rate="2mbit"))
+    roots = (shaped, S.Qdisc(8, "htb", 0x10000), S.Qdisc(9, "tbf", S.HANDLE, shaped.settings))
+    spaces = {"a": NamespaceState("a", {link.name: link for link in links}, qdiscs=S.Qdiscs(roots, TICKS)),
+              HOST: NamespaceState(HOST, {}, qdiscs=S.Qdiscs((), TICKS))}
+    return World(namespaces=frozenset(["a"]), spaces=spaces)
+
+
+def lab(*shaping, pairs=("a0", "e0")):
+    veths = [P.Veth(name, netns="a", peer=name[0] + "1", peer_netns="a") for name in pairs]
+    return [P.Netns("a")] + veths + list(shaping)
+
+
+def test_prune_takes_off_the_module_qdisc_of_a_dropped_shaping_only_on_the_lab_devices():
+    assert describe(P.plan(lab(S.Shaping("a0", "a", rate="2mbit")), lab_world(), owner=MARK, prune=True)) == []
+    plan = P.plan(lab(), lab_world(), owner=MARK, prune=True)
+    assert describe(plan) == ["delete shaping of 'a0' in a"]
+    (removed,) = [obj for obj in plan.objects if obj.key[0] == "shaping"]
+    assert removed.before["rate"] == "2mbit" and removed.after == {"interface": "a0", "netns": "a", "state": "absent",
+                                                                   "qdisc": None}
+    assert [q.index for q in plan.projected.spaces["a"].qdiscs.roots] == [8, 9], "the htb and the stranger's stay"
+    assert describe(P.plan(lab(), lab_world(), owner=MARK, prune=False)) == []
+
+
+def test_prune_names_no_qdisc_of_a_device_it_deletes():
+    """A dropped pair takes its qdisc with it: one deletion, no qdisc step."""
+    plan = P.plan(lab(pairs=("e0",)), lab_world(), owner=MARK, prune=True)
+    assert describe(plan) == ["delete a0 in a"], describe(plan)

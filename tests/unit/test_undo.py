@@ -63,3 +63,25 @@ def test_undo_puts_back_what_was_read_before(action, undo):
 ], ids=lambda action: action.describe())
 def test_what_cannot_be_put_back_says_so(action):
     assert action.undo(before()) is None
+
+
+def tun_world(owner=0):
+    tap = Link("t0", 5, "tun", 1500, True, info=P.TunInfo(mode="tap", owner=owner, group=0, pi=False, vnet_hdr=True))
+    macvlan = Link("mv0", 6, "macvlan", 1500, True, info=P.MacvlanInfo(mode="bridge", parent=4))
+    return world(host=[Link("p0", 4, "veth", 1500, True), tap, macvlan])
+
+
+def test_a_tap_change_is_put_back_as_read():
+    change = P.SetTunParams(HOST, "t0", mode="tap", owner=1000, pi=True, vnet_hdr=True,
+                            changes=(("pi", True), ("owner", 1000)))
+    assert change.undo(tun_world()) == (P.SetTunParams(HOST, "t0", mode="tap", owner=0, pi=False, vnet_hdr=True,
+                                                       changes=(("pi", False), ("owner", 0))),)
+    # The kernel takes no unset owner back (TUNSETOWNER refuses an invalid id): said so, not pretended.
+    assert change.undo(tun_world(owner=None)) is None
+    assert P.SetTunParams(HOST, "t0", mode="tap", pi=True, changes=(("pi", True),)).undo(tun_world(owner=None)) == (
+        P.SetTunParams(HOST, "t0", mode="tap", pi=False, vnet_hdr=True, changes=(("pi", False),)),)
+
+
+def test_a_macvlan_mode_change_is_put_back_as_read():
+    assert P.SetMacvlanMode(HOST, "mv0", "private").undo(tun_world()) == (P.SetMacvlanMode(HOST, "mv0", "bridge"),)
+    assert P.SetMacvlanMode(HOST, "nosuch", "private").undo(tun_world()) is None
