@@ -26,7 +26,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     prune=dict(type="bool", default=True),
     iptables_backend=dict(type="str", choices=["auto", "legacy", "nft"]),
-    lock_timeout=dict(type="float"),
+    lock_timeout=dict(type="int"),
 )
 MUTUALLY_EXCLUSIVE = [("src", "lab")]
 REQUIRED_ONE_OF = [("src", "lab")]

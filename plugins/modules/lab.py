@@ -73,7 +73,7 @@ options:
     description:
       - Passed to M(netvirt.linux.topology) as its O(netvirt.linux.topology#module:lock_timeout); omitted,
         that module's default.
-    type: float
+    type: int
 extends_documentation_fragment:
   - netvirt.linux._netns.requirements
   - netvirt.linux._attributes.action_plugin
