@@ -420,17 +420,24 @@ def _check_gateways(routes, addresses, namespaces, problems: List[str]) -> None:
     lab does not describe. A route with a dev and no gateway makes its
     destination a connected network too, as the kernel sees it.
     """
+    # Each namespace's connected subnets, (dev, network), read once: a lab routed statically has a route per
+    # node and subnet, and reading every interface again for each route made this quadratic.
+    connected: Dict[Optional[str], List[tuple]] = {}
+    for key, interface in _interfaces(addresses):
+        connected.setdefault(key[0], []).append((key[1], interface.network))
+    device_routes: Dict[Optional[str], List[tuple]] = {}
+    for _w, other in routes:
+        if other.gateway is None and other.dev is not None:
+            device_routes.setdefault(other.netns, []).append((other.dev, ipaddress.ip_network(other.dst)))
     for where, route in routes:
         if route.gateway is None or route.netns not in namespaces or route.dev == "lo":
             continue
         gateway = ipaddress.ip_address(route.gateway)
         if gateway.is_link_local:
             continue
-        subnets = [(key[1], interface.network) for key, interface in _interfaces(addresses)
-                   if key[0] == route.netns and route.dev in (None, key[1])]
-        subnets += [(other.dev, ipaddress.ip_network(other.dst)) for _w, other in routes
-                    if other.netns == route.netns and other.gateway is None and other.dev is not None
-                    and route.dev in (None, other.dev)]
+        subnets = [(dev, network) for dev, network in connected.get(route.netns, ()) if route.dev in (None, dev)]
+        subnets += [(dev, network) for dev, network in device_routes.get(route.netns, ())
+                    if route.dev in (None, dev)]
         if any(gateway in network for _dev, network in subnets):
             continue
         target = _where(route.netns)
