@@ -61,10 +61,11 @@ class ActionModule(ActionBase):
         lab = self._load(args) if args["src"] is not None else copy.deepcopy(args["lab"])
         host = to_text(task_vars.get("inventory_hostname"))
         try:
-            compiled = compile_lab(lab, hosts=underlay_addresses(task_vars))
+            # Each host's run checks its own share as topology will (the others are checked on their hosts').
+            compiled = compile_lab(lab, hosts=underlay_addresses(task_vars), validate=host)
         except LabFileError as exc:
-            where = "lab file %s" % args["src"] if args["src"] is not None else "lab"
-            raise AnsibleActionFail("%s:\n%s" % (where, exc.msg)) from None
+            where = args["src"] if args["src"] is not None else "lab"
+            raise AnsibleActionFail("%s: %s" % (where, exc.msg), result={"problems": exc.problems}) from None
         share = compiled.shares.get(host)
         if share is None:
             # compile_lab promises a share for every host of the play; this is not a user's mistake.

@@ -28,8 +28,8 @@ description:
     own share with M(netvirt.linux.topology) (the play's forks build the hosts in parallel), and a link whose
     nodes sit on different hosts is joined by VXLAN over the hosts' own network. A host's underlay address is
     its C(netvirt_underlay_address) host variable, else its C(ansible_host).
-  - Every problem of the lab file is reported at once, naming the node or the link and the key, and fails the
-    task before anything is read or changed on any host (in check mode too).
+  - Every problem of the lab file is reported at once, naming the node or the link and the key (also as
+    RV(problems)), and fails the task before anything is read or changed on the host (in check mode too).
   - The lab file is the lab's whole truth on each host - with O(prune=true), what an earlier version of the
     lab made on a host and the file no longer places there is removed, on a host the lab no longer uses too.
   - Besides what M(netvirt.linux.topology) returns, the task returns the lab's addresses and the reachability
@@ -161,6 +161,12 @@ summary_text:
   returned: always
   type: str
   sample: "lab first: 3 nodes, 2 links, 1 host, routing static; localhost: created: 3 netns, 2 veth, 2 route"
+problems:
+  description: When the lab file has mistakes (the task fails), each of them, naming the node or link and the key.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["links[1].nodes: unknown node 'h9' (declare it under nodes)"]
 actions:
   description: The changes made on this host, or that would be made in check mode, in the order they are applied.
   returned: success
