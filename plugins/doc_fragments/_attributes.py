@@ -48,3 +48,17 @@ ModuleDocFragment.READ_ONLY = changed(
     check_mode=dict(details="The module changes nothing, so it runs the same in check mode."),
     diff_mode=dict(support="none"),
 )
+
+
+def added(**attributes: dict) -> str:
+    """DOCUMENTATION with more attributes."""
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+    fragment["attributes"].update(attributes)
+    return json.dumps(fragment)
+
+
+# netvirt.linux._attributes.action_plugin: a module that is an action plugin (it runs on the controller first).
+ModuleDocFragment.ACTION_PLUGIN = added(
+    action=dict(description="Indicates this has a corresponding action plugin so some parts of the options can be "
+                            "executed on the controller.", support="full"),
+)

@@ -20,11 +20,13 @@ Each one, in a fresh sandbox, walks the user's path:
 
 How a playbook is torn down and where it runs is read from the playbook
 itself: a header line ``# test-teardown: <playbook> [ansible-playbook args]``
-names its teardown; without one, ``<name>_down.yml`` if that exists (lab.yml
--> lab_down.yml), else ``teardown.yml``. A header line ``# test-hosts: N``
+names its teardown; without one, ``<name>_down.yml`` if that exists (two_labs.yml
+-> two_labs_down.yml), else ``teardown.yml``. A header line ``# test-hosts: N``
 (N >= 2) marks a playbook that needs several hosts: it runs in the multi-host
 harness (multihost.py, real SSH between simulated hosts), with the same five
-steps on every host. A Molecule scenario is torn down by its cleanup.yml (else
+steps on every host. A header line ``# test-user-path: <test file>`` marks a
+playbook that needs the user's input (the lab_* playbooks take ``-e lab=FILE``):
+that test file walks its path (and says so by naming the playbook). A Molecule scenario is torn down by its cleanup.yml (else
 destroy.yml, else teardown.yml).
 
 A playbook that a Makefile target runs (``$(PLAYBOOK) playbooks/<file>``) is
@@ -55,7 +57,7 @@ from sandbox import HERE, PYTHON, REPO, ensure_collection_path
 PLAYBOOKS = REPO / "playbooks"
 DEFAULT_TEARDOWN = PLAYBOOKS / "teardown.yml"
 MOLECULE_TEARDOWNS = ("cleanup.yml", "destroy.yml")
-MARKER = re.compile(r"^#\s*test-(hosts|teardown):\s*(.+?)\s*$", re.MULTILINE)
+MARKER = re.compile(r"^#\s*test-(hosts|teardown|user-path):\s*(.+?)\s*$", re.MULTILINE)
 
 
 def is_teardown(path: Path) -> bool:
@@ -99,6 +101,8 @@ def playbook_cases() -> List[Case]:
         if is_teardown(path):
             continue
         mark = markers(path)
+        if "user-path" in mark:
+            continue  # walked by the test file it names (test_discovery_covers_every_playbook_and_scenario)
         if "teardown" in mark:
             words = shlex.split(mark["teardown"])
             teardown, args = PLAYBOOKS / words[0], words[1:]
@@ -416,15 +420,20 @@ def test_discovery_covers_every_playbook_and_scenario():
     """What the rules above find: every playbook but the teardowns, make lab's pair, the multi-host lab."""
     names = {c.playbook.name for c in CASES if c.scenario is None}
     top = {p.name for p in PLAYBOOKS.glob("*.yml")}
-    assert names and names == {n for n in top if not is_teardown(PLAYBOOKS / n)}
-    assert {n for n in top if is_teardown(PLAYBOOKS / n)} == {"teardown.yml", "lab_down.yml"}
+    elsewhere = {p.name: markers(p)["user-path"] for p in PLAYBOOKS.glob("*.yml") if "user-path" in markers(p)}
+    assert names and names == {n for n in top if not is_teardown(PLAYBOOKS / n)} - set(elsewhere)
+    # A playbook walked elsewhere is walked there: the named test file runs it by name.
+    assert {"lab_up.yml", "lab_check.yml", "lab_show.yml", "lab_down.yml"} <= set(elsewhere)
+    for name, test_file in elsewhere.items():
+        assert '"%s"' % Path(name).stem in (REPO / test_file).read_text(), (name, test_file)
+    assert {n for n in top if is_teardown(PLAYBOOKS / n)} == {"teardown.yml", "two_labs_down.yml", "lab_down.yml"}
     assert len([c for c in CASES if c.scenario]) == len(list(REPO.glob("roles/*/molecule/*/molecule.yml")))
     for case in CASES:
         assert case.teardown.is_file(), "%s: teardown %s does not exist" % (case.id, case.teardown)
     by_name = {c.playbook.name: c for c in CASES if c.scenario is None}
-    # make lab twice, then make lab-down, is lab.yml's path.
-    assert make_targets().get("lab.yml") == "lab" and make_targets().get("lab_down.yml") == "lab-down"
-    assert by_name["lab.yml"].teardown.name == "lab_down.yml"
+    # make lab twice, then make lab-down, is two_labs.yml's path.
+    assert make_targets().get("two_labs.yml") == "lab" and make_targets().get("two_labs_down.yml") == "lab-down"
+    assert by_name["two_labs.yml"].teardown.name == "two_labs_down.yml"
     # stretched_lab.yml points each host at the others: it runs on several hosts.
     assert by_name["stretched_lab.yml"].hosts >= 2
     assert os.path.basename(str(by_name["seed000_host_netns.yml"].teardown)) == "teardown.yml"
@@ -435,6 +444,8 @@ def test_every_role_is_walked_in_make_test(role):
     """A Molecule scenario's path left to make soak leaves its role proven in make test: a shipped
     playbook (or the scenario make test keeps) walks the user's path with it."""
     walked = sorted(c.id for c in CASES if in_make_test(c) and role in roles_used(c.playbook))
+    # A playbook walked by the test file its header names (test-user-path) walks the role there.
+    walked += sorted(p.name for p in PLAYBOOKS.glob("*.yml") if "user-path" in markers(p) and role in roles_used(p))
     assert walked, "no user path of make test runs role %s (only make soak's: %s)" % (
         role, sorted(c.id for c in CASES if role in roles_used(c.playbook)))
     assert any(c.id == SCENARIO_IN_MAKE_TEST for c in CASES)
