@@ -40,12 +40,15 @@ SEED_PLAYBOOK = {
     "seed004_tun": "seed004_tun",
     "seed004_veth_pair": "seed004_veth_pair",
 }
-# The seed playbook's own proof for the router (its FORWARD chain drops client2, its NAT lets client1 out):
-# the generated checks do not simulate iptables chains, so they say otherwise for these pairs.
+# The seed playbook's own proof for the router (its FORWARD chain drops client2, its NAT lets client1 out),
+# and the two clients, whose replies or requests from client2 the FORWARD chain drops too: the generated
+# checks do not simulate iptables chains, so they say otherwise for client1 -> upstream and between the clients.
 ROUTER_PROOF = [
     {"from": "client1", "to": ["192.0.2.1"]},
     {"from": "client2", "to": ["192.0.2.1"], "expect": "unreachable"},
     {"from": "upstream", "to": ["10.0.1.1", "10.0.2.1"], "expect": "unreachable"},
+    {"from": "client1", "to": ["10.0.2.1"], "expect": "unreachable"},
+    {"from": "client2", "to": ["10.0.1.1"], "expect": "unreachable"},
 ]
 
 
@@ -85,15 +88,27 @@ def test_a_seed_lab_file_builds_the_seed_playbooks_state(seed_lab, sandbox, name
         assert compiled.notes, "the compiler should say its checks do not simulate the chains"
         proof = sandbox.module("netvirt.linux.reachability", {"checks": ROUTER_PROOF})
         # What the generated checks say of those pairs, without the chains: a reply to client1 has no route
-        # back (NAT is not simulated), client2 has its path.
+        # back from the upstream (NAT is not simulated), the clients reach each other (the drop is not).
         generated = {(c.get("from"), to): c["expect"] for c in compiled.checks for to in c["to"]}
         assert generated[("client1", "192.0.2.1")] == generated[("client2", "192.0.2.1")] == "unreachable"
+        assert generated[("client1", "10.0.2.1")] == generated[("client2", "10.0.1.1")] == "reachable"
     elif compiled.checks:
         proof = sandbox.module("netvirt.linux.reachability", {"checks": compiled.checks})
     else:
         return  # seed 004's veth pair and tun: nothing to ping across (test_playbooks_seeds.py's header)
     # The module fails a pair against its expectation (sandbox.module asserts it did not fail): said again.
     assert proof["summary"]["failed"] == 0 and all(row["ok"] for row in proof["matrix"]), proof["matrix_text"]
+
+
+def test_the_walkthrough_shows_each_seed_lab_file_beside_its_picture():
+    text = (REPO / "docs" / "walkthrough.md").read_text()
+    for name, playbook in SEED_PLAYBOOK.items():
+        section = text.split("### `playbooks/%s.yml`" % playbook, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+        body = "\n".join(line for line in (LABS / ("%s.yml" % name)).read_text().splitlines()
+                         if line != "---" and not line.startswith("#"))
+        assert "](images/%s.svg)" % playbook in section
+        assert "`playbooks/labs/%s.yml`:\n\n```yaml\n%s\n```" % (name, body) in section, \
+            "the walkthrough's copy of %s.yml differs from the file" % name
 
 
 def test_lab_up_builds_the_netfilter_router_seed_and_lab_down_removes_it(seed_lab, sandbox, tmp_path):
