@@ -25,7 +25,7 @@ from sandbox import REPO, ensure_collection_path
 from test_lab_playbooks import ok, result_of, user_run
 
 sys.path.insert(0, str(ensure_collection_path()))
-from ansible_collections.netvirt.linux.plugins.module_utils._labfile import compile_lab  # noqa: E402
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import compile_lab
 
 LABS = REPO / "playbooks" / "labs"
 # Each lab file, and the seed playbook whose state it must build.
@@ -126,4 +126,3 @@ def test_lab_up_builds_the_netfilter_router_seed_and_lab_down_removes_it(seed_la
     assert again["result"]["changed"] is False
     ok(user_run(sandbox, directory, "lab_down", "-e", "lab=lab.yml"))
     assert sandbox.snapshot() == empty, "lab_down left something behind"
-
