@@ -1272,7 +1272,9 @@ def to_lab(description: Mapping, name: Optional[str] = None) -> Tuple[dict, List
         notes.append("%s: kept as topology entries (%d)" % (section, len(entries)))
     uses_host = any(end.split(":")[0] == HOST_NODE for link in lab["links"] for end in link["nodes"]) or \
         any(link.get("bridge_in") == HOST_NODE for link in lab["links"])
-    if uses_host:
+    if uses_host or not nodes:
+        # A lab file has at least one node: a lab of host devices only (a tap, a pair with both ends there)
+        # is node `host`'s.
         nodes[HOST_NODE] = {}
     for section in SECTION_OPTIONS:
         if kept.get(section):

@@ -54,8 +54,11 @@ options:
     description:
       - The language of RV(diagram) - V(mermaid) (a flowchart GitHub and GitLab draw in Markdown) or V(dot)
         (Graphviz; C(dot -Tsvg)).
+      - V(lab) returns what was read as a lab file of nodes and links too (RV(lab_file), the input of
+        M(netvirt.linux.lab)), so a lab made by hand or by M(netvirt.linux.topology) is adopted as nodes and
+        links; RV(diagram) is then drawn in Mermaid.
     type: str
-    choices: [mermaid, dot]
+    choices: [mermaid, dot, lab]
     default: mermaid
 extends_documentation_fragment:
   - netvirt.linux._attributes.read_only
@@ -95,6 +98,19 @@ EXAMPLES = r"""
     lab: seed002
     format: dot
   register: seed002
+
+- name: Adopt a lab made by hand as nodes and links, in a lab file for netvirt.linux.lab
+  netvirt.linux.lab_info:
+    lab: seed002
+    format: lab
+  register: seed002_lab
+
+- name: Keep it beside the playbook (ansible-playbook netvirt.linux.lab_up -e lab=seed002.lab.yml rebuilds it)
+  ansible.builtin.copy:
+    content: "{{ seed002_lab.lab_file | to_nice_yaml(sort_keys=false) }}"
+    dest: seed002.lab.yml
+    mode: "0644"
+  delegate_to: localhost
 
 - name: Two namespaces and what joins them, without the host
   netvirt.linux.lab_info:
@@ -215,6 +231,28 @@ left_out:
   type: list
   elements: dict
   sample: [{namespace: null, name: eth0, kind: null, reason: "not a device netvirt.linux makes (not a virtual device)"}]
+lab_file:
+  description:
+    - With O(format=lab), what was read as a lab file - C(name) (O(lab), else C(adopted)), C(nodes) (each
+      namespace, C(forward) from its C(net.ipv4.ip_forward)), C(links) (each veth pair between two namespaces or a
+      namespace and the host; each bridge whose ports are all veth ends to namespaces, as a LAN with
+      C(bridge_in) and C(ports)), every interface name and address written out, so that M(netvirt.linux.lab)
+      builds it back unchanged (with routing V(none)).
+    - What has no lab form (routes, vxlans, taps, macvlans, shaping, iptables chains, a bridge with other ports
+      or settings) is kept in its M(netvirt.linux.topology) section beside the nodes and links, each said in
+      RV(lab_notes).
+  returned: when O(format=lab)
+  type: dict
+  sample: {name: seed002, nodes: {net0: {}, net1: {}, bridge: {}},
+           links: [{name: br, nodes: ["net0:net0-bridge", "net1:net1-bridge"], bridge_in: bridge,
+                    ports: {net0: bridge-net0, net1: bridge-net1},
+                    addresses: {net0: 10.0.1.1/24, net1: 10.0.1.2/24}}]}
+lab_notes:
+  description: With O(format=lab), what of RV(topology) kept its topology form in RV(lab_file), or was left out, and why.
+  returned: when O(format=lab)
+  type: list
+  elements: str
+  sample: ["routes[0]: a route has no lab form: kept in routes"]
 summary:
   description: How many of each were described.
   returned: always
@@ -231,7 +269,7 @@ ARGUMENT_SPEC = dict(
     lab=dict(type="str"),
     namespaces=dict(type="list", elements="str"),
     host=dict(type="bool", default=True),
-    format=dict(type="str", choices=["mermaid", "dot"], default="mermaid"),
+    format=dict(type="str", choices=["mermaid", "dot", "lab"], default="mermaid"),
 )
 SYSCTL_BASE = "/proc/sys/"
 
@@ -362,8 +400,14 @@ def main():
     for warning in warnings + info.warnings:
         module.warn(warning)
     summary = {section: len(entries) for section, entries in info.topology.items() if isinstance(entries, list)}
-    module.exit_json(changed=False, topology=info.topology, diagram=_labinfo.diagram(info.topology, params["format"]),
-                     links=info.links, left_out=info.left_out, summary=summary)
+    extra = {}
+    if params["format"] == "lab":
+        from ansible_collections.netvirt.linux.plugins.module_utils._labfile import to_lab
+
+        extra["lab_file"], extra["lab_notes"] = to_lab(info.topology, name=lab)
+    language = "mermaid" if params["format"] == "lab" else params["format"]
+    module.exit_json(changed=False, topology=info.topology, diagram=_labinfo.diagram(info.topology, language),
+                     links=info.links, left_out=info.left_out, summary=summary, **extra)
 
 
 if __name__ == "__main__":

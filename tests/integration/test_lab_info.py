@@ -8,9 +8,15 @@ the returned description in a second, empty sandbox; the two kernels' states
 snapshot.py) must be equal, and a second `topology` run changes nothing.
 """
 
+import sys
+
 import labgen
 import pytest
-from sandbox import REPO, Sandbox
+import yaml
+from sandbox import REPO, Sandbox, ensure_collection_path
+
+sys.path.insert(0, str(ensure_collection_path()))
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import compile_lab
 
 SEED_PLAYBOOKS = sorted(path.stem for path in (REPO / "playbooks").glob("seed*.yml"))
 
@@ -219,11 +225,20 @@ def test_a_seed_playbooks_lab_is_rebuilt_from_its_description(seed_lab, tmp_path
     The lab is the seed_lab fixture's (ansible-playbook on an empty sandbox, once per test process,
     shared with test_playbooks_seeds.py, which only reads it too)."""
     box, _records, built = seed_lab(playbook)
-    info = read(box)
+    info = read(box, format="lab")
     snapshot, first, second = rebuild(tmp_path, info["topology"])
     assert first["changed"] is True
     assert second["changed"] is False, second["actions"]
     assert snapshot == built, "the rebuilt lab differs from the one %s.yml made" % playbook
+    # Adopted as nodes and links (issue 26 item 5): the lab file, compiled, builds the same lab again.
+    lab_file = info["lab_file"]
+    assert lab_file["name"] == "adopted" and isinstance(info["lab_notes"], list)
+    share = compile_lab(lab_file).shares["localhost"]
+    snapshot, first, second = rebuild(tmp_path / "from-lab-file", share)
+    assert first["changed"] is True
+    assert second["changed"] is False, second["actions"]
+    assert snapshot == built, "the lab file lab_info wrote builds another lab than %s.yml made:\n%s" % (
+        playbook, yaml.safe_dump(lab_file, sort_keys=False))
 
 
 def test_seed002_description_reads_as_the_seed_draws_it(sandbox):

@@ -753,3 +753,12 @@ def test_a_gateway_is_reached_over_the_first_shared_link_with_addresses():
     assert routes == [{"netns": "h", "dst": "default", "gateway": "10.128.0.2"}]
     lab["links"].pop()
     assert problems(lab) == ["nodes.h.gateway: h and r have addresses on no link they share (links[0])"]
+
+
+def test_to_lab_of_host_devices_only_is_node_hosts():
+    # seed 004's tun: a tap in the host and nothing else; a lab file has at least one node.
+    reading = {"namespaces": [], "taps": [{"name": "tun0", "mode": "tun", "addresses": ["10.0.0.1/24"]}]}
+    lab, notes = to_lab(reading, name="tun")
+    assert lab["nodes"] == {"host": {}} and lab["taps"] == reading["taps"]
+    assert notes == ["taps: kept as topology entries (1)"]
+    assert compile_lab(lab).shares["localhost"]["taps"] == reading["taps"]
