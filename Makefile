@@ -12,8 +12,9 @@
 #                  through ansible-playbook), the 25 slowest tests are listed at the end
 #   make soak      the soaks make test leaves out (pytest -m soak), each a path make test
 #                  proves once: the Molecule scenarios but one (and their converges' user
-#                  paths), the second multi-host runs (seed lab 000 again on three hosts, the
-#                  stretched lab), the generated labs beyond the first few through ansible-playbook
+#                  paths), the multi-host runs beyond stretched_lab.yml's user path on two hosts
+#                  (lab_host and seed lab 000 on three hosts, once and again; the stretched lab's
+#                  details), the generated labs beyond the first few through ansible-playbook
 #   make molecule  every role's Molecule scenarios end to end (molecule test, one by one)
 #   make lab | lab-down    stand up / tear down seed labs 000 and 002 on THIS host (root)
 #   make try [LAB=seed003_bridge_host] [TRY_COMMAND='ip netns list']

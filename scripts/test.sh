@@ -24,7 +24,7 @@
 #                 whole once both end); pytest runs last so its summary line closes the output
 #   soak          the soaks make test leaves out (pytest -m soak): every Molecule
 #                 scenario but the one make test runs (and their converges' user paths),
-#                 the second multi-host runs, the generated labs beyond the first few
+#                 the multi-host runs but stretched_lab.yml's user path, the generated labs beyond the first few
 #                 through ansible-playbook
 #   molecule      every role's Molecule scenarios end to end (test_molecule.py)
 #

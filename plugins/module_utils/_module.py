@@ -17,7 +17,6 @@ from typing import Optional, Sequence
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import MissingLibraryError, PrivilegeError
-from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id  # noqa: F401 - re-exported; pylint: disable=unused-import
 from ansible_collections.netvirt.linux.plugins.module_utils._options import NETNS, argument_spec, non_string_names
 
 PREPARE_HINT = (

@@ -99,7 +99,7 @@ def dependency_order(desired: Sequence) -> List[int]:
 
 
 def _sorted(desired: Sequence, indices: List[int], _kinds) -> List[int]:
-    rank = {kind.name: number for number, kind in enumerate(_kinds.KINDS)}
+    rank = {name: number for number, name in enumerate(_kinds.names())}
     namespaces: Dict[str, int] = {}
     devices: Dict[Tuple[Optional[str], str], int] = {}
     # namespace -> [(network, index)]: the subnets each object connects to that namespace.
@@ -191,8 +191,12 @@ class Planner:
 
     def plan(self, desired: Sequence) -> Plan:
         plan = Plan()
-        for kind in _kinds.KINDS:
-            if kind.prepare is not None:
+        # The kinds of the desired objects only (each in the registry's order): a kind's prepare notes what
+        # its own objects want, and one without objects here has nothing to note.
+        wanted = {obj.kind for obj in desired}
+        for name in _kinds.names():
+            kind = _kinds.get(name) if name in wanted else None
+            if kind is not None and kind.prepare is not None:
                 kind.prepare(self, [obj for obj in desired if obj.kind == kind.name])
         results: List[Optional[ObjectResult]] = [None] * len(desired)
         # Each object after what it stands on (its namespace, parent, master, ports, gateway's subnet), whatever

@@ -94,7 +94,7 @@ def _kind_rank(kind: str) -> Tuple[int, str]:
     """Kinds in the registry's order; a link of a kind no kind file knows ("link", "dummy") after them."""
     from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
 
-    order = [known.name for known in _kinds.KINDS]
+    order = _kinds.names()
     return (order.index(kind) if kind in order else len(order), kind)
 
 

@@ -3,12 +3,12 @@ import os
 import pytest
 from sandbox import REPO, Sandbox
 
-# The longest files first (multi-host runs, user paths, Molecule: a minute or more a test).
+# The longest files first (user paths, the multi-host one the longest, Molecule: a minute or more a test).
 # xdist's loadgroup hands tests out in collection order, so these start at once on both
 # workers and the short ones fill in behind them: the two workers end together instead of
 # one finishing a three-minute test while the other waits. The sort is stable: within a
 # file, and among the other files, the order stays as written.
-LONGEST_FIRST = ("test_multihost.py", "test_user_paths.py", "test_molecule.py", "test_versions.py",
+LONGEST_FIRST = ("test_user_paths.py", "test_molecule.py", "test_multihost.py", "test_versions.py",
                  "test_generated_labs.py", "test_module_defaults.py", "test_bench.py", "test_playbooks_seeds.py",
                  "test_inprocess_parity.py")
 

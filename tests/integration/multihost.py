@@ -72,18 +72,18 @@ def ssh_key(directory: Path) -> Path:
     return key
 
 
-def _netns_id(pid: int) -> str:
+def netns_id(pid: int) -> str:
     return os.readlink("/proc/%d/ns/net" % pid)
 
 
-def _kill_netns_members(netns_id: str, keep: Iterable[int] = ()) -> None:
+def _kill_netns_members(netns: str, keep: Iterable[int] = ()) -> None:
     """Kill the processes living in one network namespace (all of them started by this harness)."""
     keep = set(keep)
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in keep or int(entry) == os.getpid():
             continue
         try:
-            if os.readlink("/proc/%s/ns/net" % entry) == netns_id:
+            if os.readlink("/proc/%s/ns/net" % entry) == netns:
                 os.kill(int(entry), signal.SIGKILL)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
@@ -112,7 +112,7 @@ class LabHost:
             self._holder.kill()
             raise RuntimeError("could not start lab host %s" % name)
         self.pid = self._holder.pid
-        if _netns_id(self.pid) == _netns_id(sandbox.pid):
+        if netns_id(self.pid) == netns_id(sandbox.pid):
             self.close()
             raise RuntimeError("lab host %s shares the sandbox's network namespace" % name)
         try:
@@ -182,7 +182,7 @@ class LabHost:
     def close(self) -> None:
         netns = None
         try:
-            netns = _netns_id(self.pid)
+            netns = netns_id(self.pid)
         except FileNotFoundError:
             pass
         for proc in (getattr(self, "_sshd", None), self._holder):
@@ -287,7 +287,7 @@ class LabHosts:
         for host in self.hosts.values():
             host.close()
         # ssh's ControlPersist masters run in the sandbox; they are this harness's own.
-        _kill_netns_members(_netns_id(self.sandbox.pid), keep=[self.sandbox.pid])
+        _kill_netns_members(netns_id(self.sandbox.pid), keep=[self.sandbox.pid])
         shutil.rmtree(self.control_dir, ignore_errors=True)
 
 

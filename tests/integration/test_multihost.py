@@ -60,6 +60,13 @@ def build_on_three_hosts(sandbox, tmp_path, key, wheels) -> LabHosts:
     return lab
 
 
+# A soak (make soak): make test runs lab_host from bare python3 over SSH on fresh hosts, then a lab
+# there through the interpreter it hands over, in test_user_paths.py
+# (test_user_path_on_several_hosts[stretched_lab.yml], step 2, which also checks each host's venv
+# was made from its own python3, the lab_host_interpreter fact, that the hosts are apart and that the
+# controller got none of it), and veth_lab's user path on one host (test_user_path[molecule-veth_lab-default]).
+# It remains the run of three hosts at once.
+@pytest.mark.soak
 def test_lab_host_then_veth_lab_on_three_hosts(sandbox, tmp_path, session_key, wheels):
     lab = build_on_three_hosts(sandbox, tmp_path, session_key, wheels)
     try:

@@ -51,7 +51,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 import yaml
-from multihost import LabHosts, ssh_key, wheelhouse
+from multihost import LabHosts, netns_id, ssh_key, wheelhouse
 from sandbox import HERE, PYTHON, REPO, ensure_collection_path
 
 PLAYBOOKS = REPO / "playbooks"
@@ -318,6 +318,29 @@ class MultiTarget:
         state["controller"] = self.sandbox.snapshot()
         return state
 
+    def after_build(self, records: list, empty: dict, built: dict) -> List[str]:
+        """What the first build over SSH must have done beyond the five steps' checks (the three-host run of
+        test_multihost.py, a soak, asserts the same): the hosts are apart from each other and from the
+        controller, which got none of the lab; lab_host made each venv from the host's own python3 and
+        handed its interpreter over."""
+        problems = []
+        ids = [netns_id(host.pid) for host in self.lab.hosts.values()] + [netns_id(self.sandbox.pid)]
+        if len(set(ids)) != len(ids):
+            problems.append("lab hosts share a network namespace: %s" % ids)
+        if built["controller"] != empty["controller"]:
+            problems.append("the controller changed: %s" % "; ".join(
+                diff_snapshots(empty["controller"], built["controller"])[:12]))
+        if "lab_host" in roles_used(self.case.playbook):
+            for name, host in self.lab.hosts.items():
+                config = host.dir / "venv" / "pyvenv.cfg"
+                if not config.is_file() or "home = /usr/bin" not in config.read_text():
+                    problems.append("%s: lab_host's venv was not made from the host's python3" % name)
+                handed = [r["result"]["ansible_facts"]["lab_host_interpreter"] for r in records
+                          if r["host"] == name and "lab_host_interpreter" in r["result"].get("ansible_facts", {})]
+                if handed != [str(host.dir / "venv" / "bin" / "python")]:
+                    problems.append("%s: lab_host handed over %s, not its venv's python" % (name, handed))
+        return problems
+
     def check(self, diff: bool):
         return self.lab.playbook(self.case.playbook, self.extra_vars, check=False,
                                  extra_args=["--check"] + (["--diff"] if diff else []))
@@ -360,6 +383,8 @@ def user_path(target) -> Tuple[List[str], dict]:
     if not seen[step]:
         note(step, ["the first build changed nothing"])
     built = target.snapshot()
+    if hasattr(target, "after_build"):
+        note(step, target.after_build(records, empty, built))
 
     if getattr(target.case, "verify", None):
         # A Molecule scenario's own checks of what it built (molecule's verify step).

@@ -4,7 +4,7 @@ import pytest
 from unit_helpers import Bridge, Netns, Tap, Vxlan, validate_ifname, validate_netns_name
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ValidationError
-from ansible_collections.netvirt.linux.plugins.module_utils._module import resolve_id
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_tap import resolve_id
 
 
 @pytest.mark.parametrize("name, words", [

@@ -82,3 +82,41 @@ def test_the_action_group_holds_every_kind_that_takes_netns():
     """meta/runtime.yml's group netvirt: checked against the registry here, and against every module's
     rendered options by tests/build/test_collection_build.py."""
     assert action_group_misses(KINDS) == []
+
+
+def test_table_is_the_kinds():
+    """_kinds._TABLE (names and link kinds, read without importing the kind files) says what the kinds say."""
+    from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+
+    assert list(_kinds._TABLE) == [(kind.name, kind.link_kind) for kind in KINDS]
+    assert _kinds.names() == [kind.name for kind in KINDS]
+    # Every kind file is in the registry (a file with no line in _TABLE would be left out of KINDS).
+    files = sorted(path.stem[len("_kind_"):] for path in (REPO / "plugins" / "module_utils").glob("_kind_*.py"))
+    assert files == sorted(kind.name for kind in KINDS)
+
+
+def test_a_single_object_module_imports_only_the_kinds_it_meets():
+    """A veth task runs the veth kind's code (and shaping's, which a veth's options expand to), and netns's
+    (ownership's), not every kind file: Kind lookups import the kind files they need (_kinds.get), so that
+    a per-object task does not pay for every kind's import (issue 27). KINDS imports them all."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from ansible_collections.netvirt.linux.plugins.module_utils import _engine, _kinds, _module, _netlink, _plan, _report
+veth = _kinds.get("veth")
+assert _kinds.by_link_kind("veth") is veth and _kinds.by_link_kind("dummy") is None
+assert _plan.dependency_order([veth.build(dict(name="v0", peer="v1", state="present"))]) == [0]
+prefix = "ansible_collections.netvirt.linux.plugins.module_utils._kind_"
+print(" ".join(sorted(name[len(prefix):] for name in sys.modules if name.startswith(prefix))))
+assert len(_kinds.KINDS) == len(_kinds.names())
+print(" ".join(sorted(name[len(prefix):] for name in sys.modules if name.startswith(prefix))))
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    first, everything = proc.stdout.splitlines()
+    assert first.split() == ["netns", "shaping", "veth"]
+    assert everything.split() == sorted(kind.name for kind in KINDS)
