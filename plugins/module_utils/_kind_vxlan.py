@@ -1,18 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: netvirt.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kind ``vxlan``: a VXLAN tunnel endpoint, netns-local like a bridge, its fixed parameters guarded."""
+"""Kind ``vxlan``: a VXLAN tunnel endpoint, netns-local like a bridge, its fixed parameters guarded.
+
+``remotes`` is head-end replication: the device's own forwarding entry for the
+all-zeros MAC address, with one destination per remote, as `bridge fdb append
+00:00:00:00:00:00 dev DEV dst ADDR` makes it (frames with an unknown or
+broadcast destination are copied to each). Unlike the fixed parameters it is
+changed in place; the set of destinations of that entry, as the kernel reads
+it back (Kernel.fdb_entries), is compared with ``remotes`` and made equal.
+"""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from ansible_collections.netvirt.linux.plugins.module_utils import _nlwire
-from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_CREATE_LINK, LinkAction, where
-from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._actions import PHASE_ADDRESS, PHASE_CREATE_LINK, LinkAction, where
+from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, KernelError, ValidationError
 from ansible_collections.netvirt.linux.plugins.module_utils._kind import Kind
 from ansible_collections.netvirt.linux.plugins.module_utils._model import (
     MTU_MAX,
@@ -46,8 +54,18 @@ OPTIONS = dict(
         "Unicast address of the one peer endpoint that gets frames with unknown or broadcast destinations"
         " (point-to-point). Mutually exclusive with O(group).",
         "With neither O(remote) nor O(group) the device has no default destination (forwarding entries"
-        " are then added by other means, such as C(bridge fdb append)).",
+        " are then added by O(remotes), or by other means, such as C(bridge fdb append)).",
         "Fixed at creation; see O(recreate).",
+    ]),
+    remotes=dict(type="list", elements="str", description=[
+        "Unicast addresses of the peer endpoints that each get a copy of frames with unknown or broadcast"
+        " destinations (head-end replication): a segment of three or more endpoints with no multicast underlay.",
+        "Written as the device's forwarding entry for the all-zeros MAC address with one destination per address,"
+        " as C(bridge fdb append 00:00:00:00:00:00 dev DEV dst ADDR) makes it; destinations of that entry not"
+        " listed are removed, so V([]) removes them all. Omit it to leave the entry alone.",
+        "A set: the order does not matter and an address given twice counts once. Changed in place.",
+        "Mutually exclusive with O(remote) and O(group). Of one address family, that of O(local) when given;"
+        " IPv6 addresses need an IPv6 O(local) (the kernel makes the device for IPv4 otherwise).",
     ]),
     group=dict(type="str", description=[
         "Multicast group all endpoints join; needs O(dev). Mutually exclusive with O(remote).",
@@ -81,6 +99,8 @@ RETURNS = DEVICE_RETURNS("vxlan", [
     local=VALUE("str", "Source address; null when the kernel chooses.", "10.99.0.1"),
     remote=VALUE("str", "Unicast peer; null when none.", "10.99.0.2"),
     group=VALUE("str", "Multicast group; null when none.", None),
+    remotes=VALUE("list", "Head-end replication's peers (O(remotes)), sorted; [] when none.", [],
+                  elements="str"),
     dstport=VALUE("int", "UDP destination port.", 4789),
     dev=VALUE("str", "Underlay interface; null when none is pinned.", "eth0"),
 ), name="vx-lab", mtu=1450, master="br-lab")
@@ -113,6 +133,7 @@ class Vxlan(PortDevice):
     dstport: int = VXLAN_PORT
     dev: Optional[str] = None
     recreate: bool = False
+    remotes: Optional[Tuple[str, ...]] = None
 
     kind = "vxlan"
     # What the kernel fixes when it creates the device, in the order messages name them.
@@ -144,9 +165,25 @@ class Vxlan(PortDevice):
                                   "for a single peer use remote" % group)
         if group is not None and self.dev is None:
             raise ValidationError("group %s needs dev, the interface that joins the multicast group" % group)
+        remotes = _remotes(self.remotes)
+        if remotes is not None and (remote is not None or group is not None):
+            raise ValidationError("remotes and %s are mutually exclusive: give the peers every endpoint copies "
+                                  "unknown and broadcast frames to (remotes), or the one default destination "
+                                  "(%s)" % ("remote" if remote is not None else "group",
+                                            "remote" if remote is not None else "group"))
         versions = {a.version for a in (local, remote, group) if a is not None}
         if len(versions) > 1:
             raise ValidationError("local, remote and group must all be IPv4 or all be IPv6")
+        if remotes:
+            families = {a.version for a in remotes}
+            if len(families) > 1 or (versions and families != versions):
+                raise ValidationError("remotes %s: every address must be IPv%d, as %s" % (
+                    ", ".join(str(a) for a in remotes), next(iter(versions or families)),
+                    "local %s is" % local if local is not None else "the first is"))
+            if families == {6} and local is None:
+                raise ValidationError("remotes %s are IPv6: give local, an IPv6 address of this host, so that the "
+                                      "kernel makes the device for IPv6" % ", ".join(str(a) for a in remotes))
+            versions = families
         # The kernel's largest vxlan MTU leaves room for the outer headers below IP's 65535 (vxlan_max_mtu).
         headroom = VXLAN_HEADROOM[6 if 6 in versions else 4]
         if self.mtu is not None and self.mtu > MTU_MAX - headroom:
@@ -157,6 +194,34 @@ class Vxlan(PortDevice):
             validate_ifname(self.dev, "dev")
         for option, value in (("local", local), ("remote", remote), ("group", group)):
             object.__setattr__(self, option, None if value is None else str(value))
+        if remotes is not None:
+            object.__setattr__(self, "remotes", tuple(str(a) for a in remotes))
+
+
+def _remotes(given) -> Optional[list]:
+    """The remotes as addresses, sorted, each once; each a unicast address of a peer."""
+    if given is None:
+        return None
+    if isinstance(given, (str, bytes)) or not isinstance(given, (list, tuple)):
+        raise ValidationError("remotes must be a list of addresses, not %r" % (given,))
+    found = set()
+    for value in given:
+        address = ip_or_none(value, "remotes")
+        if address is None:
+            raise ValidationError("remotes: an empty entry; give an address of a peer endpoint")
+        if address.is_unspecified:
+            raise ValidationError("remotes: %s is the unspecified address; give a peer's own address" % address)
+        if address.is_multicast:
+            raise ValidationError("remotes: %s is a multicast address; remotes are peers' unicast addresses (a "
+                                  "multicast underlay is group, with dev)" % address)
+        found.add(address)
+    return sorted(found, key=_address_order)
+
+
+def _address_order(address) -> tuple:
+    """IPv4 before IPv6, then by value: how remotes are listed and changed."""
+    address = ipaddress.ip_address(address)
+    return (address.version, address)
 
 
 # Bytes of outer headers a vxlan device leaves room for below its underlay's MTU.
@@ -203,6 +268,91 @@ class CreateVxlan(LinkAction):
         return ", ".join(words)
 
 
+# The forwarding entry head-end replication is written as: frames with an unknown or broadcast destination.
+ALL_ZEROS = "00:00:00:00:00:00"
+# After the device exists, before its addresses (the entries need the device only).
+PHASE_REMOTES = PHASE_ADDRESS - 1
+
+
+class FdbEntry(NamedTuple):
+    """One destination of a vxlan's all-zeros forwarding entry; port, vni and via (an underlay ifindex) are None
+    when the kernel leaves them out, as it does for the device's own, which is what a remote is."""
+
+    dst: str
+    port: Optional[int] = None
+    vni: Optional[int] = None
+    via: Optional[int] = None
+
+    @property
+    def remote(self) -> bool:
+        return self.port is None and self.vni is None and self.via is None
+
+    def words(self) -> str:
+        extra = [(key, getattr(self, key)) for key in ("port", "vni", "via") if getattr(self, key) is not None]
+        return " ".join([self.dst] + ["%s %s" % pair for pair in extra])
+
+
+@dataclass(frozen=True)
+class ChangeRemote(LinkAction):
+    """One destination added to the all-zeros entry (``add``: `bridge fdb append 00:00:00:00:00:00 dev DEV dst
+    ADDR`) or removed from it (`bridge fdb del ...`); each puts the other back."""
+
+    entry: FdbEntry = FdbEntry("")
+    add: bool = True
+    phase = PHASE_REMOTES
+
+    def describe(self) -> str:
+        return "%s remote %s %s %s in %s" % ("add" if self.add else "remove", self.entry.words(),
+                                             "to" if self.add else "from", self.name, where(self.netns))
+
+    def apply(self, kernel) -> None:
+        change = kernel.fdb_append if self.add else kernel.fdb_delete
+        change(self.netns, kernel.ifindex(self.netns, self.name), ALL_ZEROS, *self.entry)
+
+    def undo(self, before):
+        return (ChangeRemote(self.netns, self.name, self.entry, not self.add),)
+
+    def hint(self, code: int) -> Optional[str]:
+        if code == errno.EAFNOSUPPORT:
+            return "the address is not of the device's family (an IPv6 remote needs an IPv6 local)"
+        return None
+
+
+def fdb_of(space: Optional[NamespaceState], link: Link) -> Tuple[FdbEntry, ...]:
+    """The destinations of a device's all-zeros entry, as read (NamespaceState.fdb) or planned."""
+    fdb = space.fdb if space is not None else None
+    return tuple(fdb.get(link.index, ())) if isinstance(fdb, dict) else ()
+
+
+def remotes_of(space: Optional[NamespaceState], link: Link) -> list:
+    """Its remotes: the plain destinations of its all-zeros entry but the default one (remote, group)."""
+    info = link.info if isinstance(link.info, VxlanInfo) else VxlanInfo()
+    default = {info.remote, info.group} - {None}
+    found = {entry.dst for entry in fdb_of(space, link) if entry.remote and entry.dst not in default}
+    return sorted(found, key=_address_order)
+
+
+def _plan_remotes(p, result: ObjectResult, desired: Vxlan, link: Link) -> None:
+    """Make the all-zeros entry's destinations the remotes: remove the others, append the missing."""
+    if desired.remotes is None:
+        return
+    space = p.space(desired.netns)
+    current = set(fdb_of(space, link))
+    wanted = {FdbEntry(address) for address in desired.remotes}
+
+    def order(entry: FdbEntry) -> tuple:
+        return _address_order(entry.dst) + (entry,)
+
+    for entry in sorted(current - wanted, key=order):
+        result.actions.append(ChangeRemote(desired.netns, desired.name, entry, add=False))
+    for entry in sorted(wanted - current, key=order):
+        result.actions.append(ChangeRemote(desired.netns, desired.name, entry))
+    if current != wanted:
+        fdb = dict(space.fdb) if isinstance(space.fdb, dict) else {}
+        fdb[link.index] = tuple(sorted(wanted, key=order))
+        space.fdb = fdb
+
+
 def _none_word(value) -> str:
     return "none" if value is None else str(value)
 
@@ -231,6 +381,7 @@ def vxlan_view(desired: Vxlan, link: Optional[Link], space: Optional[NamespaceSt
         "group": info.group,
         "dstport": info.dstport,
         "dev": dev.name if dev is not None else None,
+        "remotes": remotes_of(space, link),
         **device_view(link, desired, space, port=True),
     }
 
@@ -271,6 +422,7 @@ def plan_vxlan(p, desired: Vxlan) -> ObjectResult:
                                              group=desired.group, dstport=desired.dstport,
                                              dev=dev.index if dev is not None else None))
         space.links[link.name] = link
+    _plan_remotes(p, result, desired, link)
     link = p.plan_master(result, desired, link)
     link = p.settle(result, netns, link, desired.addresses, desired)
     result.after = vxlan_view(desired, link, p.space(netns))
@@ -398,6 +550,20 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
             entry[option] = getattr(info, option)
     if info.dstport is not None:
         entry["dstport"] = info.dstport
+    space = reader.world.spaces[netns]
+    odd = [entry.words() for entry in fdb_of(space, link)
+           if not entry.remote and entry.dst not in (info.remote, info.group)]
+    if odd:
+        reader.warn("vxlan '%s' in %s has destinations for unknown and broadcast frames with a port, vni or underlay "
+                    "of their own (%s), which remotes does not describe; left out" % (
+                        link.name, netns_label(netns), ", ".join(odd)))
+    remotes = remotes_of(space, link)
+    if remotes and not (info.remote or info.group):
+        entry["remotes"] = remotes
+    elif remotes:
+        reader.warn("vxlan '%s' in %s has a default destination (%s) and more destinations for unknown and broadcast "
+                    "frames (%s), which remotes does not describe beside it; left out" % (
+                        link.name, netns_label(netns), info.remote or info.group, ", ".join(remotes)))
     dev = reader.world.spaces[netns].by_index(info.dev) if info.dev else None
     mtu_default = reader.DEFAULT_MTU - VXLAN_OVERHEAD
     if dev is not None:
@@ -406,11 +572,36 @@ def describe(reader, netns, link: Link) -> Optional[dict]:
     return reader.common(entry, link, mtu_default)
 
 
+def read(kernel, netns: Optional[str], items) -> Dict[str, object]:
+    """The destinations of vxlan devices' all-zeros forwarding entries (NamespaceState.fdb, {ifindex: entries}):
+    of the named devices that exist, one small dump each, or (``fdb``, lab_info) of every device, one dump."""
+    if "fdb" in items:
+        found = kernel.fdb_entries(netns)
+    else:
+        found = []
+        for name in sorted(items):
+            try:
+                index = kernel.ifindex(netns, name)
+            except KernelError:
+                continue  # not made yet
+            found += kernel.fdb_entries(netns, index)
+    fdb: Dict[int, tuple] = {}
+    for record in found:
+        if record["self"] and record["lladdr"] == ALL_ZEROS and record["dst"]:
+            entry = FdbEntry(str(ipaddress.ip_address(record["dst"])), record["port"], record["vni"], record["via"])
+            fdb[record["index"]] = fdb.get(record["index"], ()) + (entry,)
+    return {"fdb": fdb}
+
+
+def reads(desired: Vxlan) -> list:
+    return [(desired.netns, desired.name)] if desired.state == "present" else []
+
+
 KIND = Kind(
     name="vxlan", desired=Vxlan, plan=plan_vxlan, options=OPTIONS, returns=RETURNS,
     section_skip=("state", "recreate"), section_required=("vni",), link_kind="vxlan", parse=parse,
     info_attributes=INFO_ATTRIBUTES,
     snapshot=("id", "local", "remote", "group", "port", "link"), section_noun="VXLAN devices", lower=lower,
     stands_on=stands_on, exclusive=exclusive,
-    describe=describe,
+    describe=describe, reads=reads, read=read, describe_reads=("fdb",),
 )

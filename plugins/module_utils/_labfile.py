@@ -3,43 +3,60 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A lab file (nodes and links) compiled into one `topology` description per host.
 
-Pure: data in, data out, no kernel. The same lab file and hosts always give the
-same names, addresses and VNIs, and appending a node or a link changes none
-that exist:
+Pure: data in, data out, no kernel. ``compile_lab(lab, hosts)`` returns a CompiledLab (placement, shares,
+addresses, checks, summary()); ``to_lab(description)`` goes the other way. The same lab file and hosts
+always give the same names, addresses and VNIs, and appending a node or a link changes none that exist
+(routes may change: a new link can make a shorter path). What the file may say, beside issue 26's keys:
 
-- Interfaces. A node's interfaces are ``eth0``, ``eth1``, ... in the order its
-  links appear; an end named in the file (``node:ifname``) takes no number, and an
-  automatic name skips a name an earlier end of that namespace holds (a later
-  explicit name that an earlier end holds is an error, never a rename). The
-  reserved node ``host`` is the machine's own namespace: its automatic names are
-  ``<lab>-eth<k>`` (a machine has its own ``eth0``).
-- Links. Two nodes on one host: one veth pair (the first end is the pair's
-  ``name``). Three or more nodes, ``bridge_in``, or nodes on several hosts: a
-  bridge named after the link (its ``name``, else ``br<index>`` inside a node or
-  ``<lab>-br<index>`` in the host's namespace) and, for each member, a veth from its
-  interface to a port of the bridge named ``<bridge>-<node>`` (or shorter forms,
-  every one checked against the names of its namespace). A member that holds the
-  bridge (the ``bridge_in`` node, or ``host`` for a bridge in the host's
-  namespace) has the bridge itself as its interface.
-- Addresses. Links take IPv4 subnets from the pool in the order they appear
-  (``p2p_prefix`` for two nodes, ``lan_prefix`` for more or with ``bridge_in``;
-  a two-node link across hosts is still ``p2p_prefix``), the k-th node of a link
-  host number k+1; a link's subnet depends on the links before it only, so an
-  explicit ``prefix`` (or explicit addresses) overlapping an earlier automatic
-  subnet is an error, and an automatic subnet skips the explicit ones before it.
-  With ``ipv6``, link i takes the pool's i-th /64 beside.
-- Across hosts: a link whose nodes sit on several hosts is a bridge on each of
-  them joined by a vxlan with VNI ``vni_base + link index`` (``vni_base`` derived
-  from the lab's name unless given).
-- Routing ``static``: for every node a route to every lab subnet it is not on,
-  via the next hop of a shortest path (breadth first over nodes, links as
-  hyperedges); of equal next hops, the one over the link that appears first, then
-  the node declared first. The node ``host`` never forwards (the machine's
-  forwarding is not the lab's to set), so no path runs through it.
-- Checks: every node to every other node's addresses, ``reachable`` where the
-  compiled tables (connected subnets, static and default routes, forwarding)
-  carry a ping there and its reply back.
+- Top level: ``vxlan: {vni_base, port}``, and any `topology` section but ``namespaces`` (``iptables_chains``,
+  ``routes``, ``taps``, ...), its entries given to the host of the node their ``netns`` names (none: the
+  first host). Unknown keys are errors.
+- A link mapping: ``ports: {node: name}`` names a member's bridge-side end, ``vni`` a link's own VNI;
+  ``addresses`` is keyed by node, or by ``node:ifname`` as written when a node is on a link twice (a veth with
+  both ends in one namespace); a value is a CIDR or a list (IPv4 and IPv6; empty: no address).
+
+What it makes of them:
+
+- Interfaces. A node's interfaces are ``eth0``, ``eth1``, ... in the order its links appear; an end named
+  in the file (``node:ifname``) takes no number, and an automatic name skips a name an earlier end of that
+  namespace holds (a later explicit name that an earlier end holds is an error, never a rename). The
+  reserved node ``host`` is the machine's own namespace (``netns`` omitted, ``peer_netns: ''``): its
+  automatic names are ``<lab>-eth<k>`` (``<lab>``: the lab name's first 6 characters), as a machine has
+  its own ``eth0``.
+- Links. Two nodes on one host: one veth pair, the first end its ``name``. Three or more nodes,
+  ``bridge_in``, or nodes on several hosts: a bridge named after the link (its ``name``, else ``br<index>``
+  inside a node, ``<lab>-br<index>`` in the host's namespace) and for each member a veth from its
+  interface (the veth's ``name``) to a port of the bridge (``peer``) named ``<bridge>-<node>``, else
+  ``<bridge>-<position>`` or ``<bridge>-<crc>`` when that is too long or taken; every name is checked
+  against the names of its namespace. A member that holds the bridge (the ``bridge_in`` node, or ``host``
+  for a bridge in the host's namespace) has the bridge itself as its interface, with its addresses.
+  ``mtu`` goes on every veth of the link; ``shaping`` on each member's own end (the veth's ``shaping``, and
+  ``peer_shaping`` for the second end of a pair), so each direction is shaped once, as lab_info reads it back.
+- Addresses. Links take IPv4 subnets from the pool in the order they appear (``p2p_prefix`` for two
+  nodes, also across hosts; ``lan_prefix`` for more or with ``bridge_in``), the k-th node of a link host
+  number k+1. A link whose every end has explicit addresses and no ``prefix`` takes no subnet. A link's
+  subnet depends on the links before it only: an explicit ``prefix`` or explicit addresses overlapping an
+  earlier automatic subnet is an error naming both, and an automatic subnet skips the explicit ones before
+  it. With ``ipv6``, link i takes the pool's i-th /64 beside. One address on two ends is an error.
+- Across hosts: a link whose nodes sit on several hosts is, on each host holding a member, a bridge in the
+  host's namespace with a vxlan port (VNI ``vni_base + link index``, ``vni_base`` from the lab name's CRC-32
+  unless given; ``local`` this host's underlay address, ``remote`` the other's, ``remotes`` the others' with
+  three or more), its veths' MTU 1450 unless the link gives one.
+- Forwarding. ``forward: true`` and transit nodes get ``net.ipv4.ip_forward: 1`` (and IPv6's
+  ``net.ipv6.conf.all.forwarding`` when the lab has IPv6 addresses); ``forward: false`` and nodes that are
+  someone's ``gateway`` without forwarding get 0, so that a machine whose namespaces inherit forwarding
+  behaves as the checks say. The node ``host`` is refused ``forward`` and ``gateway`` (the machine's own
+  forwarding and default route are not the lab's to set), never forwards in the checks, and is never a
+  transit; under ``routing: static`` it gets routes to the lab's subnets like any node.
+- Routing ``static``: for every node a route to every lab subnet it is not on, via the next hop of a
+  shortest path (breadth first over nodes, links as hyperedges, per address family), through nodes that may
+  forward (not ``host``, not ``forward: false``); of equal next hops, the one over the link that appears first,
+  then the node declared first. Overlapping subnets on two links are refused there (a route would be ambiguous).
+- Checks: every node to every other node's addresses, ``reachable`` where the compiled tables (connected
+  subnets, static and default routes, longest prefix first, forwarding) carry a ping there and its reply
+  from the target's address back to the source address the source would choose.
 """
+
 
 from __future__ import annotations
 
@@ -98,6 +115,8 @@ class CompiledLab:
     routing: str = "none"
     links: int = 0
     lans: int = 0
+    # What the caller should know: what the checks do not simulate (iptables chains).
+    notes: List[str] = field(default_factory=list)
 
     def checks_for(self, host: str) -> List[dict]:
         """The checks whose source node is placed on ``host`` (the node ``host`` is ``from`` omitted)."""
@@ -206,7 +225,6 @@ class _Compiler:
         except ValidationError as exc:
             self.problem("name: %s" % exc.msg)
             self.name = str(lab.get("name") or "lab")
-        self._read_hosts()
         self._read_addressing(lab.get("addressing"))
         routing = lab.get("routing", "none")
         routing = "none" if routing is None else routing
@@ -226,14 +244,6 @@ class _Compiler:
                     self.problem("%s: a list of mappings (the topology section's entries)" % section)
                     continue
                 self.extra[section] = [dict(entry) for entry in entries]
-
-    def _read_hosts(self) -> None:
-        for host, address in self.hosts.items():
-            if address is not None:
-                try:
-                    ipaddress.ip_address(address)
-                except ValueError:
-                    self.problem("hosts.%s: underlay address %r is not an IP address" % (host, address))
 
     def _read_addressing(self, addressing) -> None:
         if addressing is None:
@@ -580,8 +590,9 @@ class _Compiler:
                 link.bridge = candidate
                 break
             if wanted is not None:
-                self.problem("%s.name: bridge name %r in %s is already %s" % (
-                    link.where, candidate, _where(netns), taken[0]))
+                key = "name" if link.name else "nodes[%d]" % holders[0].index
+                self.problem("%s.%s: bridge name %r in %s is already %s" % (
+                    link.where, key, candidate, _where(netns), taken[0]))
                 link.bridge = candidate
                 return
         else:
@@ -764,24 +775,24 @@ class _Compiler:
         for node in self.nodes.values():
             if node.gateway is None:
                 continue
-            shared = None
-            for link in self.links:
-                nodes = {end.node for end in link.ends}
-                if node.name in nodes and node.gateway in nodes:
-                    shared = link
-                    break
-            if shared is None:
+            shared = [link for link in self.links if {node.name, node.gateway} <= {end.node for end in link.ends}]
+            if not shared:
                 self.problem("nodes.%s.gateway: %s shares no link with %s" % (node.name, node.name, node.gateway))
                 continue
+            found = False
             for version in (4, 6):
-                gateway = [a for a, index in addresses[node.gateway] if index == shared.index and a.version == version]
-                mine = [a for a, index in addresses[node.name] if index == shared.index and a.version == version]
-                if gateway and mine:
-                    default = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
-                    self.routes[node.name].append((default, gateway[0].ip, shared.index))
-                elif version == 4:
-                    self.problem("nodes.%s.gateway: %s has no IPv4 address on %s, which it shares with %s" % (
-                        node.name, node.gateway if not gateway else node.name, shared.where, node.name))
+                # The first shared link where both have an address of the family.
+                for link in shared:
+                    gateway = [a for a, i in addresses[node.gateway] if i == link.index and a.version == version]
+                    mine = [a for a, i in addresses[node.name] if i == link.index and a.version == version]
+                    if gateway and mine:
+                        default = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+                        self.routes[node.name].append((default, gateway[0].ip, link.index))
+                        found = True
+                        break
+            if not found:
+                self.problem("nodes.%s.gateway: %s and %s have addresses on no link they share (%s)" % (
+                    node.name, node.name, node.gateway, ", ".join(link.where for link in shared)))
 
     def _static_routes(self, addresses) -> None:
         order = list(self.nodes)
@@ -958,9 +969,18 @@ class _Compiler:
                 for host in link.hosts:
                     needed.setdefault(host, []).append(link.where)
         for host, wheres in needed.items():
-            if self.hosts[host] is None:
+            address = self.hosts[host]
+            if address is None:
                 self.problem("hosts.%s: no underlay address (netvirt_underlay_address or ansible_host), which %s "
                              "across hosts need%s" % (host, ", ".join(wheres), "s" if len(wheres) == 1 else ""))
+                continue
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                # Only where a vxlan needs it: ansible_host is often a DNS name, and a lab on one host needs none.
+                self.problem("hosts.%s: underlay address %r is not an IP address (set netvirt_underlay_address), "
+                             "which %s across hosts need%s" % (host, address, ", ".join(wheres),
+                                                              "s" if len(wheres) == 1 else ""))
         vnis: Dict[int, str] = {}
         for link in self.links:
             if len(link.hosts) > 1:
@@ -1163,4 +1183,177 @@ def compile_lab(lab, hosts: Optional[Mapping[str, Optional[str]]] = None, valida
         routing=compiler.routing,
         links=len(compiler.links),
         lans=sum(1 for link in compiler.links if link.lan),
+        notes=["checks: the lab's iptables_chains (%d) are not simulated: the checks say what its addresses, "
+               "routes and forwarding do without them (NAT and filters may change what is reached)"
+               % len(compiler.extra["iptables_chains"])] if compiler.extra.get("iptables_chains") else [],
     )
+
+
+# ---- the other way: a topology description (lab_info's reading) as a lab file ----
+
+# A bridge's options that a lab file's link has no word for, at the value it would leave them.
+_BRIDGE_AS_LINK = {"stp": False, "up": True}
+_VETH_AS_LINK = {"up": True}
+
+
+def to_lab(description: Mapping, name: Optional[str] = None) -> Tuple[dict, List[str]]:
+    """A lab file (nodes and links) for a `topology` description, and notes on what kept its topology form.
+
+    Namespaces become nodes (``net.ipv4.ip_forward`` their ``forward``); a veth pair between two namespaces (or
+    a namespace and the host) becomes a link, and a bridge whose ports are all veth ends to other namespaces a
+    LAN (``bridge_in`` its namespace, ``ports`` its ends, a bridge with addresses the interface of its namespace),
+    every end and address written out, so that compiling the result with routing ``none`` gives the
+    description back. What has no lab form (routes, vxlans, taps, a bridge with other ports or settings, ...)
+    is kept as entries of the topology sections beside nodes and links, each said in the notes.
+    """
+    notes: List[str] = []
+    given = {section: [{k: v for k, v in dict(entry).items() if v is not None} for entry in entries or []]
+             for section, entries in description.items() if section in SECTION_OPTIONS}
+    lab: Dict[str, Any] = {"name": name or description.get("name") or "adopted", "nodes": {}, "links": []}
+    nodes: Dict[str, dict] = lab["nodes"]
+    for position, entry in enumerate(given.get("namespaces", [])):
+        node = entry["name"]
+        if node == HOST_NODE:
+            notes.append("namespaces[%d]: a namespace named 'host' cannot be a node (the name is the host's own "
+                         "namespace): left out" % position)
+            continue
+        options: Dict[str, Any] = {}
+        sysctls = dict(entry.get("sysctls") or {})
+        forward = sysctls.pop("net.ipv4.ip_forward", None)
+        if forward is not None:
+            options["forward"] = str(forward) in ("1", "True", "true")
+            if str(sysctls.get("net.ipv6.conf.all.forwarding", forward)) == str(forward):
+                sysctls.pop("net.ipv6.conf.all.forwarding", None)
+        if sysctls or entry.get("loopback") is False:
+            notes.append("namespaces[%d]: %s of node %s have no lab form: left out" % (
+                position, ", ".join(sorted(sysctls)) or "loopback false", node))
+        nodes[node] = options
+
+    def node_of(netns) -> Optional[str]:
+        if netns in (None, ""):
+            return HOST_NODE
+        return netns if netns in nodes else None
+
+    veths = given.get("veths", [])
+    ends: Dict[Tuple[Optional[str], str], Tuple[int, str]] = {}
+    for index, veth in enumerate(veths):
+        netns = veth.get("netns") or None
+        peer_netns = netns if "peer_netns" not in veth else (veth["peer_netns"] or None)
+        ends[(netns, veth["name"])] = (index, "name")
+        ends[(peer_netns, veth["peer"])] = (index, "peer")
+    mastered = {(entry.get("netns") or None, entry["master"]) for entries in given.values() for entry in entries
+                if entry.get("master")}
+    ported = {(bridge.get("netns") or None, _port_name(port)) for bridge in given.get("bridges", [])
+              for port in bridge.get("ports") or []}
+    used: Set[int] = set()
+    kept: Dict[str, List[dict]] = {}
+    for position, bridge in enumerate(given.get("bridges", [])):
+        lan = _bridge_as_link(bridge, veths, ends, ported, mastered, node_of)
+        if lan is None:
+            kept.setdefault("bridges", []).append(bridge)
+            notes.append("bridges[%d]: bridge %s is kept as a topology entry (its ports or settings have no "
+                         "lab form)" % (position, bridge["name"]))
+            continue
+        used.update(lan[1])
+        lab["links"].append(lan[0])
+    for index, veth in enumerate(veths):
+        if index in used:
+            continue
+        link = _veth_as_link(veth, ported, mastered, node_of)
+        if link is None:
+            kept.setdefault("veths", []).append(veth)
+            notes.append("veths[%d]: veth %s is kept as a topology entry" % (index, veth["name"]))
+        else:
+            lab["links"].append(link)
+    for section, entries in given.items():
+        if section in ("namespaces", "veths", "bridges") or not entries:
+            continue
+        kept.setdefault(section, []).extend(entries)
+        notes.append("%s: kept as topology entries (%d)" % (section, len(entries)))
+    uses_host = any(end.split(":")[0] == HOST_NODE for link in lab["links"] for end in link["nodes"]) or \
+        any(link.get("bridge_in") == HOST_NODE for link in lab["links"])
+    if uses_host:
+        nodes[HOST_NODE] = {}
+    for section in SECTION_OPTIONS:
+        if kept.get(section):
+            lab[section] = kept[section]
+    if not lab["links"]:
+        del lab["links"]
+    return lab, notes
+
+
+def _port_name(port) -> str:
+    return port["name"] if isinstance(port, Mapping) else port
+
+
+def _veth_as_link(veth: dict, ported, mastered, node_of) -> Optional[dict]:
+    netns = veth.get("netns") or None
+    peer_netns = netns if "peer_netns" not in veth else (veth["peer_netns"] or None)
+    one, other = node_of(netns), node_of(peer_netns)
+    extra = set(veth) - {"name", "netns", "peer", "peer_netns", "addresses", "peer_addresses", "mtu", "shaping",
+                         "peer_shaping"} - {k for k, v in _VETH_AS_LINK.items() if veth.get(k) == v}
+    if one is None or other is None or extra or veth.get("shaping") != veth.get("peer_shaping") or \
+            {(netns, veth["name"]), (peer_netns, veth["peer"])} & (ported | mastered):
+        return None
+    written = ["%s:%s" % (one, veth["name"]), "%s:%s" % (other, veth["peer"])]
+    keys = written if one == other else [one, other]
+    link: Dict[str, Any] = {"nodes": written, "addresses": {
+        keys[0]: list(veth.get("addresses") or []), keys[1]: list(veth.get("peer_addresses") or [])}}
+    if "mtu" in veth:
+        link["mtu"] = veth["mtu"]
+    if "shaping" in veth:
+        link["shaping"] = veth["shaping"]
+    return link
+
+
+def _bridge_as_link(bridge: dict, veths, ends, ported, mastered, node_of) -> Optional[Tuple[dict, List[int]]]:
+    netns = bridge.get("netns") or None
+    holder = node_of(netns)
+    extra = set(bridge) - {"name", "netns", "ports", "addresses"} - {
+        k for k, v in _BRIDGE_AS_LINK.items() if bridge.get(k) == v}
+    ports = bridge.get("ports") or []
+    if holder is None or extra or (netns, bridge["name"]) in mastered or \
+            any(isinstance(port, Mapping) and set(port) != {"name"} for port in ports):
+        return None
+    members: List[int] = []
+    written, addresses, names, mtus, shapings = [], {}, {}, set(), []
+    for port in map(_port_name, ports):
+        found = ends.get((netns, port))
+        if found is None:
+            return None
+        index, side = found
+        veth = veths[index]
+        own = veth.get("netns") or None
+        peer = own if "peer_netns" not in veth else (veth["peer_netns"] or None)
+        member_side = "peer" if side == "name" else "name"
+        member_netns, member_name = (peer, veth["peer"]) if side == "name" else (own, veth["name"])
+        member = node_of(member_netns)
+        member_shaping = veth.get("shaping" if member_side == "name" else "peer_shaping")
+        port_shaping = veth.get("peer_shaping" if member_side == "name" else "shaping")
+        extra = set(veth) - {"name", "netns", "peer", "peer_netns", "addresses", "peer_addresses", "mtu", "shaping",
+                             "peer_shaping"} - {k for k, v in _VETH_AS_LINK.items() if veth.get(k) == v}
+        port_addresses = veth.get("peer_addresses" if member_side == "name" else "addresses")
+        if member is None or member == holder or member in names or extra or port_shaping or port_addresses or \
+                (member_netns, member_name) in ported | mastered:
+            return None
+        members.append(index)
+        written.append("%s:%s" % (member, member_name))
+        addresses[member] = list(veth.get("addresses" if member_side == "name" else "peer_addresses") or [])
+        names[member] = port
+        mtus.add(veth.get("mtu"))
+        shapings.append(member_shaping)
+    if len(mtus) > 1 or any(shaping != shapings[0] for shaping in shapings):
+        return None
+    if bridge.get("addresses"):
+        written.append(holder)
+        addresses[holder] = list(bridge["addresses"])
+    if len(written) < 2:
+        return None
+    link: Dict[str, Any] = {"name": bridge["name"], "nodes": written, "bridge_in": holder, "ports": names,
+                            "addresses": addresses}
+    mtu = mtus.pop() if mtus else None
+    if mtu is not None:
+        link["mtu"] = mtu
+    if shapings and shapings[0] is not None:
+        link["shaping"] = shapings[0]
+    return link, members

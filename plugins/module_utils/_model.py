@@ -338,6 +338,8 @@ class NamespaceState:
     sysctls: Dict[str, str] = field(default_factory=dict)
     # The devices' qdiscs, and what the kernel lacks of them (_kind_shaping.Qdiscs), when a shaping needs them.
     qdiscs: Optional[object] = None
+    # Destinations of vxlan devices' all-zeros forwarding entries, {ifindex: (_kind_vxlan.FdbEntry, ...)}, when read.
+    fdb: Optional[Dict[int, tuple]] = None
 
     def get(self, ifname: str) -> Optional[Link]:
         return self.links.get(ifname)

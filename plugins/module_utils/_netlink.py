@@ -16,7 +16,8 @@ Which codec serves which message:
   Reader): link and address dumps and single-link reads, RTM_GETNSID,
   RTM_NEWLINK (every kind's creation, a pair's nested peer, a kind's or a
   port's settings), RTM_SETLINK (state, alias, master, MTU), RTM_DELLINK,
-  RTM_NEWADDR/RTM_DELADDR; and the attributes a kind's parser reads, handed to
+  RTM_NEWADDR/RTM_DELADDR, a device's forwarding entries (AF_BRIDGE RTM_GETNEIGH
+  dumps, RTM_NEWNEIGH append, RTM_DELNEIGH: a vxlan's remotes); and the attributes a kind's parser reads, handed to
   it as a plain dict decoded by the layout it declares. A read and most builds
   import no pyroute2 (its import costs a small task most of its start-up).
 - pyroute2 (IPRoute, imported on first use): routes (RTM_NEWROUTE replace,
@@ -97,7 +98,8 @@ NETLINK_GET_STRICT_CHK = 12
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP = 0x1, 0x2, 0x300
 NLMSG_ERROR, NLMSG_DONE = 0x2, 0x3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR, RTM_GETNSID = 16, 17, 18, 19, 20, 21, 22, 90
-NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
+NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x4, 0x200, 0x400, 0x800
+RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 AF_INET6 = 10
 # A route of any scope, as `ip route del` matches it.
 RT_SCOPE_NOWHERE = 255
@@ -193,6 +195,12 @@ class Reader:
             if name is None or record.name == name:
                 return record
         return None
+
+    def fdb(self, index: int = 0) -> List[_nlwire.NeighbourRecord]:
+        """Every forwarding entry (AF_BRIDGE), or (``index``) one device's: the kernel filters a strict dump."""
+        found = [_nlwire.NeighbourRecord(raw) for raw in
+                 self.request(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, _nlwire.fdb_request(index))]
+        return [record for record in found if not index or record.index == index]
 
     def netnsid(self, fd: int) -> Optional[int]:
         """The id this namespace gives the namespace ``fd`` refers to (NETNSA_NSID), or None."""
@@ -322,6 +330,30 @@ class Kernel:
         msg_type, flags = {"add": (RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
                            "del": (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK)}[command]
         self.reader(netns).request(msg_type, flags, _nlwire.address_change_request(index, address, prefixlen))
+
+    def fdb_entries(self, netns: Optional[str], index: int = 0) -> List[Dict[str, Any]]:
+        """The forwarding entries of ``netns`` (`bridge fdb show`), or of device ``index`` (`bridge fdb show dev X`),
+        as plain dicts: ``index`` (the device), ``lladdr``, ``dst``, ``port``, ``vni``, ``via`` (NDA_IFINDEX; None
+        when the kernel leaves them out, as it does for the device's own), ``self`` (the device's own table,
+        NTF_SELF, not its master's) and ``permanent``."""
+        return [dict(index=record.index, lladdr=record.lladdr, dst=record.dst, port=record.port, vni=record.vni,
+                     via=record.via, self=bool(record.flags & _nlwire.NTF_SELF),
+                     permanent=bool(record.state & _nlwire.NUD_PERMANENT))
+                for record in self.reader(netns).fdb(index)]
+
+    def fdb_append(self, netns: Optional[str], index: int, lladdr: str, dst: str, port: Optional[int] = None,
+                   vni: Optional[int] = None, via: Optional[int] = None) -> None:
+        """Add destination ``dst`` to device ``index``'s own forwarding entry for ``lladdr``, made when missing
+        (`bridge fdb append LLADDR dev DEV dst DST`: RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND)."""
+        self.reader(netns).request(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND,
+                                   _nlwire.fdb_change_request(index, lladdr, dst, port, vni, via))
+
+    def fdb_delete(self, netns: Optional[str], index: int, lladdr: str, dst: str, port: Optional[int] = None,
+                   vni: Optional[int] = None, via: Optional[int] = None) -> None:
+        """Remove destination ``dst`` from device ``index``'s forwarding entry for ``lladdr`` (`bridge fdb del`);
+        the entry goes with its last destination."""
+        self.reader(netns).request(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK,
+                                   _nlwire.fdb_change_request(index, lladdr, dst, port, vni, via))
 
     def replace_route(self, netns: Optional[str], dst: str, table: int, metric: int, gateway: Optional[str] = None,
                       oif: Optional[int] = None, scope: Optional[int] = None) -> None:

@@ -331,3 +331,60 @@ def nsid(raw: bytes) -> Optional[int]:
     """NETNSA_NSID of an RTM_NEWNSID answer, unsigned as the kernel writes it (NOT_ASSIGNED is 2**32 - 1)."""
     found = attributes(raw, NLMSGHDR.size + RTGENMSG.size, len(raw))
     return _u32(raw, found.get(NETNSA_NSID))
+
+
+# -- bridge forwarding entries (a vxlan's head-end replication) ---------------------
+
+NDMSG = struct.Struct("=BxxxiHBB")  # family, index, state, flags, type
+# <linux/neighbour.h>
+NDA_DST, NDA_LLADDR, NDA_PORT, NDA_VNI, NDA_IFINDEX = 1, 2, 6, 7, 8
+NTF_SELF = 0x02
+# The family of forwarding-database messages: AF_BRIDGE (7) of <linux/socket.h>.
+FDB_FAMILY = 7
+NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
+BE16 = struct.Struct(">H")
+
+
+def fdb_request(index: int = 0) -> bytes:
+    """The body of an AF_BRIDGE RTM_GETNEIGH dump: every forwarding entry, or (strict checking) one device's."""
+    return NDMSG.pack(FDB_FAMILY, index, 0, 0, 0)
+
+
+def fdb_change_request(index: int, lladdr: str, dst: str, port: Optional[int] = None, vni: Optional[int] = None,
+                       via: Optional[int] = None) -> bytes:
+    """The body of RTM_NEWNEIGH or RTM_DELNEIGH for one forwarding entry of device ``index`` to ``dst``, as
+    `bridge fdb append|del LLADDR dev DEV dst DST [port P] [vni V] [via IFINDEX]` sends it: that family, the
+    device's own table (NTF_SELF), permanent (NUD_PERMANENT | NUD_NOARP)."""
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    body = NDMSG.pack(FDB_FAMILY, index, NUD_PERMANENT | NUD_NOARP, NTF_SELF, 0)
+    body += attribute(NDA_LLADDR, bytes(int(part, 16) for part in lladdr.split(":")))
+    body += attribute(NDA_DST, socket.inet_pton(family, dst))
+    if port is not None:
+        body += attribute(NDA_PORT, BE16.pack(port))
+    if vni is not None:
+        body += attribute(NDA_VNI, U32.pack(vni))
+    if via is not None:
+        body += attribute(NDA_IFINDEX, U32.pack(via))
+    return body
+
+
+class NeighbourRecord:
+    """One RTM_NEWNEIGH message of an AF_BRIDGE dump: a forwarding entry of device ``index``."""
+
+    __slots__ = ("index", "state", "flags", "lladdr", "dst", "port", "vni", "via")
+
+    def __init__(self, raw: bytes):
+        start = NLMSGHDR.size
+        _family, self.index, self.state, self.flags, _type = NDMSG.unpack_from(raw, start)
+        found = attributes(raw, start + NDMSG.size, len(raw))
+        span = found.get(NDA_LLADDR)
+        self.lladdr = None if span is None else ":".join("%02x" % byte for byte in raw[span[0]:span[1]])
+        span = found.get(NDA_DST)
+        self.dst = None
+        if span is not None and span[1] - span[0] in (4, 16):
+            family = socket.AF_INET6 if span[1] - span[0] == 16 else socket.AF_INET
+            self.dst = socket.inet_ntop(family, raw[span[0]:span[1]])
+        span = found.get(NDA_PORT)
+        self.port = None if span is None or span[1] - span[0] < 2 else BE16.unpack_from(raw, span[0])[0]
+        self.vni = _u32(raw, found.get(NDA_VNI))
+        self.via = _u32(raw, found.get(NDA_IFINDEX))

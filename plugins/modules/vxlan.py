@@ -14,6 +14,9 @@ description:
     C(ip link add NAME type vxlan id VNI ...). Put it on a bridge (O(master)) on each of several hosts, all
     with the same O(vni), and the bridges become one Ethernet segment over the hosts' own network (the underlay).
   - Addresses, MTU, up/down state and the bridge it is a port of are corrected in place.
+  - For three or more hosts without a multicast underlay, O(remotes) lists the other endpoints; each gets a copy
+    of broadcast and unknown frames (head-end replication, the all-zeros entries of C(bridge fdb append)).
+    They are changed in place.
   - The kernel fixes O(vni), O(local), O(remote) or O(group), O(dstport) and O(dev) when it creates the
     device. When they differ from the task, the module fails and changes nothing, unless O(recreate=true)
     lets it delete and create the device again.
@@ -52,6 +55,15 @@ EXAMPLES = r"""
     dev: eth1
     master: br100
 
+- name: One segment among three hosts without multicast (each host lists the other two)
+  netvirt.linux.vxlan:
+    name: vx200
+    vni: 200
+    local: 10.99.0.1
+    remotes: [10.99.0.2, 10.99.0.3]
+    dev: eth0
+    master: br200
+
 - name: Change the peer of an existing endpoint (the device is recreated)
   netvirt.linux.vxlan:
     name: vx-lab
@@ -83,6 +95,7 @@ vxlan: {description: 'The device after the task (predicted in check mode). Only 
     name: {description: Name of the device., type: str, sample: vx-lab},
     netns: {description: Namespace of the device; null for the host's own., type: str, sample: null},
     remote: {description: Unicast peer; null when none., type: str, sample: 10.99.0.2},
+    remotes: {description: 'Head-end replication''s peers (O(remotes)), sorted; [] when none.', type: list, elements: str, sample: []},
     state: {description: V(present) or V(absent)., type: str, sample: present},
     up: {description: Whether the device is administratively up., type: bool, sample: true},
     vni: {description: VXLAN network identifier., type: int, sample: 42}}}

@@ -62,7 +62,19 @@ def links(netns=None):
             state[entry["ifname"]]["qdisc"] = entry.get("qdisc")
     if any("qdisc" in link for link in state.values()):
         root_qdiscs(netns, state)
+    for name, link in state.items():
+        if link["kind"] == "vxlan":
+            link["fdb_all_zeros"] = all_zeros_entries(netns, name)
     return state
+
+
+def all_zeros_entries(netns, name):
+    """A vxlan's all-zeros forwarding entry (`bridge -j fdb show dev X`): its destinations (with a port, vni or
+    underlay of their own), the default one (remote, group) and head-end replication's (remotes)."""
+    argv = ["bridge", "-j"] + (["-n", netns] if netns else []) + ["fdb", "show", "dev", name]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return sorted(" ".join(str(entry[key]) for key in ("dst", "port", "vni", "via") if key in entry)
+                  for entry in (json.loads(out) if out.strip() else []) if entry.get("mac") == "00:00:00:00:00:00")
 
 
 # Root qdiscs a kernel gives a device by itself (handle 0:): left out, so that only a qdisc someone set (the

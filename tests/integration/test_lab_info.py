@@ -150,6 +150,9 @@ ip -n r tuntap add dev tap0 mode tap
 ip -n r link set dev tap0 master brx
 ip -n r link set dev brx up
 ip -n r link add vx0 type vxlan id 42 local 10.9.0.254 remote 10.9.0.1 dstport 4789 dev r-lan
+ip -n r link add vx1 type vxlan id 43 local 10.9.0.254 dstport 4789
+bridge -n r fdb append 00:00:00:00:00:00 dev vx1 dst 10.9.0.3
+bridge -n r fdb append 00:00:00:00:00:00 dev vx1 dst 10.9.0.2
 ip -n r link add mv0 link r-lan type macvlan mode private
 ip -n r address add 10.10.0.1/24 dev mv0
 ip netns exec r iptables -N LAB
@@ -249,7 +252,9 @@ def test_every_kind_round_trips(sandbox, tmp_path):
     topology = info["topology"]
     assert {ns["name"]: ns for ns in topology["namespaces"]}["r"]["sysctls"]["net.ipv4.ip_forward"] == "1"
     assert [t["name"] for t in topology["taps"]] == ["tap0"]
-    assert [v["vni"] for v in topology["vxlans"]] == [42]
+    # Head-end replication's entries (bridge fdb append) read back as remotes, and rebuilt (the snapshot has them).
+    assert [(v["vni"], v.get("remote"), v.get("remotes")) for v in topology["vxlans"]] == [
+        (42, "10.9.0.1", None), (43, None, ["10.9.0.2", "10.9.0.3"])]
     assert [m["mode"] for m in topology["macvlans"]] == ["private"]
     assert {c["chain"] for c in topology["iptables_chains"]} == {"LAB", "FORWARD"}
 

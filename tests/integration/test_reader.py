@@ -66,6 +66,14 @@ def addr_record_view(record):
     return {"index": record.index, "family": record.family, "prefixlen": record.prefixlen,
             "address": record.address, "local": record.local}
 
+def fdb_view(msg):
+    return {"index": msg["ifindex"], "state": msg["state"], "flags": msg["flags"],
+            "lladdr": msg.get_attr("NDA_LLADDR"), "dst": msg.get_attr("NDA_DST"), "port": msg.get_attr("NDA_PORT"),
+            "vni": msg.get_attr("NDA_VNI"), "via": msg.get_attr("NDA_IFINDEX")}
+
+def fdb_record_view(record):
+    return {key: getattr(record, key) for key in ("index", "state", "flags", "lladdr", "dst", "port", "vni", "via")}
+
 out = {}
 spaces = Namespaces()
 for netns in (None, "blue"):
@@ -90,6 +98,11 @@ for netns in (None, "blue"):
         "by_index": {r.name: record_view(reader.link(index=r.index)) for r in links},
         "missing": reader.link(name="nothere") is None and reader.link(index=99999) is None,
         "iproute_nsid": ipr.get_netnsid(fd=other)["nsid"],
+        "reader_fdb": sorted((fdb_record_view(r) for r in reader.fdb()), key=json.dumps),
+        "iproute_fdb": sorted((fdb_view(m) for m in ipr.fdb("dump")), key=json.dumps),
+        # One device's entries, as the kernel filters a strict dump (a vxlan's remotes are read so).
+        "reader_fdb_vx0": sorted((fdb_record_view(r) for r in reader.fdb(
+            next((r.index for r in links if r.name == "vx0"), 99999))), key=json.dumps),
     }
     reader.close()
     ipr.close()
@@ -101,6 +114,10 @@ print(json.dumps(out))
 def python(sandbox, script: str, *args: str) -> str:
     """What ``script`` prints, run in the sandbox by the suite's Python with the collection importable."""
     return sandbox.run([PYTHON, "-c", script, *args], env={"PYTHONPATH": str(ensure_collection_path())}).stdout
+
+
+def host_index(found, name):
+    return next((link["index"] for link in found["None"]["reader_links"] if link["IFLA_IFNAME"] == name), None)
 
 
 def test_reader_reads_what_iproute_reads(sandbox):
@@ -122,6 +139,10 @@ def test_reader_reads_what_iproute_reads(sandbox):
         "ip tuntap add d0 mode tap user 1000 group 100 vnet_hdr multi_queue\n"
         "ip tuntap add t0 mode tun pi\n"
         "ip link add vx0 type vxlan id 42 dstport 4789 local 10.0.0.1\n"
+        # Forwarding entries (head-end replication's and odder ones): read as pyroute2 reads them.
+        "bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.7\n"
+        "bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.8 port 1234 vni 5 via br0\n"
+        "bridge fdb add 02:00:00:00:00:09 dev vx0 dst 10.0.0.9\n"
         "ip link add vx6 type vxlan id 43 dstport 8472 local fd00::1 group ff05::9 dev br0\n"
         # Text that is not ASCII, in a name and an alias, survives the hand decoder as pyroute2's.
         "ip link add 'v\u00e9-\u20ac' type veth peer name w\u00e9\n"
@@ -137,6 +158,8 @@ def test_reader_reads_what_iproute_reads(sandbox):
         rows = {row["IFLA_IFNAME"]: row for row in got["reader_links"]}
         assert got["by_name"] == rows and got["by_index"] == rows, netns
         assert got["missing"] is True, netns
+        assert got["reader_fdb"] == got["iproute_fdb"], netns
+        assert got["reader_fdb_vx0"] == [e for e in got["iproute_fdb"] if e["index"] == host_index(found, "vx0")]
     host = {link["IFLA_IFNAME"]: link for link in found["None"]["reader_links"]}
     assert {"lo", "br0", "v0", "d0", "vx0", "mv0", "v\u00e9-\u20ac", "w\u00e9"} <= set(host)
     assert host["w\u00e9"]["IFLA_IFALIAS"] == "\u00fcber alles, a long alias with spaces"
@@ -153,6 +176,10 @@ def test_reader_reads_what_iproute_reads(sandbox):
         in ports["vx6"][7], ports["vx6"]
     assert ports["mv0"][7] != "None" and ports["w\u00e9"][8] != "None" and ports["br0"][7] != "None"
     assert found["None"]["reader_nsid"] is not None
+    vx0 = [(e["lladdr"], e["dst"], e["port"], e["vni"], e["via"]) for e in found["None"]["reader_fdb_vx0"]]
+    assert sorted(vx0) == [("00:00:00:00:00:00", "10.0.0.7", None, None, None),
+                           ("00:00:00:00:00:00", "10.0.0.8", 1234, 5, host_index(found, "br0")),
+                           ("02:00:00:00:00:09", "10.0.0.9", None, None, None)], vx0
     assert host["v0"]["IFLA_LINK_NETNSID"] == found["None"]["reader_nsid"]
     assert {a["address"] for a in found["blue"]["reader_addrs"]} >= {"10.0.0.2", "127.0.0.1"}
 
@@ -194,11 +221,15 @@ READ_WITHOUT_PYROUTE2 = r"""
 import sys
 from ansible_collections.netvirt.linux.plugins.module_utils._netlink import Kernel
 
+from ansible_collections.netvirt.linux.plugins.module_utils import _kinds
+
 with Kernel() as kernel:
-    world = kernel.read([None])
+    # With what a vxlan task reads beyond links: its all-zeros forwarding entry (its remotes).
+    world = kernel.read([None], reads={None: [(_kinds.get("vxlan").read, {"vx0", "vx6"})]})
 links = world.spaces[None].links
 print(sorted(links), repr(links["br0"].info), repr(links["p0"].port), repr(links["d0"].info),
-      repr(links["vx0"].info), repr(links["vx6"].info), repr(links["mv0"].info), "pyroute2" in sys.modules)
+      repr(links["vx0"].info), repr(links["vx6"].info), repr(links["mv0"].info),
+      repr(world.spaces[None].fdb[links["vx0"].index]), "pyroute2" in sys.modules)
 """
 
 
@@ -210,13 +241,17 @@ def test_a_read_of_bridges_ports_taps_vxlans_macvlans_and_veths_imports_no_pyrou
                "ip tuntap add d0 mode tap\n"
                "ip link add vx0 type vxlan id 42 dstport 4789 local 192.0.2.1 remote 192.0.2.2 dev p1\n"
                "ip link add vx6 type vxlan id 43 dstport 8472 local fd00::1 group ff05::9 dev p1\n"
-               "ip link add mv0 link p1 type macvlan mode private\n")
+               "ip link add mv0 link p1 type macvlan mode private\n"
+               "bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.3\n")
     out = python(sandbox, READ_WITHOUT_PYROUTE2)
     assert out.startswith("['br0', 'd0', 'lo', 'mv0', 'p0', 'p1', 'vx0', 'vx6']"), out
     assert "stp=True" in out and "cost=9" in out and "mode='tap'" in out, out
     assert "vni=42, local='192.0.2.1', remote='192.0.2.2', group=None, dstport=4789" in out, out
     assert "vni=43, local='fd00::1', remote=None, group='ff05::9', dstport=8472" in out, out
     assert "MacvlanInfo(mode='private'" in out, out
+    # The default destination (remote, pinned to dev p1) and the appended one.
+    assert "FdbEntry(dst='192.0.2.2', port=None, vni=None, via=%d), FdbEntry(dst='192.0.2.3'," % (
+        sandbox.ip_json("link", "show", "dev", "p1")[0]["ifindex"]) in out, out
     assert out.split()[-1] == "False", out
 
 

@@ -29,7 +29,7 @@ def lab():
             {"name": "a2", "netns": "n2", "addresses": ["10.0.0.2/24"], "peer": "b2", "peer_netns": "nb"},
         ],
         "taps": [{"name": "tp0", "netns": "nb"}],
-        "vxlans": [{"name": "vx0", "netns": "nb", "vni": 7}],
+        "vxlans": [{"name": "vx0", "netns": "nb", "vni": 7, "remotes": ["10.0.9.2", "10.0.9.3"]}],
         "macvlans": [{"name": "mv0", "netns": "n1", "link": "a1", "mode": "bridge", "addresses": ["10.1.0.1/24"]}],
         "bridges": [{"name": "br0", "netns": "nb", "ports": ["b1", "b2", "tp0", "vx0"]}],
         "routes": [{"netns": "n1", "dst": "10.9.0.0/24", "gateway": "10.0.0.2"}],
@@ -50,6 +50,7 @@ def test_every_kind_in_one_task(sandbox):
     nb = after["netns"]["nb"]
     assert {name for name, link in nb.items() if link["master"] == "br0"} == {"b1", "b2", "tp0", "vx0"}
     assert nb["br0"]["kind"] == "bridge" and nb["tp0"]["kind"] == "tun" and nb["vx0"]["vxlan"]["id"] == 7
+    assert nb["vx0"]["fdb_all_zeros"] == ["10.0.9.2", "10.0.9.3"]
     n1 = after["netns"]["n1"]
     assert n1["mv0"]["kind"] == "macvlan" and n1["mv0"]["addresses"] == ["10.1.0.1/24"]
     assert after["sysctls"]["netns"]["n1"]["net/ipv4/ip_forward"] == "1"

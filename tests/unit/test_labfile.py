@@ -2,12 +2,14 @@
 
 import copy
 import ipaddress
+import json
 import random
+from pathlib import Path
 
 import pytest
 import yaml
 
-from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab, to_lab
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 CAMPUS = yaml.safe_load("""
@@ -183,8 +185,13 @@ def test_multi_host_errors_name_the_host_or_link():
     lab["links"].append(["a", "b"])
     assert problems(lab, hosts) == [
         "links[1].vni: VNI 16777216 (vni_base 16777215 + link index) is over 16777215; set vxlan.vni_base"]
-    assert problems(lab, {"h1": "192.0.2.1", "h2": "not-an-ip"})[0] == \
-        "hosts.h2: underlay address 'not-an-ip' is not an IP address"
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {"host": "h2"}})
+    assert problems(lab, {"h1": "192.0.2.1", "h2": "lab2.example"}) == [
+        "hosts.h2: underlay address 'lab2.example' is not an IP address (set netvirt_underlay_address), which "
+        "links[0] across hosts needs"]
+    lab = lab_of(["a", "b"], nodes={"a": {}, "b": {}})
+    assert compile_lab(lab, {"h1": "lab1.example", "h2": None}).shares["h2"] == {"name": "t"}, \
+        "an underlay address is only read where a link crosses hosts"
 
 
 def test_every_problem_reported_at_once():
@@ -373,6 +380,10 @@ def test_topology_sections_pass_through_to_the_host_of_their_node():
     assert compiled.shares["h1"]["iptables_chains"] == [chain]
     assert compiled.shares["h2"]["iptables_chains"] == [dict(chain, netns="b")]
     assert compiled.shares["h1"]["taps"] == [{"name": "tap0"}]
+    assert compiled.notes == ["checks: the lab's iptables_chains (2) are not simulated: the checks say what its "
+                              "addresses, routes and forwarding do without them (NAT and filters may change what "
+                              "is reached)"]
+    assert compile_lab(CAMPUS).notes == []
     assert "taps" not in compiled.shares["h2"]
     shares_build(compiled)
 
@@ -445,7 +456,7 @@ def generated(seed, long_names=False, hosts=1):
     while len(names) < count:
         name = rng.choice(WORDS) + str(len(names))
         if long_names:
-            name += "-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(15, 40)))
+            name += "-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _letter in range(rng.randint(15, 40)))
         names.append(name)
     host_names = ["h%d" % (i + 1) for i in range(hosts)]
     nodes = {name: ({"host": rng.choice(host_names)} if hosts > 1 else {}) for name in names}
@@ -589,3 +600,156 @@ def test_validation_of_one_hosts_share_or_none():
     assert compile_lab(lab, hosts, validate=False).placement == {"a": "h1", "b": "h2"}
     with pytest.raises(LabFileError):
         compile_lab(lab, hosts, validate="h2")
+
+
+# ---- the other way: a topology description as a lab file ----
+
+def normalized(share):
+    """A share's entries as sorted JSON texts per section, empty address lists and sysctl value types aside."""
+    result = {}
+    for section, entries in share.items():
+        if section == "name":
+            continue
+        texts = []
+        for entry in entries:
+            entry = {k: v for k, v in entry.items() if v not in ([], None) and not (k == "up" and v is True)}
+            if "sysctls" in entry:
+                entry["sysctls"] = {k: str(v) for k, v in entry["sysctls"].items()}
+            if "ports" in entry:
+                entry["ports"] = [port["name"] if isinstance(port, dict) else port for port in entry["ports"]]
+            texts.append(json.dumps(entry, sort_keys=True))
+        result[section] = sorted(texts)
+    return result
+
+
+@pytest.mark.parametrize("lab", [
+    CAMPUS,
+    lab_of({"nodes": ["a", "b", "c"], "bridge_in": "c"}, ["host", "a", "b"], ["a", "b"]),
+    dict(lab_of(*ring(5), routing="static", addressing={"ipv6": "fd00:1::/48"})),
+], ids=["campus", "lans", "ring-static"])
+def test_to_lab_gives_back_what_compiles_to_the_same_description(lab):
+    share = compile_lab(lab).shares["localhost"]
+    adopted, notes = to_lab(share)
+    again = compile_lab(adopted).shares["localhost"]
+    assert normalized(again) == normalized(share)
+    assert adopted["name"] == share["name"]
+    assert ("routes" in share) == any(note.startswith("routes: kept as topology entries") for note in notes)
+    assert all("namespaces" not in note for note in notes), notes
+
+
+def test_to_lab_of_a_lab_info_reading_of_seed002():
+    reading = {
+        "namespaces": [{"name": "bridge"}, {"name": "net0"}, {"name": "net1"}],
+        "veths": [{"name": "bridge-net0", "netns": "bridge", "peer": "net0-bridge", "peer_netns": "net0",
+                   "addresses": [], "peer_addresses": ["10.0.1.1/24"], "up": True},
+                  {"name": "bridge-net1", "netns": "bridge", "peer": "net1-bridge", "peer_netns": "net1",
+                   "addresses": [], "peer_addresses": ["10.0.1.2/24"], "up": True}],
+        "bridges": [{"name": "br", "netns": "bridge", "ports": [{"name": "bridge-net0"}, {"name": "bridge-net1"}],
+                     "addresses": [], "up": True}],
+    }
+    lab, notes = to_lab(reading, name="seed002")
+    assert lab == {"name": "seed002", "nodes": {"bridge": {}, "net0": {}, "net1": {}}, "links": [
+        {"name": "br", "nodes": ["net0:net0-bridge", "net1:net1-bridge"], "bridge_in": "bridge",
+         "ports": {"net0": "bridge-net0", "net1": "bridge-net1"},
+         "addresses": {"net0": ["10.0.1.1/24"], "net1": ["10.0.1.2/24"]}}]}
+    assert notes == []
+    compiled = compile_lab(lab).shares["localhost"]
+    assert compiled["bridges"] == [{"name": "br", "netns": "bridge", "ports": ["bridge-net0", "bridge-net1"]}]
+
+
+def test_to_lab_keeps_what_has_no_lab_form_as_topology_entries():
+    reading = {
+        "namespaces": [{"name": "a", "sysctls": {"net.ipv4.conf.all.rp_filter": "0"}}, {"name": "b"}],
+        "veths": [{"name": "x", "netns": "a", "peer": "y", "peer_netns": "b", "up": False},
+                  {"name": "p", "netns": "a", "peer": "q", "peer_netns": ""}],
+        "bridges": [{"name": "br9", "ports": ["q", "tap0"], "stp": True}],
+        "taps": [{"name": "tap0", "master": "br9"}],
+        "routes": [{"netns": "a", "dst": "default", "gateway": "10.0.0.1"}],
+    }
+    lab, notes = to_lab(reading)
+    assert lab["nodes"] == {"a": {}, "b": {}}
+    assert lab["veths"] == [reading["veths"][0], reading["veths"][1]]
+    assert lab["bridges"] == reading["bridges"] and lab["taps"] == reading["taps"]
+    assert lab["routes"] == reading["routes"] and "links" not in lab
+    assert notes == [
+        "namespaces[0]: net.ipv4.conf.all.rp_filter of node a have no lab form: left out",
+        "bridges[0]: bridge br9 is kept as a topology entry (its ports or settings have no lab form)",
+        "veths[0]: veth x is kept as a topology entry",
+        "veths[1]: veth p is kept as a topology entry",
+        "taps: kept as topology entries (1)",
+        "routes: kept as topology entries (1)",
+    ]
+
+
+ISSUE_EXAMPLE = yaml.safe_load("""
+name: campus                   # required: the lab's name, its ownership marker on every host
+addressing:                    # optional; these are the defaults
+  ipv4: 10.128.0.0/16          # pool; links take subnets from it in order of first appearance
+  p2p_prefix: 30               # 2-node links
+  lan_prefix: 24               # 3-or-more-node links
+  ipv6: null                   # e.g. fd00:128::/48 → a /64 per link, beside IPv4
+routing: none                  # or static: every node gets routes to every lab subnet along shortest paths
+nodes:                         # node name → options; each node is a network namespace of that name
+  h1: {}
+  r1: {forward: true}          # IP forwarding (implied for transit nodes under routing: static)
+  h2: {gateway: r1}            # default route via r1's address on the link they share
+  h3: {host: lab2}             # placed on inventory host lab2 (default: the host running the play)
+  host: {}                     # the reserved name `host` is the machine's own namespace (seed 000, 004)
+links:                         # a list of node-name lists, or mappings
+  - [h1, r1]                                          # 2 nodes: a veth pair
+  - {nodes: [r1, h2], mtu: 1400, shaping: {rate: 10mbit, delay: 5ms}}
+  - {name: lan, nodes: [h1, h2, h3], prefix: 10.9.0.0/24}   # 3+ nodes: a bridge named after the link
+  - {nodes: [h1, r1], addresses: {h1: 192.0.2.1/24, r1: 192.0.2.2/24}}   # explicit addresses win
+  - [h2:uplink, host:veth-h2]                         # `node:ifname` names an end (containerlab's form)
+""")
+
+
+def test_the_issues_example_as_written_on_two_hosts():
+    hosts = {"localhost": "192.168.70.1", "lab2": "192.168.70.2"}
+    compiled = compile_lab(ISSUE_EXAMPLE, hosts)
+    assert compiled.placement == {"h1": "localhost", "r1": "localhost", "h2": "localhost", "h3": "lab2",
+                                  "host": "localhost"}
+    lab2 = compiled.shares["lab2"]
+    assert lab2["namespaces"] == [{"name": "h3"}]
+    assert lab2["bridges"] == [{"name": "lan", "ports": ["lan-h3", "lan-vx"]}]
+    assert lab2["vxlans"] == [{"name": "lan-vx", "vni": compiled.shares["localhost"]["vxlans"][0]["vni"],
+                               "dstport": 4789, "local": "192.168.70.2", "remote": "192.168.70.1"}]
+    assert lab2["veths"] == [{"name": "eth0", "netns": "h3", "peer": "lan-h3", "peer_netns": "",
+                              "addresses": ["10.9.0.3/24"], "mtu": 1450}]
+    assert compiled.shares["localhost"]["bridges"] == [{"name": "lan", "ports": ["lan-h1", "lan-h2", "lan-vx"]}]
+    found = verdicts(compiled)
+    assert found[("h3", "10.9.0.1")] == "reachable", "across the stretched LAN"
+    assert found[("h2", "10.128.0.1")] == "unreachable", "h1 has no route back to h2's links"
+    assert found[("h2", "192.0.2.2")] == "reachable", "r1's own address, through h2's gateway"
+    assert found[("h1", "10.128.0.6")] == "unreachable", "routing none: h1 has no route to links[1]"
+    assert compiled.summary() == "lab campus: 5 nodes, 5 links (1 LAN), 2 hosts, routing none"
+    shares_build(compiled)
+
+
+def test_seed002_in_lab_form_is_the_seed_playbooks_lab():
+    playbook = yaml.safe_load((Path(__file__).resolve().parents[2] / "playbooks" / "seed002_bridge_netns.yml")
+                              .read_text())
+    play = playbook[0]
+    members = play["vars"]["seed002_members"]
+    role = play["roles"][0]["vars"]
+    lab = {"name": "seed002", "nodes": {"net0": {}, "net1": {}, "bridge": {}},
+           "links": [{"name": "br", "nodes": ["%s:%s" % (m["netns"], m["name"]) for m in members],
+                      "bridge_in": "bridge", "ports": {m["netns"]: m["port"] for m in members},
+                      "addresses": {m["netns"]: m["addresses"] for m in members}}]}
+    share = compile_lab(lab).shares["localhost"]
+    # What the bridge_lab role gives topology for these members (roles/bridge_lab/tasks/present.yml).
+    assert share["veths"] == [{"name": m["name"], "netns": m["netns"], "peer": m["port"],
+                               "peer_netns": role["bridge_lab_bridge_netns"], "addresses": m["addresses"]}
+                              for m in members]
+    assert share["bridges"] == [{"name": role["bridge_lab_bridge"], "netns": role["bridge_lab_bridge_netns"],
+                                 "ports": [m["port"] for m in members]}]
+    assert {ns["name"] for ns in share["namespaces"]} == {"net0", "net1", "bridge"}
+
+
+def test_a_gateway_is_reached_over_the_first_shared_link_with_addresses():
+    lab = lab_of({"nodes": ["h", "r"], "addresses": {"h": [], "r": []}}, ["h", "r"],
+                 nodes={"h": {"gateway": "r"}, "r": {"forward": True}})
+    routes = compile_lab(lab).shares["localhost"]["routes"]
+    assert routes == [{"netns": "h", "dst": "default", "gateway": "10.128.0.2"}]
+    lab["links"].pop()
+    assert problems(lab) == ["nodes.h.gateway: h and r have addresses on no link they share (links[0])"]

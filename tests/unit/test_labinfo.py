@@ -137,6 +137,28 @@ def test_vxlan_and_macvlan_name_their_lower_devices_and_keep_a_non_default_mtu()
     assert [s["name"] for s in info.left_out] == ["under"]
 
 
+def test_a_vxlans_all_zeros_entry_is_described_as_remotes():
+    from ansible_collections.netvirt.linux.plugins.module_utils._kind_vxlan import FdbEntry
+
+    lab = world(["r"], r=[lo(), Link("u", 2, None, 1500, True, link_type=ARPHRD_ETHER),
+                          Link("vx0", 3, "vxlan", 1450, True, info=VxlanInfo(vni=42, local="10.0.0.1", dstport=4789)),
+                          Link("vx1", 4, "vxlan", 1450, True, info=VxlanInfo(vni=43, remote="10.0.0.2", dstport=4789,
+                                                                             dev=2))])
+    # vx0: head-end replication (and an entry with a port of its own, not a remote); vx1: its default destination
+    # (pinned to its dev) and one appended beside it, which remotes cannot say next to remote.
+    lab.spaces["r"].fdb = {3: (FdbEntry("10.0.0.9"), FdbEntry("10.0.0.3"), FdbEntry("10.0.0.7", port=99)),
+                           4: (FdbEntry("10.0.0.2", via=2), FdbEntry("10.0.0.5"))}
+    info = _labinfo.describe(lab)
+    vxlans = {v["name"]: v for v in info.topology["vxlans"]}
+    assert vxlans["vx0"]["remotes"] == ["10.0.0.3", "10.0.0.9"] and "remote" not in vxlans["vx0"]
+    assert vxlans["vx1"]["remote"] == "10.0.0.2" and "remotes" not in vxlans["vx1"]
+    assert any("vx1" in warning and "10.0.0.5" in warning for warning in info.warnings), info.warnings
+    assert any("vx0" in warning and "10.0.0.7 port 99" in warning for warning in info.warnings), info.warnings
+    # What it describes builds again as read, but for what it warned of.
+    vxlans = [obj for obj in build(dict(info.topology, name="x")).objects if obj.kind == "vxlan"]
+    assert [a.describe() for a in P.plan(vxlans, lab).actions] == ["remove remote 10.0.0.7 port 99 from vx0 in r"]
+
+
 def test_routes_the_kernel_made_or_through_devices_left_out_are_not_described():
     lab = world(["c"], nsids={("c", 0): "host"},
                 host=[lo(True), Link("eth0", 2, None, 1500, True, link_type=ARPHRD_ETHER), veth("h0", 3, 2, 0)],

@@ -262,3 +262,28 @@ def test_macvlan_requests_as_pyroute2_decodes_them():
         assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_MACVLAN_MODE") == mode
         record = w.LinkRecord(w.message(16, 0, 1, w.newlink_request("mv0", "macvlan", parent=9)))
         assert w.decode(record.raw, record.attributes, LINK_ATTRIBUTES) == {"IFLA_LINK": 9, "IFLA_LINK_NETNSID": None}
+
+
+def test_forwarding_entry_requests_as_pyroute2_encodes_and_decodes_them():
+    # What `bridge fdb append 00:00:00:00:00:00 dev DEV dst ADDR` sends (and pyroute2's fdb("append") alike):
+    # AF_BRIDGE, the device's own table, permanent; pyroute2's encoding of an entry read back as NeighbourRecord.
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    for dst, extra in (("192.0.2.2", {}), ("fd00::2", {"port": 1234, "vni": 7, "via": 3})):
+        msg = ndmsg(w.message(28, 0xC05, 1, w.fdb_change_request(9, "00:00:00:00:00:00", dst, **extra)))
+        msg.decode()
+        assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (socket.AF_BRIDGE, 9, 0xC0, 2)
+        assert msg.get_attr("NDA_LLADDR") == "00:00:00:00:00:00" and msg.get_attr("NDA_DST") == dst
+        assert (msg.get_attr("NDA_PORT"), msg.get_attr("NDA_VNI"), msg.get_attr("NDA_IFINDEX")) == (
+            extra.get("port"), extra.get("vni"), extra.get("via"))
+        sent = ndmsg()
+        sent["family"], sent["ifindex"], sent["state"], sent["flags"] = socket.AF_BRIDGE, 9, 0x80, 2
+        sent["attrs"] = [("NDA_DST", dst), ("NDA_LLADDR", "00:00:00:00:00:00")] + [
+            (name, extra[key]) for key, name in (("port", "NDA_PORT"), ("vni", "NDA_VNI"), ("via", "NDA_IFINDEX"))
+            if key in extra]
+        sent.encode()
+        record = w.NeighbourRecord(bytes(sent.data))
+        assert (record.index, record.state, record.flags, record.lladdr, record.dst) == (
+            9, 0x80, 2, "00:00:00:00:00:00", dst)
+        assert (record.port, record.vni, record.via) == (extra.get("port"), extra.get("vni"), extra.get("via"))
+    assert w.NDMSG.unpack(w.fdb_request(5)) == (socket.AF_BRIDGE, 5, 0, 0, 0)

@@ -4,6 +4,7 @@ import pytest
 from unit_helpers import Link, NamespaceState, P, Vxlan, VxlanInfo, World
 
 from ansible_collections.netvirt.linux.plugins.module_utils._errors import ConflictError, DeviceMissingError, ValidationError
+from ansible_collections.netvirt.linux.plugins.module_utils._kind_vxlan import FdbEntry
 
 
 def host(*links):
@@ -98,3 +99,81 @@ def test_absent():
     plan = P.plan([Vxlan(name="vx0", state="absent")], host(ETH0, existing()))
     assert [a.describe() for a in plan.actions] == ["delete vx0 in host"]
     assert not P.plan([Vxlan(name="vx0", state="absent")], host(ETH0)).changed
+
+
+# ------------------------------------------------------------- remotes ---
+
+HER = dict(name="vx0", vni=42, local="10.99.0.1", dev="eth0")
+
+
+def her_existing(*dsts, **info):
+    """A device made for head-end replication (no default destination), its all-zeros entry's destinations read."""
+    link = existing(**dict(dict(remote=None), **info))
+    world = host(ETH0, link)
+    world.spaces[None].fdb = {link.index: tuple(d if isinstance(d, FdbEntry) else FdbEntry(d) for d in dsts)}
+    return world
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(HER, remote="10.99.0.2", remotes=["10.99.0.3"]), "remotes and remote are mutually exclusive"),
+    (dict(HER, group="239.1.1.1", remotes=[]), "remotes and group are mutually exclusive"),
+    (dict(HER, remotes=["fd00::2"]), "every address must be IPv4, as local 10.99.0.1 is"),
+    (dict(HER, local=None, remotes=["10.99.0.2", "fd00::2"]), "every address must be IPv4"),
+    (dict(HER, local=None, remotes=["fd00::2"]), "give local, an IPv6 address"),
+    (dict(HER, remotes=["0.0.0.0"]), "the unspecified address"),
+    (dict(HER, remotes=["239.1.1.1"]), "is a multicast address"),
+    (dict(HER, remotes=["10.99.0.300"]), "is not an IP address"),
+    (dict(HER, remotes="10.99.0.2"), "must be a list"),
+])
+def test_remotes_validation(args, words):
+    with pytest.raises(ValidationError, match=words):
+        Vxlan(**args)
+
+
+def test_remotes_are_a_set():
+    vx = Vxlan(name="vx0", vni=42, local="fd00::1", remotes=["fd00::3", "fd00::0002", "fd00::2"])
+    assert vx.remotes == ("fd00::2", "fd00::3")
+
+
+def test_create_with_remotes_appends_each():
+    plan = P.plan([Vxlan(**dict(HER, remotes=["10.99.0.4", "10.99.0.3", "10.99.0.2"]))], host(ETH0))
+    assert [a.describe() for a in plan.actions] == [
+        "create vxlan vx0 in host with vni 42, local 10.99.0.1, dstport 4789, dev eth0",
+        "add remote 10.99.0.2 to vx0 in host", "add remote 10.99.0.3 to vx0 in host",
+        "add remote 10.99.0.4 to vx0 in host", "set vx0 up in host",
+    ]
+    assert plan.objects[0].after["remotes"] == ["10.99.0.2", "10.99.0.3", "10.99.0.4"]
+
+
+def test_remotes_change_in_place():
+    odd = FdbEntry("10.99.0.3", port=1234)
+    plan = P.plan([Vxlan(**dict(HER, remotes=["10.99.0.3", "10.99.0.2"]))], her_existing("10.99.0.2", "10.99.0.5", odd))
+    assert [a.describe() for a in plan.actions] == [
+        "remove remote 10.99.0.3 port 1234 from vx0 in host", "remove remote 10.99.0.5 from vx0 in host",
+        "add remote 10.99.0.3 to vx0 in host",
+    ]
+    result = plan.objects[0]
+    assert result.before["remotes"] == ["10.99.0.2", "10.99.0.5"] and result.after["remotes"] == ["10.99.0.2", "10.99.0.3"]
+    # Undone as it was: a removed destination comes back with its own port.
+    assert [a.describe() for a in plan.actions[0].undo(None)] == ["add remote 10.99.0.3 port 1234 to vx0 in host"]
+    assert [a.describe() for a in plan.actions[2].undo(None)] == ["remove remote 10.99.0.3 from vx0 in host"]
+
+
+def test_remotes_in_place_unchanged_empty_and_omitted():
+    assert not P.plan([Vxlan(**dict(HER, remotes=["10.99.0.3", "10.99.0.2"]))],
+                      her_existing("10.99.0.3", "10.99.0.2")).changed
+    plan = P.plan([Vxlan(**dict(HER, remotes=[]))], her_existing("10.99.0.3", "10.99.0.2"))
+    assert [a.describe() for a in plan.actions] == ["remove remote 10.99.0.2 from vx0 in host",
+                                                    "remove remote 10.99.0.3 from vx0 in host"]
+    assert plan.objects[0].after["remotes"] == []
+    # Omitted: the entry is left alone.
+    assert not P.plan([Vxlan(**HER)], her_existing("10.99.0.3")).changed
+
+
+def test_remotes_on_a_device_with_a_default_destination_needs_recreate():
+    with pytest.raises(ConflictError, match="has remote 10.99.0.2, but the task wants remote none"):
+        P.plan([Vxlan(**dict(HER, remotes=["10.99.0.3"]))], host(ETH0, existing()))
+    plan = P.plan([Vxlan(**dict(HER, remotes=["10.99.0.3"], recreate=True))], host(ETH0, existing()))
+    assert [a.describe() for a in plan.actions][:3] == [
+        "delete vx0 in host", "create vxlan vx0 in host with vni 42, local 10.99.0.1, dstport 4789, dev eth0",
+        "add remote 10.99.0.3 to vx0 in host"]
