@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import labfilegen
 import pytest
 import yaml
 from multihost import LabHosts, ssh_key
-from sandbox import COLLECTIONS, HERE, PYTHON
+from sandbox import HERE, PYTHON
 
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
-
-from ansible_collections.netvirt.linux.plugins.module_utils._labfile import compile_lab  # noqa: E402
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import compile_lab
 
 # The probes: one echo each, a short wait for the ones expected to fail.
 PROBE = {"count": 1, "interval": 0.2, "timeout": 1.0}
@@ -193,15 +189,19 @@ def labfile_key(tmp_path_factory):
     return ssh_key(tmp_path_factory.mktemp("ssh") / "key")
 
 
-def multihost_plays(path, grown_path, name: str) -> list:
+def multihost_plays(path, grown_path, ipv6: bool) -> list:
     snapshot = {"name": "snapshot", "ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]},
                 "changed_when": False, "check_mode": False}
 
-    def play(step, src, check=False, probe=False, state="present"):
-        tasks = [dict(snapshot, name="%s: snapshot before" % step),
-                 {"name": "%s: lab" % step, "netvirt.linux.lab": {"src": str(src), "state": state},
-                  "register": "lab_result", "ignore_errors": True},
-                 dict(snapshot, name="%s: snapshot after" % step)]
+    def play(step, src, check=False, probe=False, state="present", before=False, after=True):
+        tasks = [dict(snapshot, name="%s: snapshot before" % step)] if before else []
+        tasks.append({"name": "%s: lab" % step, "netvirt.linux.lab": {"src": str(src), "state": state},
+                      "register": "lab_result", "ignore_errors": True})
+        if after:
+            tasks.append(dict(snapshot, name="%s: snapshot after" % step))
+        if probe and ipv6:
+            tasks.append({"name": "%s: settle" % step, "ansible.builtin.shell": SETTLE, "changed_when": False,
+                          "failed_when": False, "check_mode": False})
         if probe:
             tasks.append({"name": "%s: checks" % step, "ignore_errors": True,
                           "netvirt.linux.reachability": dict(PROBE, checks="{{ lab_result.checks }}"),
@@ -211,8 +211,8 @@ def multihost_plays(path, grown_path, name: str) -> list:
             entry.update(check_mode=True, diff=True)
         return entry
 
-    return [play("preview", path, check=True), play("build", path, probe=True), play("rerun", path),
-            play("append", grown_path, probe=True), play("remove", grown_path, state="absent")]
+    return [play("preview", path, check=True, before=True), play("build", path, probe=True, after=False),
+            play("rerun", path), play("append", grown_path, probe=True), play("remove", grown_path, state="absent")]
 
 
 @pytest.mark.parametrize("seed", _multihost_cases())
@@ -232,7 +232,8 @@ def test_generated_lab_file_on_three_hosts(sandbox, tmp_path, labfile_key, seed)
         inventory = yaml.safe_load(hosts.inventory.read_text())
         inventory["all"]["vars"]["ansible_python_interpreter"] = PYTHON
         hosts.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
-        proc, records = hosts.playbook(multihost_plays(path, grown_path, compiled.name), check=False)
+        proc, records = hosts.playbook(
+            multihost_plays(path, grown_path, bool(lab.get("addressing", {}).get("ipv6"))), check=False)
     finally:
         hosts.close()
     if proc.returncode != 0:
@@ -281,3 +282,49 @@ def test_generated_lab_file_on_three_hosts(sandbox, tmp_path, labfile_key, seed)
     assert not problems, "generated lab file seed=%d on %s (%s) failed:\n  %s\n%s\n%s" % (
         seed, ", ".join(HOSTS), compiled.summary(), "\n  ".join(problems[:30]), reproduce(seed, HOSTS),
         yaml.safe_dump(lab, sort_keys=False))
+
+
+# -- the soak: 3 hosts x 30 nodes, one LAN spanning all three --------------------------------------
+
+
+def big_lab(per_host: int = 30) -> dict:
+    """Issue 26's size: ``per_host`` nodes on each of the three hosts, all on one LAN."""
+    nodes = {"n%d-%02d" % (h, k): {"host": host} for h, host in enumerate(HOSTS, start=1) for k in range(per_host)}
+    return {"name": "big", "nodes": nodes, "links": [{"name": "all", "nodes": list(nodes)}]}
+
+
+@pytest.mark.soak
+def test_three_hosts_by_thirty_nodes_reach_all_pairs_in_one_run(sandbox, tmp_path, labfile_key):
+    """One lab run (the lab action plugin, then reachability over its checks) builds 90 nodes on one LAN
+    across three hosts, every node reaching every other; removed after. Its time is printed (pytest -s)."""
+    import time
+
+    lab = big_lab()
+    path = tmp_path / "big.yml"
+    path.write_text(yaml.safe_dump(lab, sort_keys=False))
+    hosts = LabHosts(sandbox, tmp_path / "hosts", HOSTS, labfile_key)
+    try:
+        inventory = yaml.safe_load(hosts.inventory.read_text())
+        inventory["all"]["vars"]["ansible_python_interpreter"] = PYTHON
+        hosts.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
+        up = [{"name": "up", "hosts": "all", "gather_facts": False, "tasks": [
+            {"name": "lab", "netvirt.linux.lab": {"src": str(path)}, "register": "lab_result"},
+            {"name": "checks", "netvirt.linux.reachability": dict(PROBE, checks="{{ lab_result.checks }}")}]}]
+        started = time.monotonic()
+        proc, records = hosts.playbook(up, check=False)
+        took = time.monotonic() - started
+        down = [{"name": "down", "hosts": "all", "gather_facts": False, "tasks": [
+            {"name": "lab", "netvirt.linux.lab": {"src": str(path), "state": "absent"}}]}]
+        hosts.playbook(down)
+        namespaces = {name: host.namespaces() for name, host in hosts.hosts.items()}
+    finally:
+        hosts.close()
+    print("3 hosts x 30 nodes, one LAN: lab and all-pairs checks in %.1f s" % took)
+    failures = ["%s on %s: %s" % (r["task"], r["host"], str(r["result"].get("msg"))[:2000])
+                for r in records if r["status"] != "ok"]
+    assert proc.returncode == 0 and not failures, failures or (proc.stdout + proc.stderr)[-3000:]
+    summaries = {r["host"]: r["result"]["summary"] for r in records if r["task"] == "checks"}
+    assert sorted(summaries) == sorted(HOSTS)
+    assert sum(s["pairs"] for s in summaries.values()) == 90 * 89
+    assert all(s["failed"] == 0 for s in summaries.values()), summaries
+    assert namespaces == {name: set() for name in HOSTS}
