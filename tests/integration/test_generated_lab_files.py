@@ -193,6 +193,16 @@ def labfile_key(tmp_path_factory):
     return ssh_key(tmp_path_factory.mktemp("ssh") / "key")
 
 
+def three_hosts(sandbox, tmp_path, key) -> LabHosts:
+    """Three lab hosts; they share this machine's file system, so the test's own interpreter (which has
+    the collection's libraries) is theirs: no lab_host preparation."""
+    hosts = LabHosts(sandbox, tmp_path / "hosts", HOSTS, key)
+    inventory = yaml.safe_load(hosts.inventory.read_text())
+    inventory["all"]["vars"]["ansible_python_interpreter"] = PYTHON
+    hosts.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return hosts
+
+
 def multihost_plays(path, grown_path, ipv6: bool) -> list:
     snapshot = {"name": "snapshot", "ansible.builtin.command": {"argv": [PYTHON, str(HERE / "snapshot.py")]},
                 "changed_when": False, "check_mode": False}
@@ -230,12 +240,8 @@ def test_generated_lab_file_on_three_hosts(sandbox, tmp_path, labfile_key, seed)
     path.write_text(yaml.safe_dump(lab, sort_keys=False))
     grown_path.write_text(yaml.safe_dump(grown_lab, sort_keys=False))
 
-    hosts = LabHosts(sandbox, tmp_path / "hosts", HOSTS, labfile_key)
+    hosts = three_hosts(sandbox, tmp_path, labfile_key)
     try:
-        # The hosts share this machine's file system: the test's own interpreter has the libraries.
-        inventory = yaml.safe_load(hosts.inventory.read_text())
-        inventory["all"]["vars"]["ansible_python_interpreter"] = PYTHON
-        hosts.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
         proc, records = hosts.playbook(
             multihost_plays(path, grown_path, bool(lab.get("addressing", {}).get("ipv6"))), check=False)
     finally:
@@ -297,28 +303,39 @@ def big_lab(per_host: int = 30) -> dict:
     return {"name": "big", "nodes": nodes, "links": [{"name": "lan", "nodes": list(nodes)}]}
 
 
+def anchored(checks: list, anchors: set, addresses: dict) -> list:
+    """The checks an anchor node keeps whole; every other node's, to the anchors' addresses only."""
+    wanted = {cidr.split("/")[0] for node in anchors for cidrs in addresses[node].values() for cidr in cidrs}
+    return [dict(check, to=[to for to in check["to"] if to in wanted]) if check["from"] not in anchors else check
+            for check in checks]
+
+
 @pytest.mark.soak
-def test_three_hosts_by_thirty_nodes_reach_all_pairs_in_one_run(sandbox, tmp_path, labfile_key):
+def test_three_hosts_by_thirty_nodes_in_one_run(sandbox, tmp_path, labfile_key):
     """One lab run (the lab action plugin on the three hosts, as lab_up runs it) builds 90 nodes on one LAN
-    across three hosts; then, as lab_check, every node reaches every other. Removed after. The two runs'
-    times are printed (pytest -s)."""
+    across three hosts; then, as lab_check does, each host is compared (unchanged) and the plugin's checks
+    are every pair (8010). Probed: every node to the first node of each host, and those three to every
+    node, one host after the other. Not all 8010 pairs: the three simulated hosts share ONE kernel, whose
+    ARP table (gc_thresh3: 1024 entries in all namespaces together, settable only in the machine's own
+    namespace) all pairs overflow ("neighbour: arp_cache: neighbor table overflow!", pings lost). Removed
+    after. The runs' times are printed (pytest -s)."""
     import time
 
     lab = big_lab()
+    compiled = compile_lab(lab, {name: "10.99.0.%d" % number for number, name in enumerate(HOSTS, start=1)})
+    anchors = {"n%d-00" % number for number in range(1, len(HOSTS) + 1)}
+    probes = {host: anchored(compiled.checks_for(host), anchors, compiled.addresses) for host in HOSTS}
     path = tmp_path / "big.yml"
     path.write_text(yaml.safe_dump(lab, sort_keys=False))
-    hosts = LabHosts(sandbox, tmp_path / "hosts", HOSTS, labfile_key)
+    hosts = three_hosts(sandbox, tmp_path, labfile_key)
     try:
-        inventory = yaml.safe_load(hosts.inventory.read_text())
-        inventory["all"]["vars"]["ansible_python_interpreter"] = PYTHON
-        hosts.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
-        # lab_up's run, then lab_check's (the lab compared in check mode, the checks probed as lab_check
-        # probes them: reachability's defaults, three echoes a pair).
         up = [{"name": "up", "hosts": "all", "gather_facts": False, "tasks": [
             {"name": "lab", "netvirt.linux.lab": {"src": str(path)}}]}]
-        check = [{"name": "check", "hosts": "all", "gather_facts": False, "tasks": [
-            {"name": "lab", "netvirt.linux.lab": {"src": str(path)}, "check_mode": True, "register": "lab_result"},
-            {"name": "checks", "netvirt.linux.reachability": {"checks": "{{ lab_result.checks }}"}}]}]
+        check = [{"name": "check", "hosts": "all", "gather_facts": False, "serial": 1,
+                  "vars": {"probes": probes}, "tasks": [
+                      {"name": "lab", "netvirt.linux.lab": {"src": str(path)}, "check_mode": True},
+                      {"name": "checks", "netvirt.linux.reachability": {
+                          "checks": "{{ probes[inventory_hostname] }}"}}]}]
         started = time.monotonic()
         up_proc, up_records = hosts.playbook(up, check=False)
         took = time.monotonic() - started
@@ -330,16 +347,17 @@ def test_three_hosts_by_thirty_nodes_reach_all_pairs_in_one_run(sandbox, tmp_pat
         namespaces = {name: host.namespaces() for name, host in hosts.hosts.items()}
     finally:
         hosts.close()
-    print("3 hosts x 30 nodes, one LAN: lab_up's run %.1f s, all-pairs checks %.1f s" % (took, took_checks))
+    print("3 hosts x 30 nodes, one LAN: lab_up's run %.1f s, probes %.1f s" % (took, took_checks))
     failures = ["%s on %s: %s" % (r["task"], r["host"], str(r["result"].get("msg"))[:2000])
                 for r in up_records + records if r["status"] != "ok"]
     assert up_proc.returncode == 0 and proc.returncode == 0 and not failures, failures or (
         up_proc.stdout + proc.stdout + proc.stderr)[-3000:]
     assert sorted(r["host"] for r in up_records if r["task"] == "lab" and r["result"].get("changed")) == sorted(HOSTS)
-    assert not [r["host"] for r in records if r["task"] == "lab" and r["result"].get("changed")], \
-        "the lab was not as built when checked"
+    checked = {r["host"]: r["result"] for r in records if r["task"] == "lab"}
+    assert not [host for host, result in checked.items() if result.get("changed")], "the lab was not as built"
+    assert sum(len(check["to"]) for result in checked.values() for check in result["checks"]) == 90 * 89
     summaries = {r["host"]: r["result"]["summary"] for r in records if r["task"] == "checks"}
     assert sorted(summaries) == sorted(HOSTS)
-    assert sum(s["pairs"] for s in summaries.values()) == 90 * 89
+    assert sum(s["pairs"] for s in summaries.values()) == 87 * 3 + 3 * 89  # 87 nodes to the 3 anchors, the anchors to the 89 others
     assert all(s["failed"] == 0 for s in summaries.values()), summaries
     assert namespaces == {name: set() for name in HOSTS}
