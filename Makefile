@@ -49,10 +49,10 @@ ruff changelog docs unit types ansible-lint sanity pytest soak molecule: venv
 	@scripts/test.sh $@
 
 lab: venv
-	$(PLAYBOOK) playbooks/seed_labs.yml
+	$(PLAYBOOK) playbooks/two_labs.yml
 
 lab-down: venv
-	$(PLAYBOOK) playbooks/seed_labs_down.yml
+	$(PLAYBOOK) playbooks/two_labs_down.yml
 
 # A seed lab in a private sandbox with a shell (TRY_COMMAND, from the environment, instead of one).
 LAB ?= seed002_bridge_netns

@@ -978,9 +978,9 @@ class _Compiler:
                 ipaddress.ip_address(address)
             except ValueError:
                 # Only where a vxlan needs it: ansible_host is often a DNS name, and a lab on one host needs none.
+                need = "needs" if len(wheres) == 1 else "need"
                 self.problem("hosts.%s: underlay address %r is not an IP address (set netvirt_underlay_address), "
-                             "which %s across hosts need%s" % (host, address, ", ".join(wheres),
-                                                              "s" if len(wheres) == 1 else ""))
+                             "which %s across hosts %s" % (host, address, ", ".join(wheres), need))
         vnis: Dict[int, str] = {}
         for link in self.links:
             if len(link.hosts) > 1:

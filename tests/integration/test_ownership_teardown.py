@@ -12,8 +12,8 @@ from sandbox import REPO
 
 NETNS = "netvirt.linux.netns"
 TOPOLOGY = "netvirt.linux.topology"
-LAB = REPO / "playbooks" / "seed_labs.yml"
-LAB_DOWN = REPO / "playbooks" / "seed_labs_down.yml"
+LAB = REPO / "playbooks" / "two_labs.yml"
+LAB_DOWN = REPO / "playbooks" / "two_labs_down.yml"
 
 
 # ------------------------------------------------------ netns state=absent ---

@@ -16,8 +16,8 @@ import pytest
 from sandbox import REPO, Sandbox
 
 TEARDOWN = REPO / "playbooks" / "teardown.yml"
-LAB = REPO / "playbooks" / "seed_labs.yml"
-LAB_DOWN = REPO / "playbooks" / "seed_labs_down.yml"
+LAB = REPO / "playbooks" / "two_labs.yml"
+LAB_DOWN = REPO / "playbooks" / "two_labs_down.yml"
 
 LO_UP = "for ns in %s; do ip netns exec $ns ip link set dev lo up; done\n"
 

@@ -20,8 +20,8 @@ Each one, in a fresh sandbox, walks the user's path:
 
 How a playbook is torn down and where it runs is read from the playbook
 itself: a header line ``# test-teardown: <playbook> [ansible-playbook args]``
-names its teardown; without one, ``<name>_down.yml`` if that exists (seed_labs.yml
--> seed_labs_down.yml), else ``teardown.yml``. A header line ``# test-hosts: N``
+names its teardown; without one, ``<name>_down.yml`` if that exists (two_labs.yml
+-> two_labs_down.yml), else ``teardown.yml``. A header line ``# test-hosts: N``
 (N >= 2) marks a playbook that needs several hosts: it runs in the multi-host
 harness (multihost.py, real SSH between simulated hosts), with the same five
 steps on every host. A header line ``# test-user-path: <test file>`` marks a
@@ -426,14 +426,14 @@ def test_discovery_covers_every_playbook_and_scenario():
     assert {"lab_up.yml", "lab_check.yml", "lab_show.yml", "lab_down.yml"} <= set(elsewhere)
     for name, test_file in elsewhere.items():
         assert '"%s"' % Path(name).stem in (REPO / test_file).read_text(), (name, test_file)
-    assert {n for n in top if is_teardown(PLAYBOOKS / n)} == {"teardown.yml", "seed_labs_down.yml", "lab_down.yml"}
+    assert {n for n in top if is_teardown(PLAYBOOKS / n)} == {"teardown.yml", "two_labs_down.yml", "lab_down.yml"}
     assert len([c for c in CASES if c.scenario]) == len(list(REPO.glob("roles/*/molecule/*/molecule.yml")))
     for case in CASES:
         assert case.teardown.is_file(), "%s: teardown %s does not exist" % (case.id, case.teardown)
     by_name = {c.playbook.name: c for c in CASES if c.scenario is None}
-    # make lab twice, then make lab-down, is seed_labs.yml's path.
-    assert make_targets().get("seed_labs.yml") == "lab" and make_targets().get("seed_labs_down.yml") == "lab-down"
-    assert by_name["seed_labs.yml"].teardown.name == "seed_labs_down.yml"
+    # make lab twice, then make lab-down, is two_labs.yml's path.
+    assert make_targets().get("two_labs.yml") == "lab" and make_targets().get("two_labs_down.yml") == "lab-down"
+    assert by_name["two_labs.yml"].teardown.name == "two_labs_down.yml"
     # stretched_lab.yml points each host at the others: it runs on several hosts.
     assert by_name["stretched_lab.yml"].hosts >= 2
     assert os.path.basename(str(by_name["seed000_host_netns.yml"].teardown)) == "teardown.yml"
