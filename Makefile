@@ -24,7 +24,8 @@
 #                  read by lab_info, drawn by Graphviz dot: scripts/render_walkthrough.py)
 #   make bench     benchmark S(10..1000): topology vs ip -batch vs pyroute2, per-object task cost;
 #                  writes docs/performance.md with a plot (installs requirements-bench.txt)
-#   make fuzz SEED=20261202 COUNT=40    generated random labs, both ways (tests/integration/labgen.py)
+#   make fuzz SEED=20261202 COUNT=40    generated random labs, both ways (tests/integration/labgen.py),
+#                  and COUNT generated lab files (labfilegen.py), MULTIHOST_COUNT of them on three hosts
 #   make clean     remove build/ and tests/output/ (keeps .venv)
 
 SHELL := /bin/bash
@@ -74,9 +75,12 @@ bench: venv
 SEED ?= 20261202
 COUNT ?= 40
 FUZZ_JOBS ?= $(shell nproc)
+MULTIHOST_COUNT ?= 4
 fuzz: venv
-	NETVIRT_FUZZ_RUNNER=ansible NETVIRT_FUZZ_SEED=$(SEED) NETVIRT_FUZZ_COUNT=$(COUNT) $(VENV)/bin/python -m pytest -p no:cacheprovider \
-		-n $(FUZZ_JOBS) tests/integration/test_generated_labs.py
+	NETVIRT_FUZZ_RUNNER=ansible NETVIRT_FUZZ_SEED=$(SEED) NETVIRT_FUZZ_COUNT=$(COUNT) \
+		NETVIRT_LABFILE_COUNT=$(COUNT) NETVIRT_LABFILE_MULTIHOST_COUNT=$(MULTIHOST_COUNT) \
+		$(VENV)/bin/python -m pytest -p no:cacheprovider \
+		-n $(FUZZ_JOBS) tests/integration/test_generated_labs.py tests/integration/test_generated_lab_files.py
 
 clean:
 	rm -rf build tests/output .pytest_cache .ruff_cache

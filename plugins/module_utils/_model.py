@@ -47,6 +47,11 @@ def validate_ifname(name: str, what: str = "interface name") -> str:
         )
     if name in (".", ".."):
         raise ValidationError("%s '%s' is not allowed" % (what, name))
+    if name in ("all", "default"):
+        # Their per-device settings would be /proc/sys/net/ipv4/conf/all and .../default, the namespace's own:
+        # the kernel refuses to register a device of either name (EINVAL).
+        raise ValidationError("%s '%s' is refused by the kernel (net.ipv4.conf.%s is the namespace's own "
+                              "setting, not a device's); choose another name" % (what, name, name))
     if 0xA0 in name.encode("utf-8"):
         # The kernel's isspace() takes byte 0xa0 (Latin-1 no-break space) for white space, so
         # dev_valid_name() refuses any name whose UTF-8 holds it ('à', 'Ġ', ...).

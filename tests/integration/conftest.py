@@ -8,7 +8,8 @@ from sandbox import REPO, Sandbox
 # workers and the short ones fill in behind them: the two workers end together instead of
 # one finishing a three-minute test while the other waits. The sort is stable: within a
 # file, and among the other files, the order stays as written.
-LONGEST_FIRST = ("test_user_paths.py", "test_molecule.py", "test_multihost.py", "test_versions.py",
+LONGEST_FIRST = ("test_user_paths.py", "test_multihost.py", "test_lab_playbooks.py", "test_generated_lab_files.py",
+                 "test_molecule.py", "test_versions.py",
                  "test_generated_labs.py", "test_module_defaults.py", "test_bench.py", "test_playbooks_seeds.py",
                  "test_inprocess_parity.py")
 

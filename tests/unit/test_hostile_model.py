@@ -30,6 +30,7 @@ def test_good_namespace_names():
     ("a\x01", "control character"), ("\x7f", "control character"), ("a\nb", "control character"), ("a b", "white space"), ("a\x1fb", "control character"),
     ("a\u00a0b", "white space"), ("a:b", "':'"), ("a/b", "'/'"), (".", "not allowed"), ("..", "not allowed"),
     ("và", "0xa0"), ("x" * 16, "at most 15"), ("é" * 8, "at most 15"), ("", "non-empty"),
+    ("all", "refused by the kernel"), ("default", "net.ipv4.conf.default"),
 ])
 def test_bad_interface_names(name, words):
     with pytest.raises(ValidationError) as info:

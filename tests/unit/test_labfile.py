@@ -762,3 +762,11 @@ def test_to_lab_of_host_devices_only_is_node_hosts():
     assert lab["nodes"] == {"host": {}} and lab["taps"] == reading["taps"]
     assert notes == ["taps: kept as topology entries (1)"]
     assert compile_lab(lab).shares["localhost"]["taps"] == reading["taps"]
+
+
+def test_a_link_named_all_or_default_is_refused_before_anything():
+    # The bridge takes the link's name; the kernel registers no device named all or default (EINVAL).
+    for name in ("all", "default"):
+        lab = {"name": "x", "nodes": {"a": {}, "b": {}, "c": {}}, "links": [{"name": name, "nodes": ["a", "b", "c"]}]}
+        with pytest.raises(LabFileError, match="'%s' is refused by the kernel" % name):
+            compile_lab(lab)
