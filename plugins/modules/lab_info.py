@@ -402,7 +402,7 @@ def main():
     summary = {section: len(entries) for section, entries in info.topology.items() if isinstance(entries, list)}
     extra = {}
     if params["format"] == "lab":
-        from ansible_collections.netvirt.linux.plugins.module_utils._labfile import to_lab
+        from ansible_collections.netvirt.linux.plugins.module_utils._labadopt import to_lab
 
         extra["lab_file"], extra["lab_notes"] = to_lab(info.topology, name=lab)
     language = "mermaid" if params["format"] == "lab" else params["format"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab, to_lab
+from ansible_collections.netvirt.linux.plugins.module_utils._labadopt import to_lab
+from ansible_collections.netvirt.linux.plugins.module_utils._labfile import LabFileError, compile_lab
 from ansible_collections.netvirt.linux.plugins.module_utils._topology import build
 
 CAMPUS = yaml.safe_load("""
