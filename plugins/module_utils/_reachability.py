@@ -270,12 +270,49 @@ def check_sources(pairs: Sequence[Pair]) -> None:
         raise NamespaceMissingError("; ".join(words), missing=missing)
 
 
+# How long probe() waits for IPv6 duplicate address detection to end before pinging an IPv6 target: an
+# address is tentative (unusable as a source, and unanswered as a target) for a second or two after it is
+# added (the kernel's default: one probe, one second), so a lab built by the task before would fail its
+# own first check.
+DAD_WAIT = 5.0
+
+
+def tentative(netns: Optional[str]) -> bool:
+    """Whether an IPv6 address of ``netns`` (HOST: this namespace) is still tentative (`ip -6 addr show
+    tentative`); a namespace that cannot be read counts as settled (the probes will say what is wrong)."""
+    argv = ["ip"] + ([] if netns is HOST else ["-n", netns]) + ["-6", "-o", "addr", "show", "tentative"]
+    # pylint: disable-next=ansible-bad-function
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          env=dict(os.environ, LC_ALL="C"), check=False)
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def wait_for_dad(pairs: Sequence[Pair], limit: float = DAD_WAIT) -> None:
+    """Before an IPv6 target is pinged: wait (up to ``limit`` seconds) until no IPv6 address is tentative in
+    the host or any named namespace (a target's namespace is not known); an address whose detection failed
+    stays tentative, and its probe then says so."""
+    if not any(":" in pair.target for pair in pairs):
+        return
+    try:
+        named = sorted(os.listdir(NETNS_RUN_DIR))
+    except OSError:
+        named = []
+    pending: List[Optional[str]] = [HOST] + named
+    until = time.monotonic() + limit
+    while pending:
+        pending = [netns for netns in pending if tentative(netns)]
+        if not pending or time.monotonic() >= until:
+            return
+        time.sleep(0.1)
+
+
 def probe(pairs: Sequence[Pair], count: int = 3, interval: float = 0.2, timeout: float = 1.0,
           parallel: int = 32) -> List[Probe]:
     """Ping every pair, ``parallel`` at a time; results in the pairs' order."""
     validate_timing(count, interval, timeout)
     check_tools()
     check_sources(pairs)
+    wait_for_dad(pairs)
     limit = deadline(count, interval, timeout) + WATCHDOG_GRACE
     results: List[Optional[Probe]] = [None] * len(pairs)
     running: list = []

@@ -16,6 +16,9 @@ description:
   - Returns the whole matrix (sent, received, loss, round-trip times per pair) and fails naming every pair
     that broke its expectation.
   - Changes nothing, so it runs the same in check mode and always reports C(changed=false).
+  - Before pinging an IPv6 address, waits (up to 5 seconds) until no IPv6 address of the host or of any named
+    namespace is tentative - duplicate address detection keeps a new address unusable for a second or two, so a
+    lab built by the task before would otherwise fail its first check.
   - The pings of all pairs run concurrently.
   - A probe that did not run is an error, never an outcome - whatever the pair expects, the task fails naming it.
     That covers ping failing to start or refusing its arguments, a source namespace that is missing or cannot

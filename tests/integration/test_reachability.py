@@ -271,3 +271,19 @@ def test_role_proof_runs_in_check_mode_once_the_lab_is_built(sandbox):
     assert [r["status"] for r in proof] == ["ok"], proof  # nothing would change: the lab is proved
     assert proof[0]["result"]["summary"] == {"pairs": 2, "passed": 2, "failed": 0}
     assert "changed=0" in proc.stdout and "failed=0" in proc.stdout
+
+
+def test_ipv6_addresses_just_added_are_probed_once_their_detection_ends(sandbox):
+    # Duplicate address detection keeps a new IPv6 address tentative for a second or two: a check right after
+    # the build (the lab role's own proof) waits for it rather than failing the pair.
+    sandbox.sh("""
+ip netns add a; ip netns add b
+ip -n a link add va type veth peer name vb netns b
+ip -n a link set va up; ip -n b link set vb up
+ip -n a addr add fd00:6::1/64 dev va; ip -n b addr add fd00:6::2/64 dev vb
+""")
+    assert "tentative" in sandbox.sh("ip -n b -6 -o addr show tentative").stdout
+    result = sandbox.module(REACH, {"checks": [{"from": "a", "to": "fd00:6::2"}, {"from": "b", "to": "fd00:6::1"}],
+                                    "count": 1})
+    assert result["summary"] == {"pairs": 2, "passed": 2, "failed": 0}, result["matrix_text"]
+    assert sandbox.sh("ip -n a -6 -o addr show tentative; ip -n b -6 -o addr show tentative").stdout == ""
